@@ -1,0 +1,66 @@
+/**
+ * udrbd: DRBD in userspace. One program supplies drbdadm, drbdsetup, drbdmeta and
+ * drbd-overview; it picks the tool from the name it was invoked as (a `drbdmeta` symlink) or
+ * from its first argument (`udrbd drbdmeta ...`).
+ *
+ * @module
+ */
+import process from "node:process";
+import { type Console, ExitError, ProcessConsole } from "./lib/cli/io.ts";
+import { VERSION } from "./lib/version.ts";
+import { main as drbdmeta } from "./cmd/drbdmeta.ts";
+
+/** A tool's entry point: arguments after the tool name, a console; resolves to the exit code. */
+export type ToolMain = (args: string[], io: Console) => number | Promise<number>;
+
+/** The tools this binary supplies, by the name a user invokes them as. */
+export const TOOLS: Record<string, { main: ToolMain; summary: string }> = {
+  drbdmeta: { main: drbdmeta, summary: "create, dump, restore and modify DRBD metadata" },
+};
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function usage(io: Console): void {
+  io.out(`udrbd ${VERSION}: DRBD in userspace\n\nUSAGE: udrbd TOOL [ARGS...]\n\nTOOLS:\n`);
+  for (const [name, tool] of Object.entries(TOOLS)) {
+    io.out(`  ${name.padEnd(14)} ${tool.summary}\n`);
+  }
+  io.out(`\nA symlink named after a tool (e.g. drbdmeta -> udrbd) runs that tool directly.\n`);
+}
+
+/** Runs the tool chosen by `argv0` or the first argument; resolves to the exit code. */
+export async function run(argv0: string, args: string[], io: Console): Promise<number> {
+  let name = basename(argv0);
+  if (!(name in TOOLS)) {
+    const first = args[0];
+    if (first === undefined || first === "--help" || first === "-h" || first === "help") {
+      usage(io);
+      return first === undefined ? 1 : 0;
+    }
+    if (first === "--version" || first === "-V") {
+      io.out(`udrbd ${VERSION}\n`);
+      return 0;
+    }
+    if (!(first in TOOLS)) {
+      io.err(`udrbd: unknown tool '${first}'; try 'udrbd --help'\n`);
+      return 20;
+    }
+    name = first;
+    args = args.slice(1);
+  }
+  try {
+    return await TOOLS[name].main(args, io);
+  } catch (e) {
+    if (e instanceof ExitError) return e.code;
+    throw e;
+  }
+}
+
+if (import.meta.main) {
+  const io = new ProcessConsole();
+  const code = await run(process.argv0, Deno.args, io);
+  io.flush();
+  Deno.exit(code);
+}
