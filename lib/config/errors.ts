@@ -1,0 +1,63 @@
+/**
+ * Errors and warnings of configuration handling, carrying what drbdadm prints and its exit code.
+ *
+ * @module
+ */
+
+import type { SourcePos } from "./types.ts";
+
+/** drbdadm's exit codes (shared_main.h). */
+export const EXIT = {
+  /** Wrong usage, unknown resource. */
+  USAGE: 1,
+  /** Syntax error detected by the generic yyerror path. */
+  SYNTAX: 2,
+  /** Configuration invalid (parse errors, semantic checks). */
+  CONFIG_INVALID: 10,
+  /** A command could not be run. */
+  EXEC_ERROR: 20,
+} as const;
+
+/** One message drbdadm would print to stderr, with the place it refers to when known. */
+export interface Diagnostic {
+  /** The complete text drbdadm prints (may span lines, without the final newline). */
+  message: string;
+  /** The file:line the message names, when it names one. */
+  pos?: SourcePos;
+  /** True for warnings that do not invalidate the configuration. */
+  warning: boolean;
+}
+
+/**
+ * A configuration that drbdadm would reject. `messages` are the stderr lines to print in order
+ * (the first one carries the first error's `file:line` like drbdadm's), `exitCode` is drbdadm's
+ * exit status for this failure, `file`/`line` locate the first error when it has a location.
+ */
+export class ConfigError extends Error {
+  /** File of the first error (as drbdadm names it), if the error has a location. */
+  readonly file?: string;
+  /** 1-based line of the first error, if the error has a location. */
+  readonly line?: number;
+  /** Exit code drbdadm 9.22 uses for this failure (10 for most config errors). */
+  readonly exitCode: number;
+  /** All diagnostics collected up to the failure, warnings included, in print order. */
+  readonly diagnostics: Diagnostic[];
+
+  constructor(
+    message: string,
+    options: { pos?: SourcePos; exitCode?: number; diagnostics?: Diagnostic[] } = {},
+  ) {
+    super(message);
+    this.name = "ConfigError";
+    this.file = options.pos?.file;
+    this.line = options.pos?.line;
+    this.exitCode = options.exitCode ?? EXIT.CONFIG_INVALID;
+    this.diagnostics = options.diagnostics ??
+      [{ message, pos: options.pos, warning: false }];
+  }
+
+  /** The text to write to stderr: every diagnostic, one after the other. */
+  get messages(): string[] {
+    return this.diagnostics.map((d) => d.message);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The shape of one row of the option table.
+ *
+ * @module
+ */
+
+/** Where a keyword may be written in drbd.conf. `peer-device` options live in `disk { }` too. */
+export type Section =
+  | "global"
+  | "resource"
+  | "options"
+  | "net"
+  | "disk"
+  | "peer-device"
+  | "startup"
+  | "handlers"
+  | "proxy";
+
+/**
+ * Value kinds: `boolean` (yes/no, bare keyword = yes), `numeric` (integer with optional unit
+ * suffix), `enum` (one of `values`), `string` (free text, e.g. a handler command), `flag`
+ * (keyword without value).
+ */
+export type OptionType = "boolean" | "numeric" | "enum" | "string" | "flag";
+
+/**
+ * How a numeric option scales a bare number and which suffixes it takes: `"1"` plain count,
+ * `"s"` 512-byte sectors (K/M/G suffixes allowed, value stored in sectors), `"k"` KiB (suffixes
+ * allowed, stored in KiB), `"b"` bytes (suffixes allowed).
+ */
+export type UnitPrefix = "1" | "s" | "k" | "b";
+
+/** One drbd.conf keyword / drbdsetup option. */
+export interface OptionDef {
+  /** Keyword as written in drbd.conf and as `--name` for drbdsetup. */
+  name: string;
+  /** drbd.conf sections that accept it. */
+  sections: readonly Section[];
+  type: OptionType;
+  /** Default value as drbdsetup shows it (text), if any. */
+  default?: string;
+  /** Numeric range (in the option's base unit). */
+  min?: number;
+  max?: number;
+  /** Base-unit scaling and accepted suffixes for numeric options. */
+  unitPrefix?: UnitPrefix;
+  /** Human unit text (man page), e.g. `1/10 seconds`, `KiB/second`. */
+  unit?: string;
+  /** Enum values in drbdsetup's order. */
+  values?: readonly string[];
+  /** drbdsetup commands that take `--name`. */
+  commands: readonly string[];
+  /** Other spellings accepted by drbdadm (legacy names). */
+  aliases?: readonly string[];
+  /** True when drbdadm does not pass it to drbdsetup (handled by drbdadm itself). */
+  admOnly?: boolean;
+}
