@@ -21,14 +21,14 @@ export type Section =
  * suffix), `enum` (one of `values`), `string` (free text, e.g. a handler command), `flag`
  * (keyword without value).
  */
-export type OptionType = "boolean" | "numeric" | "enum" | "string" | "flag";
+export type OptionType = "boolean" | "numeric" | "numeric-or-enum" | "enum" | "string" | "flag";
 
 /**
  * How a numeric option scales a bare number and which suffixes it takes: `"1"` plain count,
- * `"s"` 512-byte sectors (K/M/G suffixes allowed, value stored in sectors), `"k"` KiB (suffixes
- * allowed, stored in KiB), `"b"` bytes (suffixes allowed).
+ * `"s"` 512-byte sectors, `"k"` KiB. Every numeric option accepts the suffixes
+ * `s` (sectors), `K`, `M`, `G` (binary), converted into the base unit (rounded up).
  */
-export type UnitPrefix = "1" | "s" | "k" | "b";
+export type UnitPrefix = "1" | "s" | "k";
 
 /** One drbd.conf keyword / drbdsetup option. */
 export interface OptionDef {
@@ -46,7 +46,9 @@ export interface OptionDef {
   unitPrefix?: UnitPrefix;
   /** Human unit text (man page), e.g. `1/10 seconds`, `KiB/second`. */
   unit?: string;
-  /** Enum values in drbdsetup's order. */
+  /** Longest accepted string (characters) for string options with a kernel limit. */
+  maxLength?: number;
+  /** Enum values in drbdsetup's order (symbols for `numeric-or-enum`). */
   values?: readonly string[];
   /** drbdsetup commands that take `--name`. */
   commands: readonly string[];

@@ -1,0 +1,153 @@
+/**
+ * Small helpers over the option table: lookup by name and section, value validation as drbdadm's
+ * parser does it, unit conversion, and "did you mean" suggestions.
+ *
+ * @module
+ */
+
+import { OPTIONS } from "./table.ts";
+import type { OptionDef, Section, UnitPrefix } from "./types.ts";
+
+const byName = new Map<string, OptionDef>();
+for (const def of OPTIONS) {
+  byName.set(def.name, def);
+  for (const alias of def.aliases ?? []) if (!byName.has(alias)) byName.set(alias, def);
+}
+
+/**
+ * The row for `name` (a keyword, or a legacy alias such as `rate`), optionally only if it is
+ * valid in `section`. A `no-` prefix is not stripped here.
+ */
+export function lookupOption(name: string, section?: Section): OptionDef | undefined {
+  const def = byName.get(name);
+  if (!def || (section && !def.sections.includes(section))) return undefined;
+  return def;
+}
+
+/** Every option accepted in a drbd.conf section, in table (= drbdsetup) order. */
+export function optionsInSection(section: Section): OptionDef[] {
+  return OPTIONS.filter((d) => d.sections.includes(section));
+}
+
+/** Every option a drbdsetup command takes as `--name`, in drbdsetup's order. */
+export function optionsForCommand(command: string): OptionDef[] {
+  return OPTIONS.filter((d) => d.commands.includes(command));
+}
+
+const SHIFT: Record<UnitPrefix, number> = { "1": 0, s: -9, k: -10 };
+
+/**
+ * Converts a numeric option value such as `40M`, `100`, `8s` into the option's base unit
+ * (count, sectors or KiB) as drbd-utils' `new_strtoll` does: decimal digits, optionally one
+ * suffix out of `s K M G` (case-insensitive except `s`), rounding up when the suffix is smaller
+ * than the base unit. Returns undefined for text that is not such a number.
+ */
+export function parseNumeric(value: string, unitPrefix: UnitPrefix = "1"): bigint | undefined {
+  const m = /^\s*([+]?\d+)([sKkMmGg]?)$/.exec(value);
+  if (!m) return undefined;
+  let shift = SHIFT[unitPrefix];
+  switch (m[2]) {
+    case "K":
+    case "k":
+      shift += 10;
+      break;
+    case "M":
+    case "m":
+      shift += 20;
+      break;
+    case "G":
+    case "g":
+      shift += 30;
+      break;
+    case "s":
+      shift += 9;
+      break;
+  }
+  const n = BigInt(m[1]);
+  if (shift < 0) {
+    const d = 1n << BigInt(-shift);
+    return (n + d - 1n) / d;
+  }
+  const r = n << BigInt(shift);
+  return r > 0xffff_ffff_ffff_ffffn ? undefined : r;
+}
+
+/** Why a value is not acceptable, in drbdadm's words ("not valid", "too big", ...). */
+export type ValueProblem =
+  | "not valid"
+  | "not 'yes' or 'no'"
+  | "not a number"
+  | "too small"
+  | "too big"
+  | "too long";
+
+/**
+ * Checks a value for an option as drbdadm's parser does (`field->ops->check`): enums must match
+ * exactly (protocol ignores case), booleans are `yes`/`no`, numbers must lie in range (al-extents
+ * is clamped instead), strings must fit the kernel's buffer. Returns undefined when valid.
+ */
+export function validateValue(def: OptionDef, value: string): ValueProblem | undefined {
+  switch (def.type) {
+    case "enum": {
+      const ok = def.name === "protocol"
+        ? def.values?.some((v) => v.toLowerCase() === value.toLowerCase())
+        : def.values?.includes(value);
+      return ok ? undefined : "not valid";
+    }
+    case "boolean":
+    case "flag":
+      return value === "yes" || value === "no" ? undefined : "not 'yes' or 'no'";
+    case "string":
+      return def.maxLength !== undefined && value.length >= def.maxLength ? "too long" : undefined;
+    case "numeric-or-enum": {
+      if (def.values?.includes(value)) return undefined;
+      const n = parseNumeric(value, "1");
+      if (n === undefined) return "not valid";
+      if (def.min !== undefined && n < BigInt(def.min)) return "too small";
+      if (def.max !== undefined && n > BigInt(def.max)) return "too big";
+      return undefined;
+    }
+    case "numeric": {
+      const n = parseNumeric(value, def.unitPrefix ?? "1");
+      if (n === undefined) return "not a number";
+      if (def.name === "al-extents") return undefined;
+      if (def.min !== undefined && n < BigInt(def.min)) return "too small";
+      if (def.max !== undefined && n > BigInt(def.max)) return "too big";
+      return undefined;
+    }
+  }
+}
+
+/** Levenshtein distance, for suggestions. */
+function distance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length];
+}
+
+/**
+ * The candidate closest to `word` (edit distance, at most a third of the word's length, or a
+ * candidate that contains the word), for "did you mean ...?" hints; undefined when none is close.
+ */
+export function nearestKeyword(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
+  }
+  if (best === undefined) return undefined;
+  if (bestD <= Math.max(2, Math.floor(word.length / 3))) return best;
+  return undefined;
+}
