@@ -26,7 +26,7 @@ import {
 } from "./constants.ts";
 import { initializedAl, replayAl07, replayAl84 } from "./activity_log.ts";
 import { dumpBitmapSlot } from "./bitmap_text.ts";
-import { DumpParser, type ParsedDump, SlotWords, windowWords } from "./dump_parser.ts";
+import { DumpParser, type ParsedDump, SlotWords } from "./dump_parser.ts";
 import { ERR_BSIZE, identifyData, pvSizeFromPvs, REFUSE_BSIZE } from "./existing_data.ts";
 import { align, bmBytes, mdByteOffset, refreshPlacement } from "./layout.ts";
 import { deleteLastKnown, loadLastKnown } from "./lkbd.ts";
@@ -882,60 +882,50 @@ function readDumpFile(s: MetaSession, path: string | undefined): Uint8Array {
   }
 }
 
-/** Builds the bitmap windows a restore writes, exactly as drbd-utils 9.22 lays them out. */
-function* restoreWindows(
+/**
+ * The bitmap writes of a restore. Within the first 32 MiB window this is byte for byte what
+ * drbd-utils 9.22 writes: as many u32 words per slot as the last slot's block gives, zero
+ * beyond, padded to the sector size, capped at the bitmap area. 9.22 never advances past
+ * its first window (a signed/unsigned comparison) and so silently drops out-of-sync bits of
+ * bitmaps larger than 32 MiB (devices over 1 TiB per slot); udrbd writes them all.
+ */
+function* restoreWrites(
   s: MetaSession,
   dump: ParsedDump,
   maxPeers: number,
   limit: number,
 ): Generator<{ offset: number; data: Uint8Array } | { message: string }> {
-  const W = BUFFER_SIZE / 4;
   const P = maxPeers;
   const hardSect = s.dev?.hardSectSize ?? 512;
-  const lastWords = dump.slots[P - 1].words;
-  const streams = dump.slots.map((_, slot) => new SlotWords(dump, slot));
-  const produced = new Array(P).fill(0);
-  let truncated = false;
-  for (let w = 0;; w++) {
-    const words = windowWords(lastWords, P, w);
-    if (words > 0 && !truncated) {
-      const size = align(words * 4, hardSect);
-      const offset = s.pl.bmOffset + w * BUFFER_SIZE;
-      if (offset >= limit) {
-        s.die(10, `confused in meta_restore_md: offset (${offset}) > limit (${limit})\n`);
-      }
-      let count = size;
-      if (count > limit - offset) {
-        yield {
-          message: `in meta_restore_md: truncating byte count from ${count} to ${limit - offset}\n`,
-        };
-        count = limit - offset;
-      }
-      const buf = new Uint8Array(count);
-      const view = new DataView(buf.buffer);
-      const end = Math.min(words, Math.floor(count / 4));
-      for (let i = 0; i < end; i++) {
-        const g = w * W + i;
-        const slot = g % P;
-        const k = Math.floor(g / P);
-        if (k >= dump.slots[slot].words) continue;
-        while (produced[slot] < k) {
-          streams[slot].nextWordValue();
-          produced[slot]++;
-        }
-        const value = streams[slot].nextWordValue();
-        produced[slot]++;
-        const half = Math.floor(i / P) & 1;
-        view.setUint32(4 * i, Number(half ? value >> 32n : value & 0xffffffffn), true);
-      }
-      yield { offset, data: buf };
-      if (count !== size) {
-        yield { message: "Bitmap info too large, truncated!\n" };
-        truncated = true;
-      }
-    }
-    if (words !== W) break;
+  const words = dump.slots[P - 1].words * P;
+  if (words <= 0) return;
+  const size = align(words * 4, hardSect);
+  if (s.pl.bmOffset >= limit) {
+    s.die(10, `confused in meta_restore_md: offset (${s.pl.bmOffset}) > limit (${limit})\n`);
   }
+  let count = size;
+  if (count > limit - s.pl.bmOffset) {
+    yield {
+      message: `in meta_restore_md: truncating byte count from ${count} to ${
+        limit - s.pl.bmOffset
+      }\n`,
+    };
+    count = limit - s.pl.bmOffset;
+  }
+  const streams = dump.slots.map((_, slot) => new SlotWords(dump, slot));
+  const end = Math.min(words, Math.floor(count / 4));
+  for (let base = 0; base < count; base += BUFFER_SIZE) {
+    const buf = new Uint8Array(Math.min(BUFFER_SIZE, count - base));
+    const view = new DataView(buf.buffer);
+    const last = Math.min(end, (base + buf.length) / 4);
+    for (let g = base / 4; g < last; g++) {
+      const slot = g % P;
+      if (Math.floor(g / P) >= dump.slots[slot].words) continue;
+      view.setUint32(4 * g - base, streams[slot].nextWord(), true);
+    }
+    yield { offset: s.pl.bmOffset + base, data: buf };
+  }
+  if (count !== size) yield { message: "Bitmap info too large, truncated!\n" };
 }
 
 /** restore-md FILE and verify-dump FILE: read a dump back into metadata (or only check it). */
@@ -995,7 +985,7 @@ export function restoreMd(s: MetaSession, args: string[], parseOnly: boolean): n
   parser.bitmaps(dump);
   const limit = s.pl.bmOffset + align(s.bmBytes, 4096);
   if (parseOnly) {
-    for (const step of restoreWindows(s, dump, md.maxPeers, limit)) {
+    for (const step of restoreWrites(s, dump, md.maxPeers, limit)) {
       if ("message" in step && step.message.startsWith("Bitmap")) s.err(step.message);
     }
     s.out("input file parsed ok\n");
@@ -1007,7 +997,7 @@ export function restoreMd(s: MetaSession, args: string[], parseOnly: boolean): n
     s.close();
     return -1;
   }
-  for (const step of restoreWindows(s, dump, md.maxPeers, limit)) {
+  for (const step of restoreWrites(s, dump, md.maxPeers, limit)) {
     if ("message" in step) s.err(step.message);
     else s.write(step.offset, step.data, "meta_restore_md");
   }

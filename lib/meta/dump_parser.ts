@@ -507,67 +507,47 @@ export class DumpParser {
 /** Streams the u32 words of one slot's block, in order (low half of each value first). */
 export class SlotWords {
   #s: DumpScanner;
-  #value = 0n;
+  #lo = 0;
+  #hi = 0;
   #left = 0;
-  #half = 0;
+  #odd = false;
 
   constructor(dump: ParsedDump, slot: number) {
     const b = dump.slots[slot];
     this.#s = new DumpScanner(dump.data, () => {}, b.pos, b.line);
   }
 
-  /** The next u64 value of the block (as [low, high]), or null at its end. */
-  nextValue(): bigint | null {
-    if (this.#left === 0) {
+  #fetch(): void {
+    while (this.#left === 0) {
       const t = this.#s.next();
+      let value: bigint;
       if (t.kind === "U64") {
         this.#s.next(); // ';'
-        this.#value = t.value;
+        value = t.value;
         this.#left = 1;
       } else if (t.kind === "NUM") {
         const times = Number(BigInt.asIntN(32, t.value));
         this.#s.next(); // times
-        this.#value = this.#s.next().value;
+        value = this.#s.next().value;
         this.#s.next(); // ';'
-        this.#left = times > 0 ? times : 0;
-        if (this.#left === 0) return this.nextValue();
-      } else return null;
+        this.#left = Math.max(times, 0);
+      } else {
+        value = 0n; // past the block's end (validated before): zero
+        this.#left = Infinity;
+      }
+      this.#lo = Number(value & 0xffffffffn);
+      this.#hi = Number(value >> 32n);
     }
     this.#left--;
-    return this.#value;
   }
 
-  /** The value of the next u32 position (two positions per u64 value). */
-  nextWordValue(): bigint {
-    if (this.#half === 0) {
-      const v = this.nextValue();
-      this.#value = v ?? 0n;
+  /** The next u32 word: the low half of the next value, then its high half. */
+  nextWord(): number {
+    this.#odd = !this.#odd;
+    if (this.#odd) {
+      this.#fetch();
+      return this.#lo;
     }
-    this.#half ^= 1;
-    return this.#value;
+    return this.#hi;
   }
-}
-
-/** The per-window write plan of a restore, as drbd-utils 9.22 writes the bitmap. */
-export interface BitmapWindowWrite {
-  /** Byte offset of the write on the device. */
-  offset: number;
-  /** Bytes written. */
-  length: number;
-  /** Words (u32, all slots) of parsed data in this window; the rest of `length` is zero. */
-  words: number;
-}
-
-/** The words a window of restore holds (parse_bitmap_window's result for the last slot). */
-export function windowWords(lastSlotWords: number, maxPeers: number, window: number): number {
-  const W = BUFFER_SIZE / 4;
-  const s = maxPeers - 1;
-  const start = s - window * W;
-  let i = start + lastSlotWords * maxPeers;
-  if (i >= W) {
-    // i stops advancing at the first position at or past the window end
-    const k = Math.ceil((W - start) / maxPeers);
-    i = start + Math.max(0, k) * maxPeers;
-  }
-  return i - s;
 }
