@@ -7,7 +7,7 @@
  * @module
  */
 import { ExitError } from "../cli/io.ts";
-import { BUFFER_SIZE, DRBD_NODE_ID_MAX, type MdFormat } from "./constants.ts";
+import { DRBD_NODE_ID_MAX, type MdFormat } from "./constants.ts";
 
 /** Token kinds of the dump scanner. */
 export type Tok =

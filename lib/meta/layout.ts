@@ -63,7 +63,9 @@ export interface Placement {
 /** Sectors of data the metadata can describe (internal: up to the first metadata byte). */
 export function maxUsableSectors(md: MdCpu, p: Placement): number {
   if (p.index === MD_INDEX_FLEX_INT || p.index === -1) {
-    return Math.floor(Math.min(p.mdOffset, p.alOffset, p.bmOffset) / 512);
+    // drbdmeta's offsets are unsigned: one below zero wraps around and never is the minimum
+    const unsigned = (x: number) => (x < 0 ? Infinity : x);
+    return Math.floor(Math.min(p.mdOffset, unsigned(p.alOffset), unsigned(p.bmOffset)) / 512);
   }
   const words = Math.floor((md.mdSizeSect - md.bmOffset) * 512 * 8 / 64 / md.maxPeers);
   return words * 64 * md.bmBytesPerBit / 512;

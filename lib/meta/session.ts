@@ -224,7 +224,10 @@ export class MetaSession {
       if (e instanceof ShortIoError) {
         this.die(10, `confused in ${tag}: expected to read ${length} bytes, actually read less\n`);
       }
-      this.die(10, `pread(3,...,${length},${offset}) in ${tag} failed: ${strerror(e)}\n`);
+      this.die(
+        10,
+        `pread(${this.fdNumber},...,${length},${offset}) in ${tag} failed: ${strerror(e)}\n`,
+      );
     }
   }
 
@@ -250,7 +253,7 @@ export class MetaSession {
     }
     if (this.opts.dryRun) {
       this.err(
-        ` ${tag.padEnd(26)}: pwrite(3, ...,${String(data.length).padStart(6)},${
+        ` ${tag.padEnd(26)}: pwrite(${this.fdNumber}, ...,${String(data.length).padStart(6)},${
           String(offset).padStart(12)
         }) SKIPPED DUE TO DRY-RUN\n`,
       );
@@ -267,8 +270,16 @@ export class MetaSession {
     try {
       dev.write(offset, data);
     } catch (e) {
-      this.die(10, `pwrite(3,...,${data.length},${offset}) in ${tag} failed: ${strerror(e)}\n`);
+      this.die(
+        10,
+        `pwrite(${this.fdNumber},...,${data.length},${offset}) in ${tag} failed: ${strerror(e)}\n`,
+      );
     }
+  }
+
+  /** The descriptor number drbdmeta's messages show (the minor's lock file takes 3). */
+  get fdNumber(): number {
+    return this.minor === -1 ? 3 : 4;
   }
 
   /** Whether `md` is valid metadata for this device and placement. */
@@ -334,7 +345,11 @@ export class MetaSession {
   /** Writes the superblock after validating it (md_cpu_to_disk); false if it is not valid. */
   writeSuperblock(): boolean {
     if (!this.isValid(this.md)) return false;
-    this.write(this.pl.mdOffset, encodeSuperblock(this.format, this.md), "md_cpu_to_disk");
+    this.write(
+      this.pl.mdOffset,
+      encodeSuperblock(this.format, this.md),
+      `${this.format}_md_cpu_to_disk`,
+    );
     this.updateLk = true;
     return true;
   }
