@@ -9,12 +9,14 @@ import process from "node:process";
 import { type Console, ExitError, ProcessConsole } from "./lib/cli/io.ts";
 import { VERSION } from "./lib/version.ts";
 import { main as drbdmeta } from "./cmd/drbdmeta.ts";
+import { main as drbdadm } from "./cmd/drbdadm.ts";
 
 /** A tool's entry point: arguments after the tool name, a console; resolves to the exit code. */
 export type ToolMain = (args: string[], io: Console) => number | Promise<number>;
 
 /** The tools this binary supplies, by the name a user invokes them as. */
 export const TOOLS: Record<string, { main: ToolMain; summary: string }> = {
+  drbdadm: { main: drbdadm, summary: "administer DRBD resources from drbd.conf" },
   drbdmeta: { main: drbdmeta, summary: "create, dump, restore and modify DRBD metadata" },
 };
 

@@ -1,0 +1,798 @@
+/**
+ * The heart of drbdadm: given a resolved resource (and maybe a volume, connection or path) and a
+ * command, produce the drbdsetup/drbdmeta steps, in the order and with the arguments drbdadm
+ * 9.22 uses. With `-d` each step is printed instead of run; otherwise it is handed to a
+ * {@link StepRunner}.
+ *
+ * @module
+ */
+
+import { type Console, ExitError } from "../cli/io.ts";
+import type {
+  Address,
+  Config,
+  ConfigOption,
+  Connection,
+  OptionList,
+  Path,
+  PeerDevice,
+  Resource,
+  Volume,
+} from "../config/types.ts";
+import { lookupOption } from "../options/mod.ts";
+import {
+  type AdmCommand,
+  type ContextName,
+  CONTEXTS,
+  findCommand,
+  internalCommand,
+} from "./commands.ts";
+import { shellEscape } from "./shell.ts";
+import { deviceOf, dumpResources, hasDisk, peerNodeId } from "./model.ts";
+
+/** drbdadm's exit codes. */
+export const E = { USAGE: 1, SYNTAX: 2, CONFIG_INVALID: 10, EXEC_ERROR: 20, THINKO: 42 } as const;
+
+/** How a step is waited for; decides drbdadm's timeout and its failure report. */
+export type Sleeps = "short" | "long" | "very-long" | "forever" | "pid";
+
+/** Runs one step (argv[0] is the drbdsetup or drbdmeta name) and returns its exit code. */
+export type StepRunner = (argv: string[], io: Console, options: { quiet: boolean }) => number;
+
+/** One unit of work: a command applied to a resource and possibly a volume, connection, path. */
+export interface Ctx {
+  cmd: AdmCommand;
+  res?: Resource;
+  vol?: Volume;
+  conn?: Connection;
+  path?: Path;
+}
+
+/** Configuration stages of `up`/`adjust`, in the order drbdadm runs them. */
+export const STAGES = [
+  "prereq",
+  "resource",
+  "disk-prep-down",
+  "disk-prep-up",
+  "net-disconnect",
+  "net-prep-down",
+  "net-prep-up",
+  "net-path",
+  "net",
+  "peer-device",
+  "disk",
+  "net-connect",
+] as const;
+
+/** A stage of {@link STAGES}. */
+export type Stage = typeof STAGES[number];
+
+/** Everything the engine needs to know from the command line. */
+export interface EngineOptions {
+  progname: string;
+  dryRun: boolean;
+  verbose: number;
+  /** `-S`: operate on stacked resources. */
+  stacked: boolean;
+  drbdsetup: string;
+  drbdmeta: string;
+  shVarname?: string;
+  /** Options passed on to drbdsetup/drbdmeta (`--name[=value]`), in command-line order. */
+  backendOptions: string[];
+  hostname: string;
+  /** Whether stdin and stdout are terminals (drbdadm's `!no_tty`). */
+  tty: boolean;
+  /** The configuration file as drbdadm names it (for DRBD_CONF of handlers). */
+  configFile: string;
+}
+
+const ATTACH = findCommand("attach")!;
+const APPLY_AL = findCommand("apply-al")!;
+const NEW_RESOURCE = findCommand("new-resource")!;
+const NEW_PEER = findCommand("new-peer")!;
+const NEW_PATH = findCommand("new-path")!;
+const CONNECT = findCommand("connect")!;
+const PEER_DEVICE_OPTIONS = findCommand("peer-device-options")!;
+const NEW_MINOR = findCommand("new-minor")!;
+
+const PEER_DEVICE_DEFAULTS = internalCommand(
+  "peer-device-options",
+  "peer-device",
+  "peerDeviceOptions",
+  {
+    showInUsage: 1,
+    resNameRequired: true,
+    backendResName: true,
+    verifyIps: true,
+    needPeer: true,
+  },
+);
+const INVALIDATE_SETUP = internalCommand("invalidate", "setup", "invalidate", {
+  resNameRequired: true,
+  iterateVolumes: true,
+  diskRequired: true,
+});
+const INVALIDATE_META = internalCommand("invalidate", "meta", "forceable", {
+  resNameRequired: true,
+  iterateVolumes: true,
+  diskRequired: true,
+});
+const FORGET_PEER_SETUP = internalCommand("forget-peer", "setup", undefined, {
+  resNameRequired: true,
+  backendResName: true,
+  needPeer: true,
+});
+const FORGET_PEER_META = internalCommand("forget-peer", "meta", "forceable", {
+  resNameRequired: true,
+  backendResName: true,
+  iterateVolumes: true,
+  needPeer: true,
+  diskRequired: true,
+});
+
+interface Deferred {
+  ctx: Ctx;
+}
+
+/** Runs drbdadm commands against a loaded configuration. */
+export class Engine {
+  readonly io: Console;
+  readonly opts: EngineOptions;
+  readonly config: Config;
+  readonly runner: StepRunner;
+  #deferred = new Map<Stage, Deferred[]>(STAGES.map((s) => [s, []]));
+  #skipFurther = new Set<Resource>();
+
+  constructor(io: Console, opts: EngineOptions, config: Config, runner: StepRunner) {
+    this.io = io;
+    this.opts = opts;
+    this.config = config;
+    this.runner = runner;
+  }
+
+  // ---- running steps ----
+
+  /** Prints (with -d or -v) and runs one step; returns its exit code (0 in a dry run). */
+  system(argv: string[], sleeps: Sleeps, resName: string | undefined, quiet = false): number {
+    const { dryRun, verbose, shVarname } = this.opts;
+    if (dryRun || verbose) {
+      if (shVarname) {
+        this.io.out(`${shVarname}=${resName !== undefined ? shellEscape(resName) : ""}\n`);
+      }
+      this.io.out(argv.map(shellEscape).join(" ") + "\n");
+      if (dryRun) return 0;
+    }
+    const rv = this.runner(argv, this.io, { quiet });
+    if (sleeps !== "forever" && sleeps !== "pid" && rv >= 10 && !quiet) {
+      this.io.err(`Command '${argv.join(" ")}' terminated with exit code ${rv}\n`);
+    }
+    return rv;
+  }
+
+  /** Ends drbdadm with `code`. */
+  exit(code: number): never {
+    throw new ExitError(code);
+  }
+
+  // ---- option helpers ----
+
+  #contextFields(context: ContextName | undefined): string[] {
+    return context ? CONTEXTS[context].map((f) => f.name) : [];
+  }
+
+  /** The backend options valid for `context` (drbdadm's add_setup_options). */
+  setupOptions(context: ContextName | undefined): string[] {
+    if (context === "wildcard") return [...this.opts.backendOptions];
+    if (!context) return [];
+    const fields = this.#contextFields(context);
+    return this.opts.backendOptions.filter((b) => {
+      if (b.length <= 2) return false;
+      const name = b.slice(2);
+      const eq = name.indexOf("=");
+      const stem = eq < 0 ? name : name.slice(0, eq);
+      return fields.some((f) => f.startsWith(stem));
+    });
+  }
+
+  /** `--name=value` for a configured option, unless overridden on the command line. */
+  makeOption(option: ConfigOption): string | undefined {
+    if (this.opts.backendOptions.some((b) => b.slice(2).startsWith(option.name))) return undefined;
+    if (option.value === undefined) return `--${option.name}`;
+    let width = 512;
+    const def = lookupOption(option.name);
+    if (def?.type === "string" && def.maxLength) width = def.maxLength;
+    return `--${option.name}=${option.value.slice(0, width)}`;
+  }
+
+  makeOptions(list: OptionList): string[] {
+    const out: string[] = [];
+    for (const o of list) {
+      const a = this.makeOption(o);
+      if (a !== undefined) out.push(a);
+    }
+    return out;
+  }
+
+  // ---- iteration ----
+
+  /** drbdadm's __call_cmd_fn: checks the disk requirement, iterates paths, calls the action. */
+  callFn(ctx: Ctx, exitOnFail: boolean): number {
+    const { cmd, vol } = ctx;
+    if (cmd.diskRequired && (!vol || !hasDisk(vol) || !vol.metaDisk || !vol.metaIndex)) {
+      this.io.err(
+        `The ${cmd.name} command requires a local disk, but the configuration gives none.\n`,
+      );
+      if (exitOnFail) this.exit(10);
+      return 10;
+    }
+    if (!ctx.path && cmd.iteratePaths && ctx.conn) {
+      let rv = 0;
+      for (const path of ctx.conn.paths) {
+        if (path.ignore) continue;
+        rv = this.action({ ...ctx, path });
+        if (rv >= 20 && exitOnFail) this.exit(rv);
+      }
+      return rv;
+    }
+    const rv = this.action(ctx);
+    if (rv >= 20 && exitOnFail) this.exit(rv);
+    return rv;
+  }
+
+  callCmdFn(cmd: AdmCommand, ctx: Ctx, exitOnFail: boolean): number {
+    return this.callFn({ ...ctx, cmd }, exitOnFail);
+  }
+
+  /** drbdadm's call_cmd: iterates volumes and/or connections unless the context fixes them. */
+  callCmd(cmd: AdmCommand, ctx: Ctx, exitOnFail: boolean): number {
+    const res = ctx.res!;
+    const iterVols = !ctx.vol && cmd.iterateVolumes;
+    const iterConns = !ctx.conn && cmd.needPeer;
+    const base: Ctx = { ...ctx, cmd };
+    const vols = res.me?.volumes ?? [];
+    const conns = res.connections.filter((c) => !c.ignore);
+    if (iterVols && iterConns) {
+      for (const vol of vols) {
+        for (const conn of conns) {
+          const rv = this.callFn({ ...base, vol, conn }, exitOnFail);
+          if (rv) return rv;
+        }
+      }
+      return 0;
+    }
+    if (iterVols) {
+      let rv = 0;
+      for (const vol of vols) {
+        rv = this.callFn({ ...base, vol }, exitOnFail);
+        if (rv) break;
+      }
+      return rv;
+    }
+    if (iterConns) {
+      if (this.#setGiSingleNode(base)) return this.callFn(base, exitOnFail);
+      let rv = 0;
+      for (const conn of conns) {
+        rv = this.callFn({ ...base, conn }, exitOnFail);
+        if (rv) break;
+      }
+      return rv;
+    }
+    return this.callFn(base, exitOnFail);
+  }
+
+  #setGiSingleNode(ctx: Ctx): boolean {
+    return ctx.cmd.name === "set-gi" && ctx.res!.hosts.length === 1;
+  }
+
+  schedule(cmd: AdmCommand, ctx: Ctx, stage: Stage, once = false): void {
+    const list = this.#deferred.get(stage)!;
+    if (
+      once &&
+      list.some((d) =>
+        d.ctx.cmd === cmd && d.ctx.res === ctx.res && d.ctx.conn === ctx.conn &&
+        d.ctx.vol?.vnr === ctx.vol?.vnr
+      )
+    ) return;
+    list.push({ ctx: { ...ctx, cmd } });
+  }
+
+  /** Runs the scheduled steps stage by stage; 1 when a stage failed. */
+  runDeferred(): number {
+    for (const stage of STAGES) {
+      const list = this.#deferred.get(stage)!;
+      this.#deferred.set(stage, []);
+      let rv = 0;
+      for (const d of list) {
+        const res = d.ctx.res!;
+        let r = 0;
+        if (this.#skipFurther.has(res)) {
+          this.io.err(
+            `${this.opts.progname}: ${d.ctx.cmd.name} ${res.name}: skipped due to earlier error\n`,
+          );
+        } else {
+          r = this.callFn(d.ctx, false);
+          if (
+            r && (stage === "prereq" || stage === "disk-prep-down" || stage === "disk-prep-up" ||
+              stage === "net-prep-down" || stage === "net-prep-up")
+          ) this.#skipFurther.add(res);
+        }
+        if (r > rv) rv = r;
+      }
+      if (rv) return 1;
+    }
+    return 0;
+  }
+
+  // ---- actions ----
+
+  action(ctx: Ctx): number {
+    switch (ctx.cmd.action) {
+      case "attach":
+        return this.#attach(ctx);
+      case "new-peer":
+        return this.#newPeer(ctx);
+      case "path":
+        return this.#path(ctx);
+      case "connect":
+        return this.#connect(ctx);
+      case "setup":
+        return this.drbdsetup(ctx, ctx.cmd.takesLong ? "long" : "short");
+      case "up":
+        return this.#up(ctx);
+      case "resource":
+        return this.#resource(ctx);
+      case "peer-device":
+        return this.#peerDevice(ctx);
+      case "invalidate":
+        return this.#invalidate(ctx);
+      case "outdate":
+        return this.#outdate(ctx);
+      case "resize":
+        return this.#resize(ctx);
+      case "check-resize":
+        return this.#resize(ctx) === 0 ? 0 : this.drbdmeta(ctx, "very-long");
+      case "adjust":
+        return this.#adjust(ctx);
+      case "wait":
+        return this.#waitConnect(ctx);
+      case "wait-con-int":
+        return this.#waitConInt(ctx);
+      case "setup-and-meta":
+        return this.#setupAndMeta(ctx);
+      case "dump":
+        this.io.out(
+          dumpResources(
+            this.config,
+            [ctx.res!],
+            ctx.cmd.name === "dump-xml",
+            this.opts.verbose > 0,
+          ),
+        );
+        return 0;
+      case "create-md":
+        return this.#createMd(ctx);
+      case "meta":
+        return this.drbdmeta(ctx, "very-long");
+      case "forget-peer":
+        return this.#forgetPeer(ctx);
+      case "new-minor":
+        return this.#newMinor(ctx);
+      case "khelper":
+        return this.#khelper(ctx);
+      case "sh-nop":
+        return 0;
+      case "sh-resources":
+        for (const r of this.config.resources) {
+          if (r.ignore || r.stacked !== this.opts.stacked) continue;
+          this.io.out(`${r.name}\n`);
+        }
+        return 0;
+      case "sh-resource":
+        this.io.out(`${ctx.res!.name}\n`);
+        return 0;
+      case "sh-mod-parms":
+        return this.#shModParms();
+      case "sh-dev":
+        this.io.out(`${deviceOf(ctx.vol!)}\n`);
+        return 0;
+      case "sh-udev":
+        return this.#shUdev(ctx);
+      case "sh-minor":
+        this.io.out(`${ctx.vol!.minor}\n`);
+        return 0;
+      case "sh-ll-dev":
+        this.io.out(`${ctx.vol && hasDisk(ctx.vol) ? ctx.vol.disk : "none"}\n`);
+        return 0;
+      case "sh-md-dev": {
+        const v = ctx.vol!;
+        this.io.out(`${v.metaDisk === "internal" ? v.disk : v.metaDisk}\n`);
+        return 0;
+      }
+      case "sh-md-idx":
+        this.io.out(`${ctx.vol!.metaIndex}\n`);
+        return 0;
+      case "sh-ip":
+        this.io.out(`${ctx.path?.myAddress?.addr ?? ctx.res!.me?.address?.addr ?? ""}\n`);
+        return 0;
+      case "sh-lr-of":
+        return this.#shLowerResource(ctx);
+      case "proxy-up":
+      case "proxy-down":
+        return 0;
+      case "hidden":
+        return 0;
+    }
+  }
+
+  /** drbdadm's __adm_drbdsetup: `drbdsetup CMD [res] [peer] [minor|vnr] [options]`. */
+  drbdsetup(ctx: Ctx, sleeps: Sleeps, quiet = false): number {
+    const argv = [this.opts.drbdsetup, ctx.cmd.name];
+    const { cmd, res, vol, conn } = ctx;
+    if (cmd.backendResName && res) argv.push(res.name);
+    if (cmd.needPeer) argv.push(peerNodeId(conn!));
+    if (vol) argv.push(String(cmd.needPeer && cmd.iterateVolumes ? vol.vnr : vol.minor));
+    argv.push(...this.setupOptions(cmd.context));
+    if (cmd === INVALIDATE_SETUP && conn) argv.push(`--sync-from-peer-node-id=${peerNodeId(conn)}`);
+    return this.system(argv, sleeps, res?.name, quiet);
+  }
+
+  /** drbdadm's _adm_drbdmeta: `drbdmeta MINOR v09 MDDEV IDX [--node-id=N] CMD [arg] [opts]`. */
+  drbdmeta(ctx: Ctx, sleeps: Sleeps, argument?: string, quiet = false): number {
+    const { cmd, res, vol, conn } = ctx;
+    const v = vol!;
+    const argv = [this.opts.drbdmeta, String(v.minor), "v09"];
+    const internal = v.metaDisk === "internal";
+    argv.push((internal ? v.disk : v.metaDisk) ?? "");
+    if (v.metaIndex === "flexible") argv.push(internal ? "flex-internal" : "flex-external");
+    else argv.push(v.metaIndex ?? "");
+    if (cmd.needPeer) {
+      argv.push(`--node-id=${this.#setGiSingleNode(ctx) ? res!.me?.nodeId : peerNodeId(conn!)}`);
+    }
+    argv.push(cmd.name);
+    if (argument !== undefined) argv.push(argument);
+    argv.push(...this.setupOptions(cmd.context));
+    return this.system(argv, sleeps, res?.name, quiet);
+  }
+
+  #attach(ctx: Ctx): number {
+    const vol = ctx.vol!;
+    const doAttach = ctx.cmd === ATTACH;
+    const reset = ctx.cmd.name === "disk-options" && ctx.cmd !== findCommand("disk-options");
+    if (doAttach) {
+      const rv = this.callCmdFn(APPLY_AL, ctx, false);
+      if (rv) return rv;
+    }
+    const argv = [this.opts.drbdsetup, ctx.cmd.name, String(vol.minor)];
+    if (doAttach) {
+      argv.push(vol.disk!, vol.metaDisk === "internal" ? vol.disk! : vol.metaDisk!, vol.metaIndex!);
+    }
+    if (reset) argv.push("--set-defaults");
+    argv.push(...this.makeOptions(vol.diskOptions));
+    argv.push(...this.setupOptions(ctx.cmd.context));
+    return this.system(argv, "long", ctx.res?.name);
+  }
+
+  #newMinor(ctx: Ctx): number {
+    const vol = ctx.vol!;
+    const argv = [
+      this.opts.drbdsetup,
+      "new-minor",
+      ctx.res!.name,
+      String(vol.minor),
+      String(vol.vnr),
+    ];
+    if (!hasDisk(vol)) argv.push("--diskless");
+    return this.system(argv, "short", ctx.res!.name);
+  }
+
+  #resource(ctx: Ctx): number {
+    const res = ctx.res!;
+    const isNew = ctx.cmd.name === "new-resource";
+    const reset = ctx.cmd.name === "resource-options" &&
+      ctx.cmd !== findCommand("resource-options");
+    const argv = [this.opts.drbdsetup, ctx.cmd.name, res.name];
+    if (isNew) argv.push(res.me?.nodeId ?? "");
+    if (reset) argv.push("--set-defaults");
+    if (reset || isNew) argv.push(...this.makeOptions(res.resOptions));
+    argv.push(...this.setupOptions(ctx.cmd.context));
+    return this.system(argv, "short", res.name);
+  }
+
+  #resize(ctx: Ctx): number {
+    const res = ctx.res!;
+    const vol = ctx.vol!;
+    const isResize = ctx.cmd.name === "resize";
+    const argv = [this.opts.drbdsetup, "resize", String(vol.minor)];
+    const size = vol.diskOptions.find((o) => o.name === "size") ??
+      res.diskOptions.find((o) => o.name === "size");
+    if (size) argv.push(`--size=${size.value}`);
+    argv.push(...this.setupOptions(ctx.cmd.context));
+    const ex = this.system(argv, "long", res.name, !isResize);
+    if (ex) return ex;
+    this.system(
+      [this.opts.drbdsetup, "check-resize", String(vol.minor)],
+      "short",
+      res.name,
+      !isResize,
+    );
+    return 0;
+  }
+
+  #newPeer(ctx: Ctx): number {
+    const { res, conn } = ctx;
+    const reset = ctx.cmd.name === "net-options" && ctx.cmd !== findCommand("net-options");
+    const argv = [this.opts.drbdsetup, ctx.cmd.name, res!.name, peerNodeId(conn!)];
+    if (reset) argv.push("--set-defaults");
+    let list = conn!.netOptions;
+    if (ctx.cmd.name.startsWith("net-options")) {
+      list = list.filter((o) => o.name !== "transport");
+      conn!.netOptions = list;
+    }
+    argv.push(...this.makeOptions(list));
+    argv.push(...this.setupOptions(ctx.cmd.context));
+    return this.system(argv, "short", res!.name);
+  }
+
+  #path(ctx: Ctx): number {
+    const { res, conn, path } = ctx;
+    const argv = [this.opts.drbdsetup, ctx.cmd.name, res!.name, peerNodeId(conn!)];
+    argv.push(formatAddress(path!.myAddress), formatAddress(path!.connectTo ?? path!.peerAddress));
+    argv.push(...this.setupOptions(ctx.cmd.context));
+    return this.system(argv, "short", res!.name);
+  }
+
+  #connect(ctx: Ctx): number {
+    const { res, conn } = ctx;
+    const argv = [this.opts.drbdsetup, ctx.cmd.name, res!.name, peerNodeId(conn!)];
+    argv.push(...this.setupOptions(ctx.cmd.context));
+    return this.system(argv, "short", res!.name);
+  }
+
+  #peerDevice(ctx: Ctx): number {
+    const { res, conn, vol } = ctx;
+    const pd = findPeerDevice(conn!, vol!.vnr);
+    if (!pd) {
+      this.io.err("Could not find peer_device object!\n");
+      this.exit(E.THINKO);
+    }
+    const argv = [
+      this.opts.drbdsetup,
+      ctx.cmd.name,
+      res!.name,
+      peerNodeId(conn!),
+      String(vol!.vnr),
+    ];
+    if (ctx.cmd === PEER_DEVICE_DEFAULTS) argv.push("--set-defaults");
+    argv.push(...this.makeOptions(pd.options));
+    argv.push(...this.setupOptions(ctx.cmd.context));
+    return this.system(argv, "short", res!.name);
+  }
+
+  #outdate(ctx: Ctx): number {
+    let rv = this.drbdsetup(ctx, "short", true);
+    if (rv === 17) return rv;
+    if (rv === 5) {
+      rv = this.drbdmeta(ctx, "very-long");
+      return rv ? 5 : 0;
+    }
+    if (rv || this.opts.dryRun) rv = this.drbdmeta(ctx, "very-long");
+    return rv;
+  }
+
+  #setupAndMeta(ctx: Ctx): number {
+    const setupCmd = {
+      ...ctx.cmd,
+      context: ctx.cmd.context === "forceable" ? undefined : ctx.cmd.context,
+    };
+    let rv = this.drbdsetup({ ...ctx, cmd: setupCmd }, "short", true);
+    const backing = ctx.vol && hasDisk(ctx.vol) && ctx.vol.metaDisk;
+    if (rv === 11 || rv === 17 || !backing) return rv;
+    if (rv || this.opts.dryRun) rv = this.drbdmeta(ctx, "very-long");
+    return rv;
+  }
+
+  #invalidate(ctx: Ctx): number {
+    let rv = this.callCmd(INVALIDATE_SETUP, ctx, false);
+    if (rv === 11 || rv === 17) return rv;
+    if (rv || this.opts.dryRun) rv = this.callCmd(INVALIDATE_META, ctx, false);
+    return rv;
+  }
+
+  #forgetPeer(ctx: Ctx): number {
+    let rv = this.callCmd(FORGET_PEER_SETUP, ctx, false);
+    if (rv === 11 || rv === 17) return rv;
+    if (rv || this.opts.dryRun) rv = this.callCmd(FORGET_PEER_META, ctx, false);
+    return rv;
+  }
+
+  #createMd(ctx: Ctx): number {
+    const res = ctx.res!;
+    const idx = this.opts.backendOptions.findIndex((b) => b.startsWith("--max-peers="));
+    let maxPeers: string;
+    let saved: string | undefined;
+    if (idx >= 0) {
+      saved = this.opts.backendOptions[idx];
+      maxPeers = saved.slice("--max-peers=".length);
+      this.opts.backendOptions.splice(idx, 1);
+    } else {
+      let n = 0;
+      for (const conn of res.connections) {
+        if (conn.ignore) continue;
+        if (!conn.peer || conn.peer.volumes.some((v) => hasDisk(v))) n++;
+      }
+      maxPeers = String(n || 1);
+    }
+    const rv = this.drbdmeta(ctx, "very-long", maxPeers);
+    if (saved !== undefined) this.opts.backendOptions.unshift(saved);
+    return rv;
+  }
+
+  #up(ctx: Ctx): number {
+    const res = ctx.res!;
+    this.schedule(NEW_RESOURCE, ctx, "prereq");
+    for (const conn of res.connections) {
+      if (conn.ignore) continue;
+      const c = { ...ctx, conn };
+      this.schedule(NEW_PEER, c, "net-prep-up");
+      this.schedule(NEW_PATH, c, "net-path");
+      this.schedule(CONNECT, c, "net-connect");
+      for (const pd of conn.peerDevices) {
+        if (pd.options.length === 0) continue;
+        const vol = conn.peer?.volumes.find((v) => v.vnr === pd.vnr);
+        this.schedule(PEER_DEVICE_OPTIONS, { ...c, vol }, "peer-device");
+      }
+    }
+    for (const vol of res.me?.volumes ?? []) {
+      const v = { ...ctx, conn: undefined, vol };
+      this.schedule(NEW_MINOR, v, "disk-prep-up");
+      if (hasDisk(vol)) this.schedule(ATTACH, v, "disk");
+    }
+    return 0;
+  }
+
+  /**
+   * drbdadm's adjust against a node where nothing is configured yet (no kernel module, no udrbd
+   * daemon): everything in the configuration is created, attached and connected.
+   */
+  #adjust(ctx: Ctx): number {
+    const res = ctx.res!;
+    const skipDisk = this.opts.backendOptions.some((b) => b === "--skip-disk");
+    const skipNet = this.opts.backendOptions.some((b) => b === "--skip-net");
+    const base: Ctx = { cmd: ctx.cmd, res };
+    this.schedule(NEW_RESOURCE, base, "prereq");
+    if (!skipNet) {
+      for (const conn of res.connections) {
+        if (conn.ignore) continue;
+        const c: Ctx = { ...base, conn };
+        this.schedule(NEW_PEER, c, "net-prep-up");
+        this.schedule(NEW_PATH, c, "net-path");
+        this.schedule(CONNECT, c, "net-connect");
+        this.#schedulePeerDeviceOptions(c);
+      }
+    }
+    if (!skipDisk) {
+      for (const vol of res.me?.volumes ?? []) {
+        if (ctx.vol && vol !== ctx.vol) continue;
+        if (hasDisk(vol)) this.schedule(ATTACH, { ...base, vol }, "disk");
+      }
+    }
+    for (const vol of res.me?.volumes ?? []) {
+      if (ctx.vol && vol !== ctx.vol) continue;
+      const v: Ctx = { ...base, vol };
+      this.schedule(NEW_MINOR, v, "disk-prep-up");
+      if (!skipNet && !skipDisk) this.#schedulePeerDeviceOptions(v);
+    }
+    return 0;
+  }
+
+  #schedulePeerDeviceOptions(ctx: Ctx): void {
+    const res = ctx.res!;
+    if (!ctx.vol) {
+      for (const vol of res.me?.volumes ?? []) {
+        const pd = findPeerDevice(ctx.conn!, vol.vnr);
+        if (!pd || pd.options.length === 0) continue;
+        this.schedule(PEER_DEVICE_DEFAULTS, { ...ctx, vol }, "peer-device", true);
+      }
+    } else {
+      for (const conn of res.connections) {
+        const pd = findPeerDevice(conn, ctx.vol.vnr);
+        if (!pd || pd.options.length === 0 || !conn.peer) continue;
+        this.schedule(PEER_DEVICE_DEFAULTS, { ...ctx, conn }, "peer-device", true);
+      }
+    }
+  }
+
+  #waitConnect(ctx: Ctx): number {
+    const { res, vol, conn } = ctx;
+    const r = res!;
+    const argv = [this.opts.drbdsetup];
+    if (vol && conn) argv.push(`${ctx.cmd.name}-volume`, r.name, peerNodeId(conn), String(vol.vnr));
+    else if (conn) argv.push(`${ctx.cmd.name}-connection`, r.name, peerNodeId(conn));
+    else argv.push(`${ctx.cmd.name}-resource`, r.name);
+    if (this.opts.stacked && !r.stackedTimeouts) {
+      let timeout = 20;
+      const ci = r.netOptions.find((o) => o.name === "connect-int");
+      if (ci?.value) timeout = (parseInt(ci.value, 10) || 0) * 2;
+      argv.push("--wfc-timeout", String(timeout));
+    } else argv.push(...this.makeOptions(r.startupOptions));
+    return this.system(argv, "forever", r.name);
+  }
+
+  #waitConInt(ctx: Ctx): number {
+    if (!this.opts.tty) {
+      this.io.err("WARN: stdin/stdout is not a TTY; using /dev/console");
+      this.io.out("WARN: stdin/stdout is not a TTY; using /dev/console");
+    }
+    for (const r of this.config.resources) {
+      if (r.ignore || r.stacked !== this.opts.stacked) continue;
+      const argv = [this.opts.drbdsetup, "wait-connect-resource", r.name];
+      argv.push(...this.makeOptions(r.startupOptions));
+      this.system(argv, "pid", r.name);
+    }
+    void ctx;
+    return 0;
+  }
+
+  #khelper(ctx: Ctx): number {
+    const res = ctx.res!;
+    const handler = res.handlers.find((h) => h.name === ctx.cmd.name);
+    if (!handler?.value) return 0;
+    return this.system(["/bin/sh", "-c", handler.value], "very-long", res.name);
+  }
+
+  #shModParms(): number {
+    let mc = this.config.global.minorCount;
+    if (!mc) {
+      let minors = 0;
+      for (const r of this.config.resources) if (!r.ignore) minors += r.me?.volumes.length ?? 0;
+      mc = Math.min(Math.max(minors + 3, 32), 255);
+    }
+    this.io.out(`minor_count=${mc}\n`);
+    return 0;
+  }
+
+  #shUdev(ctx: Ctx): number {
+    const { res, vol } = ctx;
+    if (!vol) {
+      this.io.err("volume not specified\n");
+      return 1;
+    }
+    const dev = deviceOf(vol);
+    this.io.out(
+      dev.startsWith("/dev/drbd") ? `DEVICE=${dev.slice(5)}\n` : `DEVICE=drbd${vol.minor}\n`,
+    );
+    const link = vol.implicit && !this.config.global.udevAlwaysUseVnr
+      ? `drbd/by-res/${res!.name}`
+      : `drbd/by-res/${res!.name}/${vol.vnr}`;
+    this.io.out(`SYMLINK=${link}\nSYMLINK_BY_RES=${link}\n`);
+    if (hasDisk(vol)) {
+      const d = vol.disk!;
+      this.io.out(`SYMLINK_BY_DISK=drbd/by-disk/${d.startsWith("/dev/") ? d.slice(5) : d}\n`);
+    }
+    return 0;
+  }
+
+  #shLowerResource(ctx: Ctx): number {
+    const res = ctx.res!;
+    if (!this.opts.stacked) {
+      this.io.err("sh-lower-resource only available in stacked mode\n");
+      this.exit(E.USAGE);
+    }
+    if (!res.stacked) {
+      this.io.err(`'${res.name}' is not stacked on this host (${this.opts.hostname})\n`);
+      this.exit(E.USAGE);
+    }
+    this.io.out(`${res.me?.lower?.name ?? res.me?.lowerName ?? ""}\n`);
+    return 0;
+  }
+}
+
+/** `af:addr:port`, with brackets around IPv6 addresses, as drbdsetup's path arguments. */
+export function formatAddress(a: Address | undefined): string {
+  if (!a) return "";
+  return a.af === "ipv6" ? `${a.af}:[${a.addr}]:${a.port}` : `${a.af}:${a.addr}:${a.port}`;
+}
+
+function findPeerDevice(conn: Connection, vnr: number): PeerDevice | undefined {
+  return conn.peerDevices.find((p) => p.vnr === vnr);
+}

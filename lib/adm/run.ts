@@ -1,0 +1,450 @@
+/**
+ * drbdadm's main flow once its command line is parsed: load the configuration, resolve the
+ * resource arguments (`all`, names, `res/vol`, `res:peer`, `minor-N`), run the command on each,
+ * then run the deferred configuration stages of `up`/`adjust`.
+ *
+ * @module
+ */
+
+import { type Console, ExitError } from "../cli/io.ts";
+import { ConfigError, dumpConfig, dumpXml, loadConfig } from "../config/mod.ts";
+import type { Config, Connection, Resource, Volume } from "../config/types.ts";
+import { drbdmetaMain } from "../meta/cli.ts";
+import type { AdmCommand } from "./commands.ts";
+import { E, Engine, type StepRunner } from "./engine.ts";
+import { setPeerInResource } from "./peers.ts";
+import { usageText } from "./usage.ts";
+
+/** A parsed drbdadm command line. */
+export interface AdmInvocation {
+  progname: string;
+  command: AdmCommand;
+  resources: string[];
+  dryRun: boolean;
+  verbose: number;
+  stacked: boolean;
+  /** `-c FILE`, or `-` for standard input; undefined: the default files. */
+  configFile?: string;
+  configToTest?: string;
+  drbdsetup: string;
+  drbdmeta: string;
+  shVarname?: string;
+  /** drbdsetup/drbdmeta options to pass on, in drbdadm's order. */
+  backendOptions: string[];
+}
+
+/** Hooks for tests and embedding. */
+export interface RunOptions {
+  /** Runs the steps; default: drbdmeta in-process, drbdsetup reports the missing daemon. */
+  runner?: StepRunner;
+  /** Node name (default: `UDRBD_HOSTNAME`, then `uname -n`). */
+  hostname?: string;
+  /** Whether stdin and stdout are terminals; default: ask the console. */
+  tty?: boolean;
+}
+
+/** The configuration files drbdadm tries when no `-c` is given, in order. */
+export const DEFAULT_CONFIG_FILES = [
+  "/etc/drbd-90.conf",
+  "/etc/drbd-84.conf",
+  "/etc/drbd-83.conf",
+  "/etc/drbd-82.conf",
+  "/etc/drbd-08.conf",
+  "/etc/drbd.conf",
+];
+
+/**
+ * The default step runner: `drbdmeta` steps run our drbdmeta in-process; `drbdsetup` steps need
+ * the udrbd node daemon, which does not exist yet, so they fail plainly with exit code 20.
+ */
+export function defaultRunner(drbdmeta: string): StepRunner {
+  return (argv, io, { quiet }) => {
+    if (argv[0] === drbdmeta) {
+      if (!quiet) return drbdmetaMain(argv.slice(1), io, { progname: "drbdmeta" });
+      const sink = {
+        out: (t: string) => io.out(t),
+        err: () => {},
+        stdinIsTerminal: () => io.stdinIsTerminal(),
+        readLine: () => io.readLine(),
+        flush: () => io.flush(),
+      };
+      return drbdmetaMain(argv.slice(1), sink, { progname: "drbdmeta" });
+    }
+    if (!quiet) {
+      io.err(
+        `${argv[0]} ${argv[1] ?? ""}: the udrbd daemon is not running ` +
+          "(udrbd cannot run DRBD resources yet; use 'drbdadm -d' to see the steps)\n",
+      );
+    }
+    return 20;
+  };
+}
+
+function fileExists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Counts {
+  normal: number;
+  stacked: number;
+  ignored: number;
+}
+
+function countResources(config: Config): Counts {
+  const c = { normal: 0, stacked: 0, ignored: 0 };
+  for (const r of config.resources) {
+    if (r.ignore) c.ignored++;
+    else if (r.stacked) c.stacked++;
+    else c.normal++;
+  }
+  return c;
+}
+
+/** Runs a parsed drbdadm command line; returns the exit code. */
+export function runAdm(inv: AdmInvocation, io: Console, options: RunOptions = {}): number {
+  try {
+    return runInner(inv, io, options);
+  } catch (e) {
+    if (e instanceof ExitError) return e.code;
+    throw e;
+  }
+}
+
+function usageExit(io: Console, inv: AdmInvocation, addinfo: string): never {
+  io.out(usageText(inv.progname, inv.command, addinfo));
+  throw new ExitError(E.USAGE);
+}
+
+function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number {
+  const cmd = inv.command;
+  const names = inv.resources;
+  const die = (code: number, message: string): never => {
+    io.err(message);
+    throw new ExitError(code);
+  };
+  if (inv.configToTest !== undefined && !cmd.testConfig) {
+    die(
+      E.USAGE,
+      "The --config-to-test (-t) option is only allowed with the dump and sh-nop commands\n",
+    );
+  }
+  const isDumpXml = cmd.name === "dump-xml";
+  const isDump = isDumpXml || cmd.name === "dump";
+  const isAdjust = cmd.name === "adjust" || cmd.name === "adjust-with-progress";
+  const tty = options.tty ?? io.stdinIsTerminal();
+  let verifyIps = isAdjust && inv.backendOptions.includes("--skip-net") ? false : cmd.verifyIps;
+  if (inv.dryRun && !tty) verifyIps = false;
+
+  if (names.length === 0) {
+    if (!isDump && cmd.resNameRequired) usageExit(io, inv, "No resource names specified");
+  } else if (!cmd.backendResName) {
+    if (!cmd.resNameRequired) io.err("This command will ignore resource names!\n");
+    else if (names.length > 1 && cmd.useCachedConfigFile) {
+      io.err("You should not use this command with multiple resources!\n");
+    }
+  }
+
+  let configFile = inv.configFile;
+  let file: string | undefined;
+  if (configFile === "-") {
+    configFile = "/dev/stdin";
+    file = "STDIN";
+  } else if (configFile === undefined) {
+    configFile = DEFAULT_CONFIG_FILES.find(fileExists);
+    if (!configFile) {
+      die(
+        E.CONFIG_INVALID,
+        `Can not open '${DEFAULT_CONFIG_FILES.at(-1)}': No such file or directory\n`,
+      );
+    }
+  }
+
+  let config: Config;
+  try {
+    const loaded = loadConfig(configFile!, {
+      command: cmd.name,
+      resources: names,
+      dryRun: inv.dryRun,
+      verbose: inv.verbose > 0,
+      verifyIps,
+      configToTest: inv.configToTest,
+      hostname: options.hostname,
+      file,
+    });
+    for (const w of loaded.warnings) io.err(w.endsWith("\n") ? w : w + "\n");
+    config = loaded.config;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const m of e.messages) io.err(m.endsWith("\n") ? m : m + "\n");
+    return e.exitCode;
+  }
+
+  const hostname = config.hostname;
+  const engine = new Engine(
+    io,
+    {
+      progname: inv.progname,
+      dryRun: inv.dryRun,
+      verbose: inv.verbose,
+      stacked: inv.stacked,
+      drbdsetup: inv.drbdsetup,
+      drbdmeta: inv.drbdmeta,
+      shVarname: inv.shVarname,
+      backendOptions: inv.backendOptions,
+      hostname,
+      tty,
+      configFile: config.file,
+    },
+    config,
+    options.runner ?? defaultRunner(inv.drbdmeta),
+  );
+
+  let rv = 0;
+  if (cmd.resNameRequired || names.length > 0) {
+    if (config.resources.length === 0 && !isDump) die(E.USAGE, "no resources defined!\n");
+    if (names.length === 0 || names[0] === "all") {
+      if (!isDump) dieIfNoResources(countResources(config), engine, hostname, die);
+      if (isDump) {
+        io.out(
+          isDumpXml
+            ? dumpXml(config, config.resources, { verbose: inv.verbose > 0 })
+            : dumpConfig(config, config.resources, { verbose: inv.verbose > 0 }),
+        );
+      } else {
+        for (const res of config.resources) {
+          if (res.ignore || res.stacked !== engine.opts.stacked) continue;
+          if (cmd.needPeer || cmd.name === "up" || isAdjust) setPeerInResource(res);
+          const r = engine.callCmd(cmd, { cmd, res }, true);
+          if (r > rv) rv = r;
+        }
+      }
+    } else {
+      rv = runNamed(engine, cmd, names, isDump, isAdjust, hostname, die);
+    }
+  } else {
+    const r = engine.callFn({ cmd }, false);
+    if (r >= 10) die(r, `command ${cmd.name} exited with code ${r}\n`);
+    rv = r;
+  }
+  const r = engine.runDeferred();
+  return r > rv ? r : rv;
+}
+
+function dieIfNoResources(
+  n: Counts,
+  engine: Engine,
+  hostname: string,
+  die: (code: number, message: string) => never,
+): void {
+  if (!engine.opts.stacked && n.ignored > 0 && n.normal === 0) {
+    die(
+      E.USAGE,
+      `WARN: no normal resources defined for this host (${hostname})!?\n` +
+        "Misspelled name of the local machine with the 'on' keyword ?\n",
+    );
+  }
+  if (!engine.opts.stacked && n.normal === 0) {
+    die(E.USAGE, `WARN: no normal resources defined for this host (${hostname})!?\n`);
+  }
+  if (engine.opts.stacked && n.stacked === 0) {
+    die(
+      E.USAGE,
+      `WARN: nothing stacked for this host (${hostname}), nothing to do in stacked mode!\n`,
+    );
+  }
+}
+
+interface Target {
+  res?: Resource;
+  vol?: Volume;
+  conn?: Connection;
+  error?: string;
+}
+
+/** Splits `res[:peer][/vol]` as drbdadm does (volume after the last `/`, peer after `:`). */
+function splitId(id: string): { resName: string; peer?: string; vnr?: string } {
+  let rest = id;
+  let vnr: string | undefined;
+  const slash = rest.lastIndexOf("/");
+  if (slash >= 0) {
+    vnr = rest.slice(slash + 1);
+    rest = rest.slice(0, slash);
+  }
+  const colon = rest.indexOf(":");
+  let peer: string | undefined;
+  if (colon >= 0) {
+    peer = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  return { resName: rest, peer, vnr };
+}
+
+function strtoll(text: string): number {
+  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text);
+  if (!m) return 0;
+  const v = m[2].startsWith("0x") || m[2].startsWith("0X")
+    ? parseInt(m[2], 16)
+    : m[2].length > 1 && m[2].startsWith("0")
+    ? parseInt(m[2], 8)
+    : parseInt(m[2], 10);
+  return m[1] === "-" ? -v : v;
+}
+
+function hostByName(res: Resource, name: string) {
+  return res.hosts.find((h) => h.names.includes(name));
+}
+
+function connName(conn: Connection): string | undefined {
+  return conn.netOptions.find((o) => o.name === "_name")?.value ?? conn.name;
+}
+
+function runNamed(
+  engine: Engine,
+  cmd: AdmCommand,
+  names: string[],
+  isDump: boolean,
+  isAdjust: boolean,
+  hostname: string,
+  die: (code: number, message: string) => never,
+): number {
+  const { config, io } = engine;
+  const find = (n: string) => {
+    const r = config.resources.find((x) => x.name === n);
+    return r && !r.ignore ? r : undefined;
+  };
+  // drbdadm first checks that no name enables a connection twice.
+  const enabled = new Set<Connection>();
+  for (const id of names) {
+    const { resName, peer, vnr } = splitId(id);
+    const res = find(resName);
+    if (!res) continue;
+    setPeerInResource(res);
+    const conns = res.connections.filter((c) => !c.ignore);
+    if (peer === undefined) {
+      if (vnr !== undefined) continue;
+      for (const c of conns) {
+        if (enabled.has(c)) {
+          die(E.USAGE, `USAGE_BUG: ${id} would enable an already enabled connection\n`);
+        }
+        enabled.add(c);
+      }
+    } else {
+      const hi = hostByName(res, peer);
+      for (const c of res.connections) {
+        const match = hi
+          ? c.peer !== undefined && c.peer.nodeId === hi.nodeId
+          : connName(c) === peer;
+        if (!match) continue;
+        if (c.ignore) die(E.USAGE, `USAGE_BUG: Tried to enable disabled connections ${id}\n`);
+        if (enabled.has(c)) {
+          die(E.USAGE, `USAGE_BUG: ${id} would enable an already enabled connection\n`);
+        }
+        enabled.add(c);
+      }
+    }
+  }
+
+  let rv = 0;
+  let last: Target = {};
+  for (const id of names) {
+    const t = resolve(engine, id, hostname);
+    if (t.res) last = t;
+    else if (last.res) {
+      // drbdadm keeps the previous resource when a later name is unknown
+    }
+    if (!t.res) die(E.USAGE, `'${id}' not defined in your config (for this host).\n`);
+    if (t.error) die(E.USAGE, t.error);
+    const res = t.res!;
+    let vol = t.vol;
+    if (!cmd.volIdRequired && !cmd.iterateVolumes && vol && !cmd.volIdOptional) {
+      if (vol.implicit) vol = undefined;
+      else {die(
+          E.USAGE,
+          `${cmd.name} operates on whole resources, but you specified a specific volume!\n`,
+        );}
+    }
+    const vols = res.me?.volumes ?? [];
+    if (cmd.volIdRequired && !vol && vols.length > 0 && vols[0].implicit) vol = vols[0];
+    if (cmd.volIdRequired && !vol) {
+      die(
+        E.USAGE,
+        `${cmd.name} requires a specific volume id, but none is specified.\n` +
+          `Try '${cmd.name} minor-<minor_number>' or '${cmd.name} ${id}/<vnr>'\n`,
+      );
+    }
+    if (res.ignore && !isDump) {
+      io.err(
+        `'${res.name}' ignored, since this host (${hostname}) is not mentioned with an 'on' keyword.\n`,
+      );
+      if (rv < E.USAGE) rv = E.USAGE;
+      continue;
+    }
+    engine.opts.stacked = res.stacked;
+    void isAdjust;
+    const r = engine.callCmd(cmd, { cmd, res, vol, conn: t.conn }, true);
+    if (r > rv) rv = r;
+  }
+  return rv;
+}
+
+/** drbdadm's ctx_by_name (and ctx_by_minor) for one command-line name. */
+function resolve(engine: Engine, id: string, _hostname: string): Target {
+  const { config } = engine;
+  const { resName, peer, vnr } = splitId(id);
+  const res = config.resources.find((x) => x.name === resName && !x.ignore);
+  if (!res) {
+    const m = /^minor-(.*)$/.exec(id);
+    if (m) {
+      const minor = strtoll(m[1]);
+      for (const r of config.resources) {
+        if (r.ignore) continue;
+        const vol = r.me?.volumes.find((v) => v.minor === minor);
+        if (vol) return { res: r, vol };
+      }
+    }
+    return {};
+  }
+  setPeerInResource(res);
+  const t: Target = { res };
+  if (peer !== undefined) {
+    const hi = hostByName(res, peer);
+    let found: Connection[] = [];
+    let valid = false;
+    for (const c of res.connections) {
+      let selected: boolean;
+      if (hi) {
+        if (res.me === hi) {
+          return {
+            res,
+            error: `Host name '${peer}' (from '${id}') is not a peer, but the local node\n`,
+          };
+        }
+        if (c.peer === hi) found.push(c);
+        selected = c.peer !== undefined && c.peer.nodeId === hi.nodeId;
+      } else {
+        selected = connName(c) === peer;
+        if (selected) found.push(c);
+      }
+      c.ignore = !selected;
+      if (!c.ignore) valid = true;
+    }
+    if (!valid) return { res, error: `Not a valid connection (${id}) for this host\n` };
+    found = found.filter((c) => c);
+    if (found.length === 1) {
+      if (found[0].ignore) return { res, error: `Connection '${peer}' has the ignore flag set\n` };
+      t.conn = found[0];
+    }
+  }
+  if (vnr !== undefined) {
+    const n = strtoll(vnr);
+    const vol = res.me?.volumes.find((v) => v.vnr === n);
+    if (!vol) return { res, error: `Resource '${resName}' has no volume ${n}\n` };
+    t.vol = vol;
+  }
+  return t;
+}
