@@ -5,8 +5,14 @@
  * @module
  */
 
-import type { Config } from "./types.ts";
-import { ConfigError } from "./errors.ts";
+import type { Config, Resource } from "./types.ts";
+import { ConfigError, type Diagnostic, EXIT } from "./errors.ts";
+import { hostHasIp, nodeName } from "./host.ts";
+import { ParseAbort, Parser } from "./parser.ts";
+import { postParse, ResolveAbort, type ResolveContext, setPeerInResource } from "./resolve.ts";
+import { expandCommon } from "./inherit.ts";
+import { canonifyPath } from "./files.ts";
+import { hostnameInList } from "./parser.ts";
 
 /** Options for {@link parseConfigFile} and {@link parseConfigText}. */
 export interface ParseOptions {
@@ -14,50 +20,368 @@ export interface ParseOptions {
   hostname?: string;
   /** File name to report in positions and dumps (parseConfigText only; default "STDIN"). */
   file?: string;
-  /** Directory against which relative `include` globs resolve (default: the file's folder). */
-  baseDir?: string;
+  /** `-t FILE`: a second file parsed after the main one (its text is read from disk). */
+  configToTest?: string;
+}
+
+/** A parsed configuration plus what drbdadm printed to stderr on the way. */
+interface Loaded {
+  config: Config;
+  diagnostics: Diagnostic[];
+  ctx: ResolveContext;
+}
+
+const contexts = new WeakMap<Config, ResolveContext>();
+
+function fail(diagnostics: Diagnostic[], exitCode: number): never {
+  const first = diagnostics.find((d) => !d.warning) ?? diagnostics[diagnostics.length - 1];
+  throw new ConfigError(first?.message ?? "invalid configuration", {
+    pos: first?.pos,
+    exitCode,
+    diagnostics,
+  });
+}
+
+function parseAndResolve(
+  file: string,
+  save: string,
+  text: string,
+  options: ParseOptions,
+): Loaded {
+  const hostname = options.hostname ?? nodeName();
+  const parser = new Parser({ hostname });
+  try {
+    parser.parseTop(file, text, save);
+    if (options.configToTest) {
+      let t: string;
+      try {
+        t = Deno.readTextFileSync(options.configToTest);
+      } catch {
+        parser.problems.error(`Can not open '${options.configToTest}'.\n.`);
+        throw new ParseAbort(EXIT.EXEC_ERROR);
+      }
+      parser.parseTop(options.configToTest, t, canonifyPath(options.configToTest));
+    }
+  } catch (e) {
+    if (e instanceof ParseAbort) fail(parser.problems.list, e.exitCode);
+    throw e;
+  }
+  if (!parser.problems.valid) fail(parser.problems.list, EXIT.CONFIG_INVALID);
+  const config: Config = {
+    file: save,
+    hostname,
+    global: parser.global,
+    common: parser.common,
+    resources: parser.resources,
+  };
+  const ctx: ResolveContext = {
+    hostname,
+    problems: parser.problems,
+    parser,
+    file,
+    lastLine: text.split("\n").length,
+  };
+  try {
+    postParse(ctx, config.resources);
+  } catch (e) {
+    if (e instanceof ResolveAbort) {
+      parser.problems.error(e.message);
+      fail(parser.problems.list, e.exitCode);
+    }
+    throw e;
+  }
+  parser.finish();
+  contexts.set(config, ctx);
+  return { config, diagnostics: parser.problems.list, ctx };
 }
 
 /**
  * Parses a drbd.conf file (with its includes) and resolves it as drbdadm's `post_parse` does:
  * volumes are merged into host sections, node-ids assigned, implicit connections created and
- * `this host` selected. Common options are NOT yet copied into resources (see `expandCommon`).
- * Throws {@link ConfigError} on the first syntax error or when the file cannot be read.
+ * this host's section selected (`res.me`). Common options are NOT yet copied into resources
+ * (see `expandCommon`). Throws {@link ConfigError} for syntax errors and unreadable files; the
+ * semantic problems post-parse finds are in `configProblems(config)`.
  */
 export function parseConfigFile(path: string, options: ParseOptions = {}): Config {
-  throw new ConfigError(`not implemented: ${path} ${options.hostname ?? ""}`);
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    throw new ConfigError(`Can not open '${path}'.\n.`, { exitCode: EXIT.EXEC_ERROR });
+  }
+  return parseAndResolve(path, canonifyPath(path), text, options).config;
 }
 
 /** Like {@link parseConfigFile}, for configuration text already in memory (e.g. `-c -`). */
 export function parseConfigText(text: string, options: ParseOptions = {}): Config {
-  throw new ConfigError(`not implemented: ${text.length} ${options.file ?? ""}`);
+  const file = options.file ?? "STDIN";
+  return parseAndResolve(file, file, text, options).config;
+}
+
+/**
+ * Binds each connection of `res` to its peer host section, adds the implicit `_name` net option
+ * and `bitmap no` for diskless peers (drbdadm's set_peer_in_resource). `loadConfig` does this
+ * for resources named on the command line; call it for commands that need peers
+ * (drbdadm's need_peer) when iterating over `all`. Idempotent.
+ */
+export function setPeers(config: Config, res: Resource): void {
+  const ctx = contexts.get(config);
+  if (ctx) setPeerInResource(ctx, res);
+}
+
+/** Every message (errors and warnings) recorded for a configuration so far, in order. */
+export function configProblems(config: Config): Diagnostic[] {
+  return contexts.get(config)?.problems.list ?? [];
 }
 
 /** Options for {@link loadConfig}: what drbdadm's main() knows about the command. */
 export interface LoadOptions extends ParseOptions {
-  /** The drbdadm command (e.g. `dump`, `dump-xml`, `up`, `sh-resources`). */
+  /** The drbdadm command (`dump` and `dump-xml` are special: no expansion, lenient). */
   command: string;
-  /** Resource arguments as given on the command line (`[]` or `["all"]` for all). */
+  /** Resource arguments as given (`[]` or `["all"]` for all; `res/vol`, `res:peer` allowed). */
   resources?: string[];
-  /** `-d` (dry run): common options are expanded even for dump. */
+  /** The command needs resource names (drbdadm's res_name_required); default true. */
+  resNameRequired?: boolean;
+  /** `-d` (dry run): common options are expanded even for dump; IPs not verified off a tty. */
   dryRun?: boolean;
   /** `-v`: verbose dump (implicit sections printed, common expanded). */
   verbose?: boolean;
-  /** Whether this command checks that this host's address exists locally (drbdadm's verify_ips). */
+  /** The command checks that this host's address exists locally (drbdadm's verify_ips flag). */
   verifyIps?: boolean;
-  /** `-t FILE`: a second file parsed after the main one (dump, sh-nop). */
-  configToTest?: string;
+  /** `-S`: stacked resources are the ones to work on with `all`. */
+  stacked?: boolean;
+  /** Whether stdin and stdout are terminals (drbdadm relaxes some checks otherwise). */
+  tty?: boolean;
+}
+
+/** What {@link loadConfig} returns. */
+export interface LoadResult {
+  config: Config;
+  /** The resources to run the command on, in order (for dump: including ignored ones). */
+  selected: Resource[];
+  /** Messages drbdadm prints to stderr without stopping (print them in order). */
+  warnings: string[];
+  /** Exit code drbdadm ends with even when it continues (e.g. 1 for an ignored resource). */
+  exitCode: number;
+}
+
+/** The resource part of `res`, `res/vol` or `res:peer` arguments. */
+export function resourceNameOf(arg: string): string {
+  return arg.replace(/[/:].*$/, "");
 }
 
 /**
  * The whole configuration pipeline of drbdadm for one command: parse, post-parse, expand common
- * (unless a plain dump), global validation, and address verification of the named resources.
- * Returns the configuration plus the warnings drbdadm prints; throws {@link ConfigError} with
- * drbdadm's messages and exit code when drbdadm would stop.
+ * (unless a plain dump), global validation, and address verification of the selected
+ * resources. Returns the configuration, the selected resources and the warnings drbdadm prints;
+ * throws {@link ConfigError} with drbdadm's messages and exit code when drbdadm would stop.
  */
-export function loadConfig(
-  path: string,
-  options: LoadOptions,
-): { config: Config; warnings: string[] } {
-  throw new ConfigError(`not implemented: ${path} ${options.command}`);
+export function loadConfig(path: string, options: LoadOptions): LoadResult {
+  const isDump = options.command === "dump" || options.command === "dump-xml";
+  const names = options.resources ?? [];
+  let text: string;
+  const fromStdin = path === "-";
+  if (fromStdin) {
+    text = new TextDecoder().decode(readAllStdin());
+  } else {
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch {
+      throw new ConfigError(`Can not open '${path}'.\n.`, { exitCode: EXIT.EXEC_ERROR });
+    }
+  }
+  const file = fromStdin ? "STDIN" : path;
+  const { config, ctx } = parseAndResolve(file, fromStdin ? "STDIN" : canonifyPath(path), text, {
+    ...options,
+  });
+  const problems = ctx.problems;
+  if (!isDump || options.dryRun || options.verbose) {
+    try {
+      expandCommon(config);
+    } catch (e) {
+      if (e instanceof ConfigError) { for (const d of e.diagnostics) problems.list.push(d); }
+      else throw e;
+    }
+  }
+  const noTty = !(options.tty ?? isTty());
+  const warnings = () => problems.list.map((d) => d.message);
+  const needsRes = (options.resNameRequired ?? true) || names.length > 0;
+  let exitCode = 0;
+  if (!needsRes) {
+    return { config, selected: config.resources, warnings: warnings(), exitCode };
+  }
+  if (config.resources.length === 0 && !isDump) {
+    problems.error("no resources defined!");
+    fail(problems.list, EXIT.USAGE);
+  }
+  for (const res of config.resources) {
+    validateResource(ctx, config, res, noTty);
+    if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
+    if (!isDump) {
+      convertDiscardOpt(ctx, res.netOptions);
+      for (const c of res.connections) convertDiscardOpt(ctx, c.netOptions);
+    }
+  }
+  if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
+  const verify = (res: Resource) => {
+    if (
+      config.global.disableIpVerification || (options.dryRun && noTty) || !options.verifyIps ||
+      res.ignore || (res.stacked && !options.stacked) || !res.me?.address?.addr
+    ) return;
+    const a = res.me.address;
+    if (!hostHasIp(a.af, a.addr)) {
+      const first = ctx.parser.firstUse(`${a.addr}:${a.port}`);
+      problems.error(
+        `${first ?? res.file}: in resource ${res.name}, on ${
+          res.me.names.join(" ")
+        }:\n\tIP ${a.addr} not found on this host.`,
+      );
+    }
+  };
+  let selected: Resource[];
+  if (names.length === 0 || names[0] === "all") {
+    for (const res of config.resources) verify(res);
+    if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
+    selected = config.resources.filter((r) =>
+      isDump || (!r.ignore && r.stacked === !!options.stacked)
+    );
+  } else {
+    selected = [];
+    for (const n of names) {
+      const res = findByArg(config, n);
+      if (res) setPeerInResource(ctx, res);
+      if (!res) {
+        problems.error(`'${n}' not defined in your config (for this host).`);
+        fail(problems.list, EXIT.USAGE);
+      }
+      if (res.ignore && !isDump) {
+        problems.warn(
+          `'${res.name}' ignored, since this host (${config.hostname}) is not mentioned with an 'on' keyword.`,
+        );
+        exitCode = Math.max(exitCode, EXIT.USAGE);
+        continue;
+      }
+      verify(res);
+      if (!isDump && !problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
+      selected.push(res);
+    }
+  }
+  return { config, selected, warnings: warnings(), exitCode };
+}
+
+function findByArg(config: Config, arg: string): Resource | undefined {
+  // drbdadm's ctx_by_name treats resources without this host as unknown
+  const byName = config.resources.find((r) => r.name === resourceNameOf(arg));
+  if (byName) return byName.ignore ? undefined : byName;
+  const m = /^minor-(\d+)$/.exec(arg);
+  if (m) {
+    const minor = Number(m[1]);
+    return config.resources.find((r) => r.me?.volumes.some((v) => v.minor === minor));
+  }
+  return undefined;
+}
+
+function isTty(): boolean {
+  try {
+    return Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+  } catch {
+    return false;
+  }
+}
+
+function readAllStdin(): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  for (;;) {
+    const n = Deno.stdin.readSync(buf);
+    if (n === null || n === 0) break;
+    chunks.push(buf.slice(0, n));
+  }
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/** drbdadm's validate_resource. */
+function validateResource(
+  ctx: ResolveContext,
+  config: Config,
+  res: Resource,
+  noTty: boolean,
+): void {
+  const p = ctx.problems;
+  const at = `${res.file}:${res.pos.line}`;
+  for (const opt of [...res.diskOptions]) {
+    if (opt.name !== "resync-after") continue;
+    const other = config.resources.find((r) => r.name === resourceNameOf(opt.value ?? ""));
+    if (!other || other.ignore) {
+      const msg = `${at}: in resource ${res.name}:\n\tresource '${opt.value}' mentioned in ` +
+        `'resync-after' option is not known${other ? " on this host" : ""}.`;
+      if (noTty) {
+        p.warn(msg, res.pos);
+        res.diskOptions.splice(res.diskOptions.indexOf(opt), 1);
+      } else p.error(msg, res.pos);
+    }
+  }
+  if (res.hosts.length === 0) {
+    p.error(
+      `${at}: in resource ${res.name}:\n\ta host sections ('on ${config.hostname} { ... }') is missing.`,
+      res.pos,
+    );
+  }
+  if (res.ignore) return;
+  if (!res.me) {
+    p.error(
+      `${at}: in resource ${res.name}:\n\tmissing section 'on ${config.hostname} { ... }'.`,
+      res.pos,
+    );
+  }
+  const asb = res.netOptions.find((o) => o.name === "after-sb-0pri");
+  if (asb?.value?.startsWith("discard-node-")) {
+    const node = asb.value.slice(13);
+    if (!res.hosts.some((h) => hostnameInList(node, h.names))) {
+      p.error(
+        `${at}: in resource ${res.name}:\n\tthe nodename in the '${asb.value}' option is not known.`,
+        res.pos,
+      );
+    }
+  }
+  let prev: boolean | undefined;
+  for (const h of res.hosts) {
+    const has = !!h.proxy;
+    if (prev !== undefined && prev !== has) {
+      p.error(
+        `${at}: in resource ${res.name}:\n\tEither all 'on' sections must contain a proxy subsection, or none.`,
+        res.pos,
+      );
+    }
+    prev = has;
+  }
+  for (const conn of res.connections) {
+    for (const path of conn.paths) {
+      let pv: boolean | undefined;
+      for (const ha of path.hosts) {
+        const has = !!ha.proxy;
+        if (pv !== undefined && pv !== has) {
+          p.error(
+            `${res.file}:${conn.pos.line}: in connection in resource ${res.name}:\n` +
+              "Either all 'host' statements must have a proxy subsection, or none.",
+            { file: res.file, line: conn.pos.line },
+          );
+        }
+        pv = has;
+      }
+    }
+  }
+}
+
+function convertDiscardOpt(ctx: ResolveContext, list: Resource["netOptions"]): void {
+  const opt = list.find((o) => o.name === "after-sb-0pri");
+  if (opt?.value?.startsWith("discard-node-")) {
+    opt.value = opt.value.slice(13) === ctx.hostname ? "discard-local" : "discard-remote";
+  }
 }

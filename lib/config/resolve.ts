@@ -1,0 +1,757 @@
+/**
+ * Resolution after parsing (drbdadm's post_parse): volumes inherited into host sections,
+ * completeness checks, stacked resources, connections from meshes and implicit connections,
+ * endpoints bound to host sections, node-ids assigned, address conflicts found, this node's
+ * host section selected and implicit peer devices created.
+ *
+ * @module
+ */
+
+import type {
+  Address,
+  Connection,
+  HostAddress,
+  HostSection,
+  Mesh,
+  OptionList,
+  Path,
+  Resource,
+  Volume,
+} from "./types.ts";
+import { addrScopeLocal, hostnameInList, insertVolume, newVolume, type Parser } from "./parser.ts";
+import type { Problems } from "./problems.ts";
+import { hostHasIp } from "./host.ts";
+import { crc32c } from "./crc32c.ts";
+
+/** What resolution needs besides the resources. */
+export interface ResolveContext {
+  hostname: string;
+  problems: Problems;
+  parser: Parser;
+  /** The top-level file name as given (drbdadm's config_file at the end of parsing). */
+  file: string;
+  /** Line drbdadm's lexer ended on (some messages print it). */
+  lastLine: number;
+  /** Match host sections by proxy (`proxy` commands); not used by the tools yet. */
+  matchOnProxy?: boolean;
+}
+
+function namesToStr(names: string[], sep = " "): string {
+  return names.length === 0 ? "UNKNOWN" : names.join(sep);
+}
+
+function derror(ctx: ResolveContext, host: HostSection, res: Resource, what: string): void {
+  ctx.problems.error(
+    `${res.file}:${host.pos.line}: in resource ${res.name}, on ${
+      namesToStr(host.names)
+    } { ... }: '${what}' keyword missing.`,
+    { file: res.file, line: host.pos.line },
+  );
+}
+
+function findVolume(list: Volume[], vnr: number): Volume | undefined {
+  return list.find((v) => v.vnr === vnr);
+}
+
+function inheritVolumes(ctx: ResolveContext, from: Volume[], host: HostSection): void {
+  for (const s of from) {
+    let t = findVolume(host.volumes, s.vnr);
+    if (!t) {
+      t = newVolume(s.vnr, s.pos);
+      t.implicit = s.implicit;
+      t.devicePos = s.devicePos;
+      t.diskPos = s.diskPos;
+      t.metaDiskPos = s.metaDiskPos;
+      insertVolume(host.volumes, t);
+    }
+    if (!t.disk && s.disk) {
+      t.disk = s.disk;
+      for (const h of host.names) {
+        ctx.parser.checkUniq("disk", `disk:${h}:${t.disk}`, {
+          file: t.pos.file,
+          line: t.diskPos?.line ?? 0,
+        });
+      }
+    }
+    if (!t.device && s.device) t.device = s.device;
+    if (t.minor === -1 && s.minor !== -1) {
+      t.minor = s.minor;
+      for (const h of host.names) {
+        const p = { file: t.pos.file, line: t.devicePos?.line ?? 0 };
+        ctx.parser.checkUniq("device-minor", `device-minor:${h}:${t.minor}`, p);
+        if (t.device) ctx.parser.checkUniq("device", `device:${h}:${t.device}`, p);
+      }
+    }
+    if (!t.metaDisk && s.metaDisk) {
+      t.metaDisk = s.metaDisk;
+      if (s.metaIndex) t.metaIndex = s.metaIndex;
+    }
+  }
+}
+
+function checkVolumeComplete(
+  ctx: ResolveContext,
+  res: Resource,
+  host: HostSection,
+  vol: Volume,
+): void {
+  if (!vol.device && vol.minor === -1) derror(ctx, host, res, "device");
+  if (vol.disk || vol.metaDisk || vol.metaIndex) {
+    if (!(vol.disk && vol.disk === "none")) {
+      if (!vol.disk) derror(ctx, host, res, "disk");
+      if (!vol.metaDisk && !vol.metaIndex) {
+        vol.metaDisk = "internal";
+        vol.metaIndex = "internal";
+      } else if (!vol.metaDisk) derror(ctx, host, res, "meta-disk");
+      else if (!vol.metaIndex) derror(ctx, host, res, "meta-index");
+    }
+  }
+}
+
+function checkMetaDisk(ctx: ResolveContext, vol: Volume, host: HostSection): void {
+  if (vol.metaDisk === undefined || vol.metaDisk === "internal") return;
+  for (const h of host.names) {
+    ctx.parser.checkUniq("meta-disk", `${h}:${vol.metaDisk}[${vol.metaIndex}]`, {
+      file: vol.pos.file,
+      line: vol.metaDiskPos?.line ?? 0,
+    });
+  }
+}
+
+function checkVolumeSetsEqual(
+  ctx: ResolveContext,
+  res: Resource,
+  host1: HostSection,
+  host2: HostSection,
+): void {
+  const compareStacked = !!host1.lower && host1.lower.me === host2;
+  if (host1 === host2) return;
+  const other = compareStacked ? host1.lower!.name : namesToStr(host2.names);
+  const where = `${ctx.file}:${ctx.lastLine}`;
+  let i = 0;
+  let j = 0;
+  const a = host1.volumes;
+  const b = host2.volumes;
+  while (i < a.length || j < b.length) {
+    while (i < a.length && (j >= b.length || a[i].vnr < b[j].vnr)) {
+      ctx.problems.error(
+        `${where}: in resource ${res.name}, on ${namesToStr(host1.names)} { ... }: volume ${
+          a[i].vnr
+        } not defined on ${other}`,
+        { file: ctx.file, line: ctx.lastLine },
+      );
+      i++;
+    }
+    while (j < b.length && (i >= a.length || a[i].vnr > b[j].vnr)) {
+      const msg = `${where}: in resource ${res.name}, on ${
+        namesToStr(host1.names)
+      } { ... }: volume ${b[j].vnr} missing (present on ${other})`;
+      // drbdadm only warns on a terminal for stacked resources; we never have one here
+      if (!compareStacked) ctx.problems.error(msg, { file: ctx.file, line: ctx.lastLine });
+      j++;
+    }
+    if (i < a.length && j < b.length && a[i].vnr === b[j].vnr) {
+      if (a[i].implicit !== b[j].implicit) {
+        ctx.problems.error(
+          `${where}: in resource ${res.name}, on ${namesToStr(host1.names)} resp. ${other}: ` +
+            `volume ${a[i].vnr} must not be implicit on one but not the other`,
+          { file: ctx.file, line: ctx.lastLine },
+        );
+      }
+      i++;
+      j++;
+    }
+  }
+}
+
+function newConnection(implicit: boolean, pos = { file: "", line: 0 }): Connection {
+  return {
+    paths: [],
+    netOptions: [],
+    pdOptions: [],
+    peerDevices: [],
+    implicit,
+    ignore: false,
+    isStandalone: false,
+    pos,
+  };
+}
+
+function newHostAddress(name: string, host: HostSection): HostAddress {
+  return {
+    name,
+    parsedAddress: false,
+    parsedPort: false,
+    byAddress: false,
+    fakedHostname: false,
+    usedAsMe: false,
+    hostInfo: host,
+    pos: host.pos,
+  };
+}
+
+function createImplicitConnections(ctx: ResolveContext, res: Resource): void {
+  if (res.connections.length > 0) return;
+  const conn = newConnection(true, res.pos);
+  const path: Path = { hosts: [], implicit: true, ignore: false, pos: res.pos };
+  conn.paths.push(path);
+  let hosts = 0;
+  for (const host of res.hosts) {
+    if (++hosts === 3) {
+      ctx.problems.warn(
+        `Resource ${res.name}:\n\tUse explicit 'connection' sections (or a 'connection-mesh' section) with more than two 'on' sections.`,
+      );
+      break;
+    }
+    const a = host.address;
+    if (a && a.af && a.addr && a.port) {
+      let ha: HostAddress;
+      if (!host.lower) {
+        ha = newHostAddress(host.names[0], host);
+      } else {
+        ha = newHostAddress(namesToStr(host.names, "_"), host);
+        ha.address = a;
+        ha.fakedHostname = true;
+        ha.parsedAddress = true;
+      }
+      ha.proxy = host.proxy;
+      path.hosts.push(ha);
+    }
+  }
+  if (hosts === 2) res.connections.push(conn);
+}
+
+function findHostByName(res: Resource, name: string): HostSection | undefined {
+  return res.hosts.find((h) => hostnameInList(name, h.names));
+}
+
+function findHostOrInvalid(
+  ctx: ResolveContext,
+  res: Resource,
+  name: string,
+): HostSection | undefined {
+  const host = findHostByName(res, name);
+  if (!host) {
+    ctx.problems.error(
+      `${res.file}:${res.pos.line}: in resource ${res.name}:\n\t` +
+        `There is no 'on' section for hostname '${name}' named in the connection-mesh`,
+      res.pos,
+    );
+  } else if (host.proxy && ctx.problems.valid) {
+    ctx.problems.error(
+      `${res.file}:${host.pos.line}: in resource ${res.name}:\n\t` +
+        "There is a drbd-8.x proxy config syntax within an 'on' section and you are using\n\t" +
+        "the 'mesh' keyword from drbd-9.x syntax. That does not work together.\n\n\t" +
+        "Use an explicit connection to configure a proxy and omit that pair of hosts\n\t" +
+        "from the mesh.",
+      { file: res.file, line: host.pos.line },
+    );
+  }
+  return host;
+}
+
+function createConnectionsFromMesh(ctx: ResolveContext, res: Resource, mesh: Mesh): void {
+  for (let i = 0; i < mesh.hosts.length; i++) {
+    const hi1 = findHostOrInvalid(ctx, res, mesh.hosts[i]);
+    if (!hi1) return;
+    for (let j = i + 1; j < mesh.hosts.length; j++) {
+      const hi2 = findHostOrInvalid(ctx, res, mesh.hosts[j]);
+      if (!hi2) return;
+      if (hi1 === hi2) continue;
+      const conn = newConnection(true, mesh.pos);
+      const path: Path = { hosts: [], implicit: true, ignore: false, pos: mesh.pos };
+      conn.paths.push(path);
+      expandOpts(ctx, res, mesh.netOptions, conn.netOptions, true);
+      path.hosts.push(newHostAddress(hi1.names[0], hi1));
+      path.hosts.push(newHostAddress(hi2.names[0], hi2));
+      res.connections.push(conn);
+    }
+  }
+}
+
+function findHostByHa(res: Resource, ha: HostAddress): HostSection | undefined {
+  if (!ha.fakedHostname) return findHostByName(res, ha.name);
+  return res.hosts.find((h) => ha.name === namesToStr(h.names, "_"));
+}
+
+function findHostByAddress(res: Resource, a: Address): HostSection | undefined {
+  return res.hosts.find((h) =>
+    h.address && h.address.addr === a.addr && h.address.af === a.af && h.address.port === a.port
+  );
+}
+
+function toInt32(n: number): number {
+  return n | 0;
+}
+
+function setHostInfoInPath(ctx: ResolveContext, res: Resource, conn: Connection, path: Path) {
+  const hashes: number[] = [];
+  const infos: HostSection[] = [];
+  for (const ha of path.hosts) {
+    let host: HostSection | undefined;
+    if (ha.hostInfo) {
+      host = ha.hostInfo;
+      if (!host.address?.addr) {
+        ctx.problems.error(
+          `"connection-mesh" (for "${res.name}") with a host ("${ha.name}") that has no "address" defined`,
+        );
+        return;
+      }
+      hashes.push(toInt32(crc32c(0x1a656f21, new TextEncoder().encode(host.address.addr))));
+      infos.push(host);
+    } else if (ha.byAddress) {
+      host = findHostByAddress(res, ha.address!);
+      ha.name = host ? namesToStr(host.names, "_") : "UNKNOWN";
+    } else {
+      host = findHostByHa(res, ha);
+    }
+    if (!host && ha.name === "_remote_host") {
+      if (conn.peer) host = conn.peer;
+      else continue;
+    }
+    if (!host) {
+      ctx.problems.error(
+        `${ctx.file}:${ha.pos.line}: in resource ${res.name} a hostname ("${ha.name}") is given\n` +
+          `with a "host" keyword, has no "address" keyword, and no matching\n` +
+          `host section ("on" keyword)`,
+        { file: ctx.file, line: ha.pos.line },
+      );
+      return;
+    }
+    ha.hostInfo = host;
+    const a = ha.address;
+    if (!(a && a.addr && a.af && a.port)) {
+      let haveAddress = true;
+      let havePort = true;
+      const resolved: Address = a ? { ...a } : { af: "ipv4", addr: "", port: "", pos: ha.pos };
+      if (!(a && a.addr)) {
+        if (host.address?.addr) {
+          resolved.addr = host.address.addr;
+          resolved.af = host.address.af;
+        } else haveAddress = false;
+      }
+      if (!(a && a.port)) {
+        if (host.address?.port) resolved.port = host.address.port;
+        else havePort = false;
+      }
+      if (haveAddress || havePort) ha.address = resolved;
+      if (!(haveAddress && havePort)) {
+        ctx.problems.error(
+          `${ctx.file}:${ha.pos.line}: Resource ${res.name}, host ${ha.name}: cannot determine which ` +
+            `${haveAddress ? "" : "address"}${haveAddress !== havePort ? "" : " and "}${
+              havePort ? "" : "port"
+            } to use`,
+          { file: ctx.file, line: ha.pos.line },
+        );
+      }
+    }
+  }
+  if (conn.implicit && infos.length === 2 && !infos[0].nodeId && !infos[1].nodeId) {
+    let ok = assignIds(hashes, infos);
+    if (!ok) {
+      const proxyHashes: number[] = [];
+      for (const ha of conn.paths[0].hosts) {
+        if (!ha.hostInfo) continue;
+        if (!ha.proxy) break;
+        proxyHashes.push(
+          toInt32(crc32c(0x1a656f21, new TextEncoder().encode(ha.proxy.outside?.addr ?? ""))),
+        );
+      }
+      ok = proxyHashes.length === 2 && assignIds(proxyHashes, infos);
+    }
+    if (!ok) throw new ResolveAbort("BAD LUCK, equal hashes", 20);
+  }
+}
+
+function assignIds(hashes: number[], infos: HostSection[]): boolean {
+  if (hashes[0] > hashes[1]) {
+    infos[0].nodeId = "0";
+    infos[1].nodeId = "1";
+  } else if (hashes[0] < hashes[1]) {
+    infos[0].nodeId = "1";
+    infos[1].nodeId = "0";
+  } else return false;
+  return true;
+}
+
+/** Thrown where drbdadm exits in the middle of resolution. */
+export class ResolveAbort extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
+function setOnHostsInRes(ctx: ResolveContext, res: Resource, all: Resource[]): void {
+  for (const host of res.hosts) {
+    if (!host.lowerName) continue;
+    const lower = all.find((r) => r.name === host.lowerName);
+    if (!lower) {
+      ctx.problems.error(
+        `${res.file}:${res.pos.line}: in resource ${res.name}, referenced resource '${host.lowerName}' not defined.`,
+        res.pos,
+      );
+      continue;
+    }
+    for (const h2 of lower.hosts) {
+      if (h2.lowerName) continue;
+      host.names.push(...h2.names);
+      for (const h of h2.names) {
+        for (const vol of host.volumes) {
+          const p = { file: vol.pos.file, line: vol.devicePos?.line ?? 0 };
+          ctx.parser.checkUniq("device-minor", `device-minor:${h}:${vol.minor}`, p);
+          if (vol.device) ctx.parser.checkUniq("device", `device:${h}:${vol.device}`, p);
+        }
+      }
+    }
+    host.lower = lower;
+    if (host.address?.addr && addrScopeLocal(host.address.addr)) {
+      for (const h of host.names) {
+        ctx.parser.checkUniq("IP", `${h}:${host.address.addr}:${host.address.port}`, host.pos);
+      }
+    }
+  }
+}
+
+function setMeInResource(ctx: ResolveContext, res: Resource): void {
+  for (const host of res.hosts) {
+    if (host.byAddress) {
+      if (!hostHasIp(host.address!.af, host.address!.addr) && ctx.hostname !== host.address!.addr) {
+        continue;
+      }
+    } else if (host.lower) {
+      if (!host.lower.me) continue;
+    } else if (host.names.length === 0) {
+      continue;
+    } else if (!hostnameInList(ctx.hostname, host.names) && host.names[0] !== "_this_host") {
+      continue;
+    }
+    const describe = (h: HostSection) =>
+      h.lower ? `stacked-on-top-of ${h.lower.name}` : `on ${namesToStr(h.names)}`;
+    if (res.me && res.me !== host) {
+      ctx.problems.error(
+        `${res.file}:${host.pos.line}: in resource ${res.name}, ${describe(res.me)} { ... } ... ${
+          describe(host)
+        } { ... }:\n\tThere are multiple host sections for this node.`,
+        { file: res.file, line: host.pos.line },
+      );
+    }
+    res.me = host;
+    host.usedAsMe = true;
+    if (host.lower) res.stacked = true;
+  }
+  if (!res.me) {
+    res.ignore = true;
+    return;
+  }
+  for (const conn of res.connections) {
+    for (const path of conn.paths) {
+      const h = path.hosts.find((x) => x.hostInfo && x.hostInfo.usedAsMe);
+      if (h) {
+        if (
+          !h.fakedHostname && h.hostInfo!.lower && h.hostInfo!.lower.me &&
+          !hostnameInList(h.name, h.hostInfo!.lower.me.names)
+        ) path.ignore = true;
+        h.usedAsMe = true;
+        if (!path.myAddress) path.myAddress = h.address?.addr ? h.address : res.me.address;
+        path.myProxy = h.proxy;
+      } else if (!conn.peer) {
+        conn.ignore = true;
+      }
+    }
+  }
+}
+
+function setPeerInConnection(ctx: ResolveContext, res: Resource, conn: Connection): void {
+  if (res.ignore || conn.ignore) return;
+  for (const path of conn.paths) {
+    const candidates = path.hosts.filter((h) => !h.usedAsMe);
+    if (path.hosts.length < 2) return;
+    if (candidates.length === 1 && path.hosts.length === 2) {
+      const candidate = candidates[0];
+      let host = conn.peer;
+      if (!host) {
+        host = findHostByHa(res, candidate);
+        if (!host) {
+          ctx.problems.error(
+            `${res.file}:${conn.pos.line}: in connection in resource ${res.name}:\n` +
+              `\tCan not find host_info for ${candidate.name}`,
+            { file: res.file, line: conn.pos.line },
+          );
+          return;
+        }
+        conn.peer = host;
+      }
+      path.peerAddress = candidate.address?.addr ? candidate.address : host.address;
+      path.peerProxy = candidate.proxy;
+      path.connectTo = path.myProxy ? path.myProxy.inside : path.peerAddress;
+      continue;
+    }
+    ctx.problems.error(
+      `${res.file}:${conn.pos.line}: in connection in resource ${res.name}:\n` +
+        `\tBug in set_peer_in_connection()`,
+      { file: res.file, line: conn.pos.line },
+    );
+    return;
+  }
+}
+
+function setStackedDisk(ctx: ResolveContext, res: Resource): void {
+  if (res.ignore) return;
+  for (const host of res.hosts) {
+    if (!host.lower) continue;
+    for (const lowerHost of host.lower.hosts) {
+      checkVolumeSetsEqual(ctx, res, host, lowerHost);
+      if (!ctx.problems.valid) continue;
+      let j = 0;
+      for (const a of host.volumes) {
+        while (j < lowerHost.volumes.length && a.vnr > lowerHost.volumes[j].vnr) j++;
+        const b = lowerHost.volumes[j];
+        if (b && a.vnr === b.vnr) {
+          a.disk = b.device ?? `/dev/drbd${b.minor}`;
+          a.metaDisk ??= "internal";
+          a.metaIndex ??= "internal";
+          j++;
+        }
+      }
+    }
+  }
+}
+
+function addressesEqual(a: Address, b: Address): boolean {
+  return normAddr(a) === normAddr(b) && a.port === b.port && a.af === b.af;
+}
+
+function normAddr(a: Address): string {
+  if (a.af === "ipv4") {
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a.addr);
+    if (m) return m.slice(1).map(Number).join(".");
+  }
+  if (a.af === "ipv6") return expandIpv6(a.addr) ?? a.addr;
+  return a.addr;
+}
+
+/** Full 8-group lower-case form of an IPv6 address (for comparisons), or undefined. */
+export function expandIpv6(addr: string): string | undefined {
+  let s = addr.split("%")[0].toLowerCase();
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (v4) {
+    const n = v4.slice(1).map(Number);
+    s = s.slice(0, v4.index) + ((n[0] << 8) | n[1]).toString(16) + ":" +
+      ((n[2] << 8) | n[3]).toString(16);
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  const groups = [...head, ...Array(Math.max(0, fill)).fill("0"), ...tail];
+  if (groups.length !== 8) return undefined;
+  return groups.map((g) => parseInt(g, 16).toString(16)).join(":");
+}
+
+function endpointAddress(ha: HostAddress): Address | undefined {
+  return ha.address?.addr ? ha.address : ha.hostInfo?.address;
+}
+
+function checkAddrConflict(ctx: ResolveContext, resources: Resource[]): void {
+  const seen: { addr: Address; res: Resource }[] = [];
+  const conflicts = new Set<HostAddress>();
+  for (const res of resources) {
+    for (const conn of res.connections) {
+      for (const path of conn.paths) {
+        const addrs: Address[] = [];
+        for (const ha of path.hosts) {
+          const a = endpointAddress(ha);
+          if (!a) continue;
+          addrs.push(a);
+          if (addrScopeLocal(a.addr)) continue;
+          const found = seen.find((e) => addressesEqual(e.addr, a));
+          if (found) {
+            if (found.res !== res) {
+              if (conflicts.has(ha)) continue;
+              const ha2 = findHaInRes(found.res, a);
+              if (!ha2 || conflicts.has(ha2)) continue;
+              ctx.problems.error(
+                `${res.file}:${ha.pos.line}: in resource ${res.name}\n` +
+                  `    ${a.af}:${a.addr}:${a.port} is also used ${found.res.file}:${ha2.pos.line} (resource ${found.res.name})`,
+                { file: res.file, line: ha.pos.line },
+              );
+              conflicts.add(ha);
+              conflicts.add(ha2);
+            }
+          } else seen.push({ addr: a, res });
+        }
+        if (
+          addrs.length === 2 && addressesEqual(addrs[0], addrs[1]) && !addrScopeLocal(addrs[0].addr)
+        ) {
+          const a = addrs[0];
+          ctx.problems.error(
+            `${res.file}:${conn.pos.line}: in resource ${res.name} ${a.af}:${a.addr}:${a.port} is used for both endpoints`,
+            { file: res.file, line: conn.pos.line },
+          );
+        }
+      }
+    }
+  }
+}
+
+function findHaInRes(res: Resource, a: Address): HostAddress | undefined {
+  for (const conn of res.connections) {
+    for (const path of conn.paths) {
+      for (const ha of path.hosts) {
+        const b = endpointAddress(ha);
+        if (b && addressesEqual(a, b)) return ha;
+      }
+    }
+  }
+  return undefined;
+}
+
+function fixupPeerDevices(ctx: ResolveContext, res: Resource): void {
+  for (const conn of res.connections) {
+    const somePath = conn.paths[0];
+    if (!somePath) continue;
+    for (const pd of conn.peerDevices) {
+      for (const ha of somePath.hosts) {
+        if (ha.name === "_remote_host") continue;
+        if (!ha.hostInfo) continue;
+        if (!findVolume(ha.hostInfo.volumes, pd.vnr)) {
+          ctx.problems.error(
+            `${res.file}:${pd.pos.line}: Resource ${res.name}: There is a reference to a volume ${pd.vnr} that ` +
+              `is not known in this resource on host ${ha.name}`,
+            { file: res.file, line: pd.pos.line },
+          );
+        }
+      }
+    }
+    const someHost = somePath.hosts[0]?.hostInfo;
+    if (!someHost) continue;
+    for (const vol of someHost.volumes) {
+      if (conn.peerDevices.some((p) => p.vnr === vol.vnr)) continue;
+      conn.peerDevices.push({ vnr: vol.vnr, options: [], implicit: true, pos: conn.pos });
+    }
+  }
+}
+
+function createImplicitNetOptions(conn: Connection): void {
+  if (conn.netOptions.some((o) => o.name === "_name")) return;
+  let value: string | undefined;
+  if (conn.name) value = conn.name;
+  else if (conn.peer) value = namesToStr(conn.peer.names, "_");
+  if (value === undefined) return;
+  conn.netOptions.unshift({
+    name: "_name",
+    value,
+    quoted: false,
+    inherited: false,
+    pos: conn.pos,
+  });
+}
+
+/**
+ * drbdadm's set_peer_in_resource (peer host per connection, `_name` net option, `bitmap no` for
+ * diskless peers). drbdadm runs it lazily for commands that need peers; idempotent.
+ */
+export function setPeerInResource(ctx: ResolveContext, res: Resource): void {
+  if (peerDone.has(res)) return;
+  peerDone.add(res);
+  for (const conn of res.connections) {
+    setPeerInConnection(ctx, res, conn);
+    createImplicitNetOptions(conn);
+  }
+  for (const conn of res.connections) {
+    if (conn.ignore) continue;
+    for (const pd of conn.peerDevices) {
+      const vol = conn.peer ? findVolume(conn.peer.volumes, pd.vnr) : undefined;
+      if (conn.peer && vol && vol.disk === undefined) {
+        pd.options.push({
+          name: "bitmap",
+          value: "no",
+          quoted: false,
+          inherited: false,
+          pos: pd.pos,
+        });
+      }
+    }
+  }
+}
+const peerDone = new WeakSet<Resource>();
+
+/** Runs drbdadm's post_parse over all resources, recording problems in `ctx.problems`. */
+export function postParse(ctx: ResolveContext, resources: Resource[]): void {
+  for (const res of resources) {
+    let anyImplicit = false;
+    let anyNonZero = false;
+    for (const host of res.hosts) {
+      inheritVolumes(ctx, res.volumes, host);
+      for (const vol of host.volumes) {
+        anyImplicit ||= vol.implicit;
+        anyNonZero ||= vol.vnr !== 0;
+        checkMetaDisk(ctx, vol, host);
+      }
+      if (host.requireMinor) {
+        for (const vol of host.volumes) checkVolumeComplete(ctx, res, host, vol);
+      }
+    }
+    const first = res.hosts[0];
+    if (first) { for (const h2 of res.hosts) checkVolumeSetsEqual(ctx, res, first, h2); }
+    if (anyImplicit && anyNonZero) {
+      ctx.problems.error(
+        `${ctx.file}:${ctx.lastLine}: in resource ${res.name}: you must not mix implicit and explicit volumes`,
+        { file: ctx.file, line: ctx.lastLine },
+      );
+    }
+  }
+  for (const res of resources) if (res.stackedOnOne) setOnHostsInRes(ctx, res, resources);
+  for (const res of resources) {
+    for (const conn of res.connections) {
+      for (const path of conn.paths) {
+        if (path.hosts.length !== 2) {
+          ctx.problems.error(
+            `${res.file}:${path.pos.line}: Resource ${res.name}: ${
+              path.implicit ? "connection" : "path"
+            } needs to have two endpoints`,
+            { file: res.file, line: path.pos.line },
+          );
+        }
+      }
+    }
+    if (!ctx.problems.valid) continue;
+    for (const mesh of res.meshes) createConnectionsFromMesh(ctx, res, mesh);
+    createImplicitConnections(ctx, res);
+    for (const conn of res.connections) {
+      for (const path of conn.paths) setHostInfoInPath(ctx, res, conn, path);
+    }
+    for (const host of res.hosts) if (!host.nodeId) derror(ctx, host, res, "node-id");
+  }
+  if (ctx.problems.valid) checkAddrConflict(ctx, resources);
+  for (const res of resources) if (!res.stackedOnOne) setMeInResource(ctx, res);
+  for (const res of resources) if (res.stackedOnOne) setMeInResource(ctx, res);
+  for (const res of resources) if (res.stackedOnOne) setStackedDisk(ctx, res);
+  for (const res of resources) fixupPeerDevices(ctx, res);
+}
+
+/**
+ * drbdadm's expand_opts: copies options missing from `to` (at its head, marked inherited);
+ * conflicting values inherited twice are an error unless `wildcard`.
+ */
+export function expandOpts(
+  ctx: ResolveContext,
+  res: Resource,
+  from: OptionList,
+  to: OptionList,
+  check = true,
+): void {
+  for (const o of from) {
+    const existing = to.find((x) => x.name === o.name);
+    if (!existing) {
+      to.unshift({ ...o, inherited: true });
+    } else if (existing.inherited && check && existing.value !== o.value) {
+      ctx.problems.error(
+        `${res.file}:${res.pos.line}: in resource ${res.name}, ambiguous inheritance for option "${o.name}".\n` +
+          `should be "${existing.value}" and "${o.value}" at the same time\n.`,
+        res.pos,
+      );
+    }
+  }
+}
