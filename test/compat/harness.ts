@@ -1,0 +1,217 @@
+/**
+ * Runs one compatibility case with the real drbdmeta and with ours, on identical inputs at
+ * identical paths, and lists every difference a user could notice: exit codes, stdout (dump
+ * headers dropped), stderr (environment noise dropped), metadata bytes, last-known-location file.
+ *
+ * @module
+ */
+import {
+  clearLkbd,
+  compareBytes,
+  filterNoise,
+  hashFile,
+  KiB,
+  MiB,
+  type Outcome,
+  readLkbd,
+  type Region,
+  runOurs,
+  runOursCli,
+  runReal,
+  sizeOf,
+  stripDumpHeader,
+  unifiedDiff,
+} from "./util.ts";
+import { internalMdOffset, locator, readSuperblock, type Superblock } from "./md_format.ts";
+
+/** A file of the case to compare after the steps. */
+export interface FileSpec {
+  name: string;
+  /** Byte ranges to compare; default: whole file up to 64 MiB, else head + metadata tail. */
+  regions?: Region[];
+  /** Where the superblock is, for naming the part that differs (default: internal). */
+  mdOffset?: number;
+}
+
+/** One compatibility case. */
+export interface Case {
+  name: string;
+  /** Builds the inputs in `dir` (must be deterministic: it runs once per tool). */
+  setup: (dir: string) => Promise<void> | void;
+  /** The drbdmeta command lines to run, in order, on the files in `dir`. */
+  steps: (dir: string) => string[][];
+  /** Files to compare afterwards (default: `dev`). */
+  files?: (dir: string) => FileSpec[];
+  /** Read-only commands each tool runs on the other's result (default: none). */
+  cross?: (dir: string) => string[][];
+  /** The inputs must come out unchanged (bad input). */
+  unchanged?: boolean;
+  /** Compare the last-known-location file too. */
+  lkbd?: boolean;
+  /** Compare stderr including the environment noise lines. */
+  rawStderr?: boolean;
+  /** Run ours as a subprocess (`deno run -A mod.ts drbdmeta`) instead of in-process. */
+  cli?: boolean;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findSb(path: string, mdOffset?: number): Superblock | null {
+  if (!exists(path)) return null;
+  const size = sizeOf(path);
+  if (mdOffset !== undefined) return readSuperblock(path, mdOffset);
+  if (size < 8192) return null;
+  return readSuperblock(path, internalMdOffset(size));
+}
+
+/** Default regions: whole file when small, else the first MiB and the metadata tail. */
+function autoRegions(paths: string[], spec: FileSpec): Region[] | undefined {
+  if (spec.regions) return spec.regions;
+  const size = Math.max(...paths.filter(exists).map(sizeOf));
+  if (size <= 64 * MiB) return undefined;
+  const regions: Region[] = [[0, MiB]];
+  let tail = size - 4 * MiB;
+  for (const p of paths) {
+    const sb = findSb(p, spec.mdOffset);
+    if (sb && sb.bmOffset < 0) {
+      const start = sb.mdOffset + Math.min(sb.bmOffset, sb.alOffset) * 512 - 64 * KiB;
+      tail = Math.min(tail, Math.max(0, start));
+    }
+  }
+  regions.push([tail, size]);
+  return regions;
+}
+
+function shorten(text: string, root: string): string {
+  return text.replaceAll(root, "$T");
+}
+
+/** Lists the differences between the real tool's and our outcome of one command. */
+export async function compareOutcome(
+  label: string,
+  real: Outcome,
+  ours: Outcome,
+  options: { rawStderr?: boolean } = {},
+): Promise<string[]> {
+  const diffs: string[] = [];
+  if (real.code !== ours.code) {
+    diffs.push(`${label}: exit code: real ${real.code}, ours ${ours.code}`);
+  }
+  const ro = stripDumpHeader(real.stdout);
+  const oo = stripDumpHeader(ours.stdout);
+  if (ro !== oo) diffs.push(`${label}: stdout differs:\n${await unifiedDiff(ro, oo)}`);
+  const re = options.rawStderr ? real.stderr : filterNoise(real.stderr);
+  const oe = options.rawStderr ? ours.stderr : filterNoise(ours.stderr);
+  if (re !== oe) diffs.push(`${label}: stderr differs:\n${await unifiedDiff(re, oe)}`);
+  return diffs;
+}
+
+function mapOutcome(o: Outcome, from: string, to: string): Outcome {
+  return { ...o, stdout: o.stdout.replaceAll(from, to), stderr: o.stderr.replaceAll(from, to) };
+}
+
+/** Runs a case with both tools; resolves to the list of differences (empty = compatible). */
+export async function runCase(c: Case): Promise<string[]> {
+  const root = await Deno.makeTempDir({ prefix: "udrbd-compat-" });
+  const work = `${root}/w`;
+  const realDir = `${root}/real`;
+  const diffs: string[] = [];
+  try {
+    await Deno.mkdir(work);
+    clearLkbd();
+    await c.setup(work);
+    const steps = c.steps(work);
+    const realOut: Outcome[] = [];
+    for (const s of steps) realOut.push(await runReal(s));
+    const realLkbd = readLkbd();
+    const files: FileSpec[] = (c.files ?? (() => [{ name: "dev" }]))(work);
+    const before = new Map<string, string>();
+    await Deno.rename(work, realDir);
+
+    await Deno.mkdir(work);
+    clearLkbd();
+    await c.setup(work);
+    if (c.unchanged) {
+      for (const f of files) {
+        const p = `${work}/${f.name}`;
+        if (exists(p)) before.set(f.name, hashFile(p, autoRegions([p], f)));
+      }
+    }
+    const oursOut: Outcome[] = [];
+    for (const s of steps) oursOut.push(await (c.cli ? runOursCli(s) : runOurs(s)));
+    const oursLkbd = readLkbd();
+
+    for (let i = 0; i < steps.length; i++) {
+      const label = `step ${i + 1} \`drbdmeta ${shorten(steps[i].join(" "), root)}\``;
+      diffs.push(
+        ...(await compareOutcome(label, realOut[i], oursOut[i], c)).map((d) => shorten(d, root)),
+      );
+    }
+    for (const f of files) {
+      const rp = `${realDir}/${f.name}`;
+      const op = `${work}/${f.name}`;
+      if (!exists(rp) || !exists(op)) {
+        if (exists(rp) !== exists(op)) {
+          diffs.push(`file ${f.name}: exists after real: ${exists(rp)}, after ours: ${exists(op)}`);
+        }
+        continue;
+      }
+      const regions = autoRegions([rp, op], f);
+      const msg = compareBytes(rp, op, regions, locator(findSb(rp, f.mdOffset)));
+      if (msg) diffs.push(`file ${f.name} bytes differ: ${msg}`);
+      if (c.unchanged && before.has(f.name)) {
+        const realAfter = hashFile(rp, autoRegions([rp], f));
+        const oursAfter = hashFile(op, autoRegions([op], f));
+        if (realAfter === before.get(f.name) && oursAfter !== before.get(f.name)) {
+          diffs.push(`file ${f.name}: ours modified it, the real drbdmeta leaves it unchanged`);
+        }
+      }
+    }
+    if (c.lkbd && realLkbd !== oursLkbd) {
+      diffs.push(
+        `last-known-location file ${"/var/lib/drbd"}: real ${JSON.stringify(realLkbd)}, ours ${
+          JSON.stringify(oursLkbd)
+        }`,
+      );
+    }
+    for (const x of c.cross?.(work) ?? []) {
+      const toReal = x.map((a) => a.replaceAll(work, realDir));
+      const ref = mapOutcome(await runReal(toReal), realDir, work);
+      const realOnOurs = await runReal(x);
+      const oursOnReal = mapOutcome(await runOurs(toReal), realDir, work);
+      const what = shorten(x.join(" "), root);
+      diffs.push(
+        ...(await compareOutcome(
+          `real drbdmeta reading udrbd's result: \`drbdmeta ${what}\``,
+          ref,
+          realOnOurs,
+        )).map((d) => shorten(d, root)),
+        ...(await compareOutcome(
+          `udrbd reading real drbdmeta's result: \`drbdmeta ${what}\``,
+          ref,
+          oursOnReal,
+        )).map((d) => shorten(d, root)),
+      );
+    }
+  } finally {
+    clearLkbd();
+    await Deno.remove(root, { recursive: true });
+  }
+  return diffs;
+}
+
+/** Fails with every difference of a case listed. */
+export function report(name: string, diffs: string[]): void {
+  if (diffs.length) {
+    throw new Error(
+      `${name}: ${diffs.length} difference(s) from drbdmeta 9.22\n\n${diffs.join("\n\n")}`,
+    );
+  }
+}
