@@ -192,8 +192,7 @@ function hostAddresses(o: Out, list: HostAddress[], verbose: boolean): void {
       o.i(`host ${ha.name}`);
       if (ha.parsedAddress || (verbose && ha.address?.addr)) {
         const a = ha.address!;
-        const addr = a.af === "ipv6" ? `[${a.addr}]` : a.addr;
-        o.raw(`${" address".padEnd(16)} ${a.af} ${addr}:${a.port}`);
+        address(o, " address", a, "");
       } else if (ha.parsedPort) o.raw(` port ${ha.address!.port}`);
     }
     if (ha.proxy) proxyInfo(o, " via ", ha.proxy);
@@ -299,9 +298,6 @@ export function dumpConfig(
       o.indent--;
       o.raw("}\n\n");
     }
-  }
-  if (resources.length === 0 && (options.header ?? true) && config.resources.length === 0) {
-    o.i("# no resources configured\n");
   }
   for (const res of resources) resourceText(o, config, res, verbose);
   return o.text;
@@ -467,9 +463,6 @@ export function dumpXml(config: Config, resources: Resource[], options: DumpOpti
       o.indent--;
       o.i("</common>\n");
     }
-  }
-  if (resources.length === 0 && header && config.resources.length === 0) {
-    o.i("<!-- No resources configured -->\n");
   }
   for (const res of resources) {
     o.i(

@@ -200,8 +200,8 @@ export class Lexer {
       return this.last = { kind: bestKind, text: c, quoted: false, line: this.line };
     }
     const startLine = this.line;
+    // flex counts lines only in its "\n" rule: newlines inside a token do not count
     this.#pos += bestLen;
-    for (const ch of raw) if (ch === "\n") this.line++;
     if (bestKind === "string" && raw[0] === '"') {
       return this.last = { kind: "string", text: unescape(raw), quoted: true, line: startLine };
     }

@@ -84,6 +84,7 @@ function parseAndResolve(
   try {
     postParse(ctx, config.resources);
   } catch (e) {
+    if (e instanceof ParseAbort) fail(parser.problems.list, e.exitCode);
     if (e instanceof ResolveAbort) {
       parser.problems.error(e.message);
       fail(parser.problems.list, e.exitCode);

@@ -1009,17 +1009,13 @@ export class Parser {
       if (mine) this.#checkMinorNonsense(vol.device, vol.minor);
     }
     if (!onHosts) return;
-    const pos = vol.devicePos ?? this.#pos(this.#fline);
+    // drbdadm records the statement's line only after this check: it names the previous
+    // device line of this volume (0 for the first)
+    const pos = { file: vol.pos.file, line: vol.devicePos?.line ?? 0 };
     for (const h of onHosts) {
-      this.#vcheckUniq(this.#globalTree, "device-minor", `device-minor:${h}:${vol.minor}`, {
-        file: vol.pos.file,
-        line: pos.line,
-      });
+      this.#vcheckUniq(this.#globalTree, "device-minor", `device-minor:${h}:${vol.minor}`, pos);
       if (vol.device) {
-        this.#vcheckUniq(this.#globalTree, "device", `device:${h}:${vol.device}`, {
-          file: vol.pos.file,
-          line: pos.line,
-        });
+        this.#vcheckUniq(this.#globalTree, "device", `device:${h}:${vol.device}`, pos);
       }
     }
   }

@@ -186,14 +186,16 @@ function newHostAddress(name: string, host: HostSection): HostAddress {
     fakedHostname: false,
     usedAsMe: false,
     hostInfo: host,
-    pos: host.pos,
+    pos: { file: host.pos.file, line: 0 },
   };
 }
 
 function createImplicitConnections(ctx: ResolveContext, res: Resource): void {
   if (res.connections.length > 0) return;
-  const conn = newConnection(true, res.pos);
-  const path: Path = { hosts: [], implicit: true, ignore: false, pos: res.pos };
+  // drbdadm's generated connections and paths have no source line (0)
+  const nowhere = { file: res.file, line: 0 };
+  const conn = newConnection(true, nowhere);
+  const path: Path = { hosts: [], implicit: true, ignore: false, pos: nowhere };
   conn.paths.push(path);
   let hosts = 0;
   for (const host of res.hosts) {
@@ -258,8 +260,9 @@ function createConnectionsFromMesh(ctx: ResolveContext, res: Resource, mesh: Mes
       const hi2 = findHostOrInvalid(ctx, res, mesh.hosts[j]);
       if (!hi2) return;
       if (hi1 === hi2) continue;
-      const conn = newConnection(true, mesh.pos);
-      const path: Path = { hosts: [], implicit: true, ignore: false, pos: mesh.pos };
+      const nowhere = { file: res.file, line: 0 };
+      const conn = newConnection(true, nowhere);
+      const path: Path = { hosts: [], implicit: true, ignore: false, pos: nowhere };
       conn.paths.push(path);
       expandOpts(ctx, res, mesh.netOptions, conn.netOptions, true);
       path.hosts.push(newHostAddress(hi1.names[0], hi1));
