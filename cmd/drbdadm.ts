@@ -53,6 +53,7 @@ export function main(args: string[], io: Console, options: RunOptions = {}): num
     stacked: false,
     drbdsetup: "drbdsetup",
     drbdmeta: "drbdmeta",
+    drbdProxyCtl: "drbd-proxy-ctl",
     backendOptions: [],
   };
   for (const o of scan.options) {
@@ -91,6 +92,7 @@ export function main(args: string[], io: Console, options: RunOptions = {}): num
         }
         if (o.key === "s") inv.drbdsetup = v;
         if (o.key === "m") inv.drbdmeta = v;
+        if (o.key === "p") inv.drbdProxyCtl = v;
         break;
       case "n":
         if (/^[A-Za-z0-9_]*$/.test(v)) inv.shVarname = v;

@@ -169,6 +169,9 @@ export type Action =
   | "sh-lr-of"
   | "proxy-up"
   | "proxy-down"
+  | "proxy-conn-up"
+  | "proxy-conn-down"
+  | "proxy-conn-plugins"
   | "new-minor"
   | "khelper"
   | "check-resize";

@@ -76,6 +76,7 @@ export interface EngineOptions {
   stacked: boolean;
   drbdsetup: string;
   drbdmeta: string;
+  drbdProxyCtl: string;
   shVarname?: string;
   /** Options passed on to drbdsetup/drbdmeta (`--name[=value]`), in command-line order. */
   backendOptions: string[];
@@ -129,6 +130,16 @@ const FORGET_PEER_META = internalCommand("forget-peer", "meta", "forceable", {
   needPeer: true,
   diskRequired: true,
 });
+
+const PROXY_FLAGS = {
+  resNameRequired: true,
+  backendResName: true,
+  needPeer: true,
+  isProxyCmd: true,
+};
+const PROXY_CONN_DOWN = internalCommand("", "proxy-conn-down", undefined, PROXY_FLAGS);
+const PROXY_CONN_UP = internalCommand("", "proxy-conn-up", undefined, PROXY_FLAGS);
+const PROXY_CONN_PLUGINS = internalCommand("", "proxy-conn-plugins", undefined, PROXY_FLAGS);
 
 interface Deferred {
   ctx: Ctx;
@@ -419,6 +430,12 @@ export class Engine {
       case "proxy-up":
       case "proxy-down":
         return 0;
+      case "proxy-conn-up":
+        return this.#proxyConnUp(ctx);
+      case "proxy-conn-down":
+        return this.#proxyConnDown(ctx);
+      case "proxy-conn-plugins":
+        return this.#proxyConnPlugins(ctx);
       case "hidden":
         return 0;
     }
@@ -569,6 +586,11 @@ export class Engine {
   }
 
   #outdate(ctx: Ctx): number {
+    if (this.opts.dryRun && ctx.vol && !hasDisk(ctx.vol)) {
+      // drbdadm 9.22 crashes (SIGSEGV, exit 139) on a diskless volume here, printing nothing
+      this.io.err(`outdate: minor ${ctx.vol.minor} has no local disk to outdate\n`);
+      return 139;
+    }
     let rv = this.drbdsetup(ctx, "short", true);
     if (rv === 17) return rv;
     if (rv === 5) {
@@ -668,6 +690,12 @@ export class Engine {
         this.schedule(NEW_PATH, c, "net-path");
         this.schedule(CONNECT, c, "net-connect");
         this.#schedulePeerDeviceOptions(c);
+        const path = conn.paths[0];
+        if (path?.myProxy && path.myProxy.onHosts.includes(this.opts.hostname)) {
+          this.schedule(PROXY_CONN_DOWN, c, "net-prep-down");
+          this.schedule(PROXY_CONN_UP, c, "net-prep-up");
+          this.schedule(PROXY_CONN_PLUGINS, c, "net-prep-up");
+        }
       }
     }
     if (!skipDisk) {
@@ -700,6 +728,43 @@ export class Engine {
         this.schedule(PEER_DEVICE_DEFAULTS, { ...ctx, conn }, "peer-device", true);
       }
     }
+  }
+
+  #proxyName(ctx: Ctx): string {
+    const path = ctx.conn!.paths[0];
+    return `${ctx.conn!.name ?? ctx.res!.name}-${path.peerProxy!.onHosts.join("_")}-${
+      path.myProxy!.onHosts.join("_")
+    }`;
+  }
+
+  #proxyConnUp(ctx: Ctx): number {
+    const path = ctx.conn!.paths[0];
+    if (!path?.myProxy || !path.peerProxy) return 0;
+    const hp = (a?: Address) => `${a?.addr ?? ""}:${a?.port ?? ""}`;
+    const text = `add connection ${this.#proxyName(ctx)} ${hp(path.myProxy.inside)} ` +
+      `${hp(path.peerProxy.outside)} ${hp(path.myProxy.outside)} ${hp(path.myAddress)}`;
+    return this.system([this.opts.drbdProxyCtl, "-c", text], "short", ctx.res!.name);
+  }
+
+  #proxyConnDown(ctx: Ctx): number {
+    const path = ctx.conn!.paths[0];
+    if (!path?.myProxy || !path.peerProxy) return 0;
+    const text = `del connection ${this.#proxyName(ctx)}`;
+    return this.system([this.opts.drbdProxyCtl, "-c", text], "short", ctx.res!.name);
+  }
+
+  #proxyConnPlugins(ctx: Ctx): number {
+    const path = ctx.conn!.paths[0];
+    if (!path?.myProxy || !path.peerProxy) return 0;
+    const name = this.#proxyName(ctx);
+    const argv = [this.opts.drbdProxyCtl];
+    for (const o of path.myProxy.options) argv.push("-c", `set ${o.name} ${name} ${o.value}`);
+    const plugins = path.myProxy.plugins;
+    if (plugins.length > 0) {
+      plugins.forEach((p, i) => argv.push("-c", `set plugin ${name} ${i} ${p.name}`));
+      argv.push(`set plugin ${name} ${plugins.length} END`);
+    }
+    return argv.length > 2 ? this.system(argv, "short", ctx.res!.name) : 0;
   }
 
   #waitConnect(ctx: Ctx): number {

@@ -48,3 +48,58 @@ export function dumpResources(
     "\n",
   ) + (end < 0 ? "" : "\n");
 }
+
+/**
+ * Replaces `resync-after RES[/VOL]` by the minor number of that volume, as drbdadm does before
+ * running a command. An unknown reference is reported; off a terminal the option is dropped
+ * (scripts must keep working when a resource was deleted), on a terminal it makes the
+ * configuration invalid. Returns false when the configuration became invalid.
+ */
+export function convertResyncAfter(
+  config: Config,
+  tty: boolean,
+  err: (t: string) => void,
+): boolean {
+  let valid = true;
+  for (const res of config.resources) {
+    for (const host of res.hosts) {
+      for (const vol of host.volumes) {
+        const kept = [];
+        for (const opt of vol.diskOptions) {
+          if (opt.name !== "resync-after" || opt.value === undefined) {
+            kept.push(opt);
+            continue;
+          }
+          const ref = opt.value;
+          const slash = ref.lastIndexOf("/");
+          const name = (slash >= 0 ? ref.slice(0, slash) : ref).replace(/:.*$/, "");
+          const target = config.resources.find((r) => r.name === name);
+          const vols = target?.me?.volumes ?? [];
+          let dep: Volume | undefined;
+          if (slash >= 0) dep = vols.find((v) => v.vnr === Number(ref.slice(slash + 1)));
+          else if (vols.length === 1) dep = vols[0];
+          else if (vols.length > 1 && target && !target.ignore) {
+            err(
+              `${res.file}:${res.pos.line}: in resource ${res.name}:\n\tresync-after contains ` +
+                `'${ref}', which is ambiguous, since it contains ${vols.length} volumes\n`,
+            );
+            return false;
+          }
+          if (!target || target.ignore || !dep) {
+            err(
+              `${res.file}:${res.pos.line}: in resource ${res.name}:\n\tresource '${ref}' ` +
+                `mentioned in 'resync-after' option is not known${
+                  target && !target.ignore ? " on this host" : ""
+                }.\n`,
+            );
+            if (tty) valid = false;
+            continue;
+          }
+          kept.push({ ...opt, value: String(dep.minor) });
+        }
+        vol.diskOptions = kept;
+      }
+    }
+  }
+  return valid;
+}

@@ -7,13 +7,13 @@
  */
 
 import { type Console, ExitError } from "../cli/io.ts";
-import { ConfigError, dumpConfig, dumpXml, loadConfig } from "../config/mod.ts";
+import { ConfigError, dumpConfig, dumpXml, loadConfig, setPeers } from "../config/mod.ts";
 import type { Config, Connection, Resource, Volume } from "../config/types.ts";
 import { drbdmetaMain } from "../meta/cli.ts";
 import type { AdmCommand } from "./commands.ts";
 import { E, Engine, type StepRunner } from "./engine.ts";
-import { setPeerInResource } from "./peers.ts";
 import { usageText } from "./usage.ts";
+import { convertResyncAfter } from "./model.ts";
 
 /** A parsed drbdadm command line. */
 export interface AdmInvocation {
@@ -28,6 +28,7 @@ export interface AdmInvocation {
   configToTest?: string;
   drbdsetup: string;
   drbdmeta: string;
+  drbdProxyCtl: string;
   shVarname?: string;
   /** drbdsetup/drbdmeta options to pass on, in drbdadm's order. */
   backendOptions: string[];
@@ -150,11 +151,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
   }
 
   let configFile = inv.configFile;
-  let file: string | undefined;
-  if (configFile === "-") {
-    configFile = "/dev/stdin";
-    file = "STDIN";
-  } else if (configFile === undefined) {
+  if (configFile === undefined) {
     configFile = DEFAULT_CONFIG_FILES.find(fileExists);
     if (!configFile) {
       die(
@@ -165,6 +162,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
   }
 
   let config: Config;
+  let loadExit = 0;
   try {
     const loaded = loadConfig(configFile!, {
       command: cmd.name,
@@ -172,10 +170,12 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
       dryRun: inv.dryRun,
       verbose: inv.verbose > 0,
       verifyIps,
-      configToTest: inv.configToTest,
+      resNameRequired: cmd.resNameRequired,
+      stacked: inv.stacked,
+      tty,
       hostname: options.hostname,
-      file,
     });
+    loadExit = loaded.exitCode;
     for (const w of loaded.warnings) io.err(w.endsWith("\n") ? w : w + "\n");
     config = loaded.config;
   } catch (e) {
@@ -194,6 +194,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
       stacked: inv.stacked,
       drbdsetup: inv.drbdsetup,
       drbdmeta: inv.drbdmeta,
+      drbdProxyCtl: inv.drbdProxyCtl,
       shVarname: inv.shVarname,
       backendOptions: inv.backendOptions,
       hostname,
@@ -207,6 +208,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
   let rv = 0;
   if (cmd.resNameRequired || names.length > 0) {
     if (config.resources.length === 0 && !isDump) die(E.USAGE, "no resources defined!\n");
+    if (!isDump && !convertResyncAfter(config, tty, (t) => io.err(t))) return E.CONFIG_INVALID;
     if (names.length === 0 || names[0] === "all") {
       if (!isDump) dieIfNoResources(countResources(config), engine, hostname, die);
       if (isDump) {
@@ -218,7 +220,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
       } else {
         for (const res of config.resources) {
           if (res.ignore || res.stacked !== engine.opts.stacked) continue;
-          if (cmd.needPeer || cmd.name === "up" || isAdjust) setPeerInResource(res);
+          if (cmd.needPeer || cmd.name === "up" || isAdjust) setPeers(config, res);
           const r = engine.callCmd(cmd, { cmd, res }, true);
           if (r > rv) rv = r;
         }
@@ -232,7 +234,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
     rv = r;
   }
   const r = engine.runDeferred();
-  return r > rv ? r : rv;
+  return Math.max(r, rv, loadExit);
 }
 
 function dieIfNoResources(
@@ -323,7 +325,7 @@ function runNamed(
     const { resName, peer, vnr } = splitId(id);
     const res = find(resName);
     if (!res) continue;
-    setPeerInResource(res);
+    setPeers(config, res);
     const conns = res.connections.filter((c) => !c.ignore);
     if (peer === undefined) {
       if (vnr !== undefined) continue;
@@ -409,7 +411,7 @@ function resolve(engine: Engine, id: string, _hostname: string): Target {
     }
     return {};
   }
-  setPeerInResource(res);
+  setPeers(config, res);
   const t: Target = { res };
   if (peer !== undefined) {
     const hi = hostByName(res, peer);
