@@ -73,8 +73,10 @@ class Out {
   }
 }
 
-function withStacked(list: OptionList, stacked: boolean): OptionList {
-  if (!stacked) return list;
+function startupList(s: OptionSections): OptionList {
+  const list = s.startupOptions;
+  // drbdadm appends the flag to a list head copied by value: lost when that list is empty
+  if (!s.stackedTimeouts || (s.startupFromSection && list.length === 0)) return list;
   return [...list, {
     name: "stacked-timeouts",
     value: undefined,
@@ -110,7 +112,7 @@ function sections(o: Out, s: OptionSections): void {
   section(o, "options", s.resOptions);
   section(o, "net", s.netOptions);
   section(o, "disk", s.diskOptions, s.pdOptions);
-  section(o, "startup", withStacked(s.startupOptions, s.stackedTimeouts));
+  section(o, "startup", startupList(s));
   section(o, "proxy", s.proxyOptions, s.proxyPlugins, true);
   section(o, "handlers", s.handlers);
 }
@@ -337,7 +339,7 @@ function xsections(o: Out, s: OptionSections, proxyPlugins: "xml" | "text"): voi
   xsection(o, "options", s.resOptions);
   xsection(o, "net", s.netOptions);
   xsection(o, "disk", s.diskOptions, s.pdOptions);
-  xsection(o, "startup", withStacked(s.startupOptions, s.stackedTimeouts));
+  xsection(o, "startup", startupList(s));
   xsection(o, "proxy", s.proxyOptions, s.proxyPlugins, proxyPlugins);
   xsection(o, "handlers", s.handlers);
 }

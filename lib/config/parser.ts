@@ -1601,6 +1601,7 @@ export class Parser {
         case "TK_STARTUP":
           this.#checkUpr("startup section", `${res.name}:startup`);
           this.#exp("{");
+          res.startupFromSection = true;
           res.startupOptions = this.#parseOptions(CTX.startup(), () => {
             const w = this.#yytext;
             if (w === "become-primary-on") {

@@ -217,6 +217,11 @@ export interface OptionSections {
   proxyPlugins: OptionList;
   /** `startup { stacked-timeouts; }` as drbdadm keeps it (a flag, dumped last). */
   stackedTimeouts: boolean;
+  /**
+   * True when the startup options came from a written `startup { }` section. drbdadm then loses
+   * the `stacked-timeouts` flag in dumps while that list is empty (a quirk we reproduce).
+   */
+  startupFromSection?: boolean;
 }
 
 /** The `common { }` section. */
