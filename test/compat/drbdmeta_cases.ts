@@ -1347,7 +1347,7 @@ export function badDeviceCases(): Case[] {
   const broken: [string, Format, (dir: string) => Promise<void> | void][] = [];
   for (const fmt of ["v08", "v09"] as Format[]) {
     const other: Format = fmt === "v08" ? "v09" : "v08";
-    broken.push([`no metadata (${fmt})`, fmt, (dir) => makeSparse(dev(dir), 16 * MiB)]);
+    broken.push([`no metadata (${fmt})`, fmt, (dir) => makeSparse(dev(dir), 4 * MiB)]);
     broken.push([`random data, no metadata (${fmt})`, fmt, (dir) => {
       makeSparse(dev(dir), 4 * MiB);
       const rand = prng(5);
@@ -1359,44 +1359,44 @@ export function badDeviceCases(): Case[] {
       await stateSetup(other, 1, 0x91)(dir);
     }]);
     broken.push([`corrupt magic (${fmt})`, fmt, async (dir) => {
-      const sb = await created(dir, 16 * MiB, fmt);
+      const sb = await created(dir, 4 * MiB, fmt);
       patchU32(dev(dir), sb, 0x3C, 0x8374026A);
     }]);
     broken.push([`truncated device, shorter than it was (${fmt})`, fmt, async (dir) => {
-      await stateSetup(fmt, 1, 0x91, 32 * MiB)(dir);
-      makeSparse(dev(dir), 24 * MiB);
+      await stateSetup(fmt, 1, 0x91, 8 * MiB)(dir);
+      makeSparse(dev(dir), 6 * MiB);
     }]);
     broken.push([`truncated by 4096 bytes (${fmt})`, fmt, async (dir) => {
-      await stateSetup(fmt, 1, 0x91, 32 * MiB)(dir);
-      makeSparse(dev(dir), 32 * MiB - 4096);
+      await stateSetup(fmt, 1, 0x91, 8 * MiB)(dir);
+      makeSparse(dev(dir), 8 * MiB - 4096);
     }]);
     broken.push([`unclean metadata (AL_CLEAN unset) (${fmt})`, fmt, async (dir) => {
-      const sb = await created(dir, 16 * MiB, fmt);
+      const sb = await created(dir, 4 * MiB, fmt);
       patchU32(dev(dir), sb, 0x38, MDF_CONSISTENT);
     }]);
     broken.push([`la-size-sect larger than the device (${fmt})`, fmt, async (dir) => {
-      const sb = await created(dir, 16 * MiB, fmt);
+      const sb = await created(dir, 4 * MiB, fmt);
       patchU64(dev(dir), sb, 0, 1n << 33n);
       patchU32(dev(dir), sb, 0x38, 0x91);
     }]);
     broken.push([`wrong al_offset (${fmt})`, fmt, async (dir) => {
-      const sb = await created(dir, 16 * MiB, fmt);
+      const sb = await created(dir, 4 * MiB, fmt);
       patchU32(dev(dir), sb, 0x44, -72 >>> 0);
     }]);
     broken.push([`wrong bm_offset (${fmt})`, fmt, async (dir) => {
-      const sb = await created(dir, 16 * MiB, fmt);
+      const sb = await created(dir, 4 * MiB, fmt);
       patchU32(dev(dir), sb, 0x4C, (sb.bmOffset - 8) >>> 0);
     }]);
     broken.push([`wrong md_size_sect (${fmt})`, fmt, async (dir) => {
-      const sb = await created(dir, 16 * MiB, fmt);
+      const sb = await created(dir, 4 * MiB, fmt);
       patchU32(dev(dir), sb, 0x40, sb.mdSizeSect + 8);
     }]);
     broken.push([`bm_bytes_per_bit 0 (${fmt})`, fmt, async (dir) => {
-      const sb = await created(dir, 16 * MiB, fmt);
+      const sb = await created(dir, 4 * MiB, fmt);
       patchU32(dev(dir), sb, 0x50, 0);
     }]);
     broken.push([`AL striping fields zero (pre-8.4 md) (${fmt})`, fmt, async (dir) => {
-      const sb = await created(dir, 16 * MiB, fmt);
+      const sb = await created(dir, 4 * MiB, fmt);
       const off = fmt === "v09" ? 0x60 : 0x58;
       patchU32(dev(dir), sb, off, 0);
       patchU32(dev(dir), sb, off + 4, 0);
@@ -1413,7 +1413,7 @@ export function badDeviceCases(): Case[] {
   ];
   for (const [label, off, v] of v09Fields) {
     broken.push([`v09 superblock with ${label}`, "v09", async (dir) => {
-      const sb = await created(dir, 16 * MiB, "v09");
+      const sb = await created(dir, 4 * MiB, "v09");
       patchU32(dev(dir), sb, off, v);
     }]);
   }
@@ -1430,7 +1430,7 @@ export function badDeviceCases(): Case[] {
 
 /** A canonical v09/1 dump for 64 MiB, as text, to break in many ways. */
 function baseDump(fmt: Format): string {
-  return makeDump(richDump(fmt, 16 * MiB, 1, { density: 0.02 }));
+  return makeDump(richDump(fmt, 2 * MiB, 1, { density: 0.02 }));
 }
 
 /** Broken dump texts: [label, format, text]. */
@@ -1563,7 +1563,7 @@ export function brokenDumpCases(): Case[] {
   return brokenDumps().map(([label, fmt, text]) => ({
     name: `broken dump (${fmt}): ${label}`,
     setup: async (dir) => {
-      await created(dir, 16 * MiB, fmt);
+      await created(dir, 2 * MiB, fmt);
       await Deno.writeTextFile(`${dir}/dump`, text);
     },
     steps: (dir) => [
@@ -1634,7 +1634,7 @@ export function usageCases(): Case[] {
   ];
   return lines.map(([label, argv]) => ({
     name: `usage: ${label}`,
-    setup: (dir) => created(dir, 16 * MiB, "v09", 2).then(() => {}),
+    setup: (dir) => created(dir, 2 * MiB, "v09", 2).then(() => {}),
     steps: (dir) => [argv(dir)],
     unchanged: true,
   }));

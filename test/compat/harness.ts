@@ -210,8 +210,10 @@ export async function runCase(c: Case): Promise<string[]> {
 /** Fails with every difference of a case listed. */
 export function report(name: string, diffs: string[]): void {
   if (diffs.length) {
-    throw new Error(
+    const e = new Error(
       `${name}: ${diffs.length} difference(s) from drbdmeta 9.22\n\n${diffs.join("\n\n")}`,
     );
+    e.stack = `Error: ${e.message}`; // the differences are the story, not the harness
+    throw e;
   }
 }

@@ -121,6 +121,9 @@ export async function sh(cmd: string, args: string[], options: { ok?: boolean } 
 const NOISE = [
   /^ioctl\(md_fd, BLKSSZGET\) returned -1, assuming hard_sect_size is 512 Byte$/,
   /^could not open with O_DIRECT, retrying without$/,
+  // BLKZEROOUT is a block-device ioctl: on regular files it fails and drbdmeta falls back
+  /^ioctl\(.*, BLKZEROOUT, \[\d+, \d+\]\) failed: Inappropriate ioctl for device$/,
+  /^initializing bitmap \(.*\) to all zero using pwrite$/,
 ];
 
 /** stderr without the environment noise lines that depend on the kind of file (§6 noise). */
