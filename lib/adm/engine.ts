@@ -20,6 +20,7 @@ import type {
   Volume,
 } from "../config/types.ts";
 import { lookupOption } from "../options/mod.ts";
+import { configProblems } from "../config/mod.ts";
 import {
   type AdmCommand,
   type ContextName,
@@ -391,7 +392,7 @@ export class Engine {
       case "khelper":
         return this.#khelper(ctx);
       case "sh-nop":
-        return 0;
+        return configProblems(this.config).some((d) => !d.warning) ? 10 : 0;
       case "sh-resources":
         for (const r of this.config.resources) {
           if (r.ignore || r.stacked !== this.opts.stacked) continue;
