@@ -645,9 +645,48 @@ export class Engine {
       }
       maxPeers = String(n || 1);
     }
+    let deviceUuid = 0n;
+    if (!this.opts.dryRun) deviceUuid = this.#readDevUuid(ctx);
     const rv = this.drbdmeta(ctx, "very-long", maxPeers);
     if (saved !== undefined) this.opts.backendOptions.unshift(saved);
+    if (rv || this.opts.dryRun) return rv;
+    if (deviceUuid === 0n) {
+      const r = crypto.getRandomValues(new BigUint64Array(1));
+      deviceUuid = r[0];
+    }
+    const backend = this.opts.backendOptions;
+    this.opts.backendOptions = [deviceUuid.toString(16).toUpperCase().padStart(16, "0")];
+    const uuidCmd = { ...ctx.cmd, name: "write-dev-uuid", context: "wildcard" as const };
+    this.drbdmeta({ ...ctx, cmd: uuidCmd }, "very-long");
+    this.opts.backendOptions = backend;
     return rv;
+  }
+
+  /** The device UUID in existing metadata (0 when there is none), read without printing. */
+  #readDevUuid(ctx: Ctx): bigint {
+    let text = "";
+    const capture: Console = {
+      out: (t) => (text += t),
+      err: () => {},
+      stdinIsTerminal: () => false,
+      readLine: () => null,
+      flush: () => {},
+    };
+    const v = ctx.vol!;
+    const internal = v.metaDisk === "internal";
+    const argv = [
+      this.opts.drbdmeta,
+      String(v.minor),
+      "v09",
+      (internal ? v.disk : v.metaDisk) ?? "",
+      v.metaIndex === "flexible"
+        ? (internal ? "flex-internal" : "flex-external")
+        : v.metaIndex ?? "",
+      "read-dev-uuid",
+    ];
+    this.runner(argv, capture, { quiet: true });
+    const m = /^\s*([0-9a-fA-F]+)/.exec(text);
+    return m ? BigInt("0x" + m[1]) : 0n;
   }
 
   #up(ctx: Ctx): number {

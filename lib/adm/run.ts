@@ -338,6 +338,7 @@ function runNamed(
     } else {
       const hi = hostByName(res, peer);
       for (const c of res.connections) {
+        if (hi && c.peer === hi) onCmdline.add(c);
         const match = hi
           ? c.peer !== undefined && c.peer.nodeId === hi.nodeId
           : connName(c) === peer;
@@ -394,6 +395,9 @@ function runNamed(
   return rv;
 }
 
+/** Connections named as `res:peer` on this command line so far (drbdadm's on_cmdline). */
+const onCmdline = new WeakSet<Connection>();
+
 /** drbdadm's ctx_by_name (and ctx_by_minor) for one command-line name. */
 function resolve(engine: Engine, id: string, _hostname: string): Target {
   const { config } = engine;
@@ -426,7 +430,10 @@ function resolve(engine: Engine, id: string, _hostname: string): Target {
             error: `Host name '${peer}' (from '${id}') is not a peer, but the local node\n`,
           };
         }
-        if (c.peer === hi) found.push(c);
+        if (c.peer === hi) {
+          found.push(c);
+          onCmdline.add(c);
+        }
         selected = c.peer !== undefined && c.peer.nodeId === hi.nodeId;
       } else {
         selected = connName(c) === peer;
@@ -436,10 +443,11 @@ function resolve(engine: Engine, id: string, _hostname: string): Target {
       if (!c.ignore) valid = true;
     }
     if (!valid) return { res, error: `Not a valid connection (${id}) for this host\n` };
-    found = found.filter((c) => c);
     if (found.length === 1) {
-      if (found[0].ignore) return { res, error: `Connection '${peer}' has the ignore flag set\n` };
-      t.conn = found[0];
+      // drbdadm takes the first connection ever named on the command line, not this one
+      const conn = hi ? res.connections.find((c) => onCmdline.has(c)) ?? found[0] : found[0];
+      if (conn.ignore) return { res, error: `Connection '${peer}' has the ignore flag set\n` };
+      t.conn = conn;
     }
   }
   if (vnr !== undefined) {
