@@ -586,12 +586,20 @@ export class Engine {
     return this.system(argv, "short", res!.name);
   }
 
-  #outdate(ctx: Ctx): number {
-    if (this.opts.dryRun && ctx.vol && !hasDisk(ctx.vol)) {
-      // drbdadm 9.22 crashes (SIGSEGV, exit 139) on a diskless volume here, printing nothing
-      this.io.err(`outdate: minor ${ctx.vol.minor} has no local disk to outdate\n`);
-      return 139;
+  /**
+   * drbdadm 9.22 crashes (SIGSEGV, exit 139) in `-d outdate` on a diskless volume, and its
+   * buffered output is lost. We end the same way, but with a message and before printing.
+   */
+  checkDisklessOutdate(res: Resource, vol?: Volume): void {
+    if (!this.opts.dryRun) return;
+    for (const v of vol ? [vol] : res.me?.volumes ?? []) {
+      if (hasDisk(v)) continue;
+      this.io.err(`outdate: minor ${v.minor} has no local disk to outdate\n`);
+      this.exit(139);
     }
+  }
+
+  #outdate(ctx: Ctx): number {
     let rv = this.drbdsetup(ctx, "short", true);
     if (rv === 17) return rv;
     if (rv === 5) {

@@ -219,6 +219,10 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
         );
       } else {
         for (const res of config.resources) {
+          if (cmd.name !== "outdate" || res.ignore || res.stacked !== engine.opts.stacked) continue;
+          engine.checkDisklessOutdate(res);
+        }
+        for (const res of config.resources) {
           if (res.ignore || res.stacked !== engine.opts.stacked) continue;
           if (cmd.needPeer || cmd.name === "up" || isAdjust) setPeers(config, res);
           const r = engine.callCmd(cmd, { cmd, res }, true);
@@ -388,6 +392,7 @@ function runNamed(
       continue;
     }
     engine.opts.stacked = res.stacked;
+    if (cmd.name === "outdate") engine.checkDisklessOutdate(res, vol);
     void isAdjust;
     const r = engine.callCmd(cmd, { cmd, res, vol, conn: t.conn }, true);
     if (r > rv) rv = r;
