@@ -424,7 +424,7 @@ function resolve(engine: Engine, id: string, _hostname: string): Target {
   const t: Target = { res };
   if (peer !== undefined) {
     const hi = hostByName(res, peer);
-    let found: Connection[] = [];
+    const found: Connection[] = [];
     let valid = false;
     for (const c of res.connections) {
       let selected: boolean;
