@@ -121,6 +121,12 @@ const RULES: [TokenKind, RegExp][] = [
   ["err-dqstring", new RegExp(`"${DQ_CH}{0,255}[\\\\\\n]`, "y")],
 ];
 
+/** True for characters of drbd.conf's unquoted words: `[a-zA-Z0-9/._-]`. */
+function isStringChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 47 ||
+    c === 46 || c === 95 || c === 45;
+}
+
 /** Removes the quotes and backslash escapes of a double-quoted string (drbd-utils' unescape). */
 export function unescape(text: string): string {
   let out = "";
@@ -181,7 +187,29 @@ export class Lexer {
       bestKind = c as TokenKind;
       bestLen = 1;
     }
+    // Fast path: a plain word that no other rule can match at equal or greater length.
+    const code = t.charCodeAt(this.#pos);
+    if (isStringChar(code) && !(code >= 48 && code <= 57)) {
+      let e = this.#pos + 1;
+      while (e < t.length && isStringChar(t.charCodeAt(e))) e++;
+      const len = e - this.#pos;
+      if (len <= 128 && t[e] !== ":" && t[e] !== "%") {
+        const raw = t.slice(this.#pos, e);
+        this.#pos = e;
+        const kind = KEYWORDS.has(raw) ? "keyword" : "string";
+        return this.last = { kind, text: raw, quoted: false, line: this.line };
+      }
+    }
+    // Only digits start numbers and IPv4 addresses, only hex digits or ':' start IPv6 ones,
+    // only '"' starts quoted strings: skip rules that cannot match (speed, same result).
+    const digit = c >= "0" && c <= "9";
+    const hexOrColon = digit || c === ":" || (c >= "a" && c <= "f") || (c >= "A" && c <= "F");
     for (const [kind, re] of RULES) {
+      if (
+        (kind === "kmodvers" || kind === "ipaddr" || kind === "integer") && !digit ||
+        kind === "ipaddr6" && !hexOrColon ||
+        (kind === "err-dqstring-too-long" || kind === "err-dqstring") && c !== '"'
+      ) continue;
       re.lastIndex = this.#pos;
       const m = re.exec(t);
       if (m && m[0].length > bestLen) {

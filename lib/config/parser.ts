@@ -203,15 +203,21 @@ export class ParseAbort extends Error {
 function fields(section: Section, exclude: string[] = []): OptionDef[] {
   return optionsInSection(section).filter((d) => !exclude.includes(d.name));
 }
+const DISK = fields("disk");
+const PD = fields("peer-device");
+const NET = fields("net");
+const RES = fields("options");
+const STARTUP = fields("startup", ["stacked-timeouts", "become-primary-on"]);
+const HANDLERS = fields("handlers");
+const PROXY = fields("proxy");
 const CTX = {
-  disk: () => fields("disk"),
-  pd: () => fields("peer-device"),
-  net: () => fields("net"),
-  netNoTransport: () => fields("net", ["transport"]),
-  res: () => fields("options"),
-  startup: () => fields("startup", ["stacked-timeouts", "become-primary-on"]),
-  handlers: () => fields("handlers"),
-  proxy: () => fields("proxy"),
+  disk: () => DISK,
+  pd: () => PD,
+  net: () => NET,
+  res: () => RES,
+  startup: () => STARTUP,
+  handlers: () => HANDLERS,
+  proxy: () => PROXY,
 };
 
 /** Options for {@link parseConfig}. */

@@ -283,6 +283,8 @@ function findHostByAddress(res: Resource, a: Address): HostSection | undefined {
   );
 }
 
+const ENCODER = new TextEncoder();
+
 function toInt32(n: number): number {
   return n | 0;
 }
@@ -300,7 +302,7 @@ function setHostInfoInPath(ctx: ResolveContext, res: Resource, conn: Connection,
         );
         return;
       }
-      hashes.push(toInt32(crc32c(0x1a656f21, new TextEncoder().encode(host.address.addr))));
+      hashes.push(toInt32(crc32c(0x1a656f21, ENCODER.encode(host.address.addr))));
       infos.push(host);
     } else if (ha.byAddress) {
       host = findHostByAddress(res, ha.address!);
@@ -357,7 +359,7 @@ function setHostInfoInPath(ctx: ResolveContext, res: Resource, conn: Connection,
         if (!ha.hostInfo) continue;
         if (!ha.proxy) break;
         proxyHashes.push(
-          toInt32(crc32c(0x1a656f21, new TextEncoder().encode(ha.proxy.outside?.addr ?? ""))),
+          toInt32(crc32c(0x1a656f21, ENCODER.encode(ha.proxy.outside?.addr ?? ""))),
         );
       }
       ok = proxyHashes.length === 2 && assignIds(proxyHashes, infos);
@@ -556,8 +558,12 @@ function endpointAddress(ha: HostAddress): Address | undefined {
   return ha.address?.addr ? ha.address : ha.hostInfo?.address;
 }
 
+function addrKey(a: Address): string {
+  return `${a.af}|${normAddr(a)}|${a.port}`;
+}
+
 function checkAddrConflict(ctx: ResolveContext, resources: Resource[]): void {
-  const seen: { addr: Address; res: Resource }[] = [];
+  const seen = new Map<string, Resource>();
   const conflicts = new Set<HostAddress>();
   for (const res of resources) {
     for (const conn of res.connections) {
@@ -568,21 +574,22 @@ function checkAddrConflict(ctx: ResolveContext, resources: Resource[]): void {
           if (!a) continue;
           addrs.push(a);
           if (addrScopeLocal(a.addr)) continue;
-          const found = seen.find((e) => addressesEqual(e.addr, a));
+          const key = addrKey(a);
+          const found = seen.get(key);
           if (found) {
-            if (found.res !== res) {
+            if (found !== res) {
               if (conflicts.has(ha)) continue;
-              const ha2 = findHaInRes(found.res, a);
+              const ha2 = findHaInRes(found, a);
               if (!ha2 || conflicts.has(ha2)) continue;
               ctx.problems.error(
                 `${res.file}:${ha.pos.line}: in resource ${res.name}\n` +
-                  `    ${a.af}:${a.addr}:${a.port} is also used ${found.res.file}:${ha2.pos.line} (resource ${found.res.name})`,
+                  `    ${a.af}:${a.addr}:${a.port} is also used ${found.file}:${ha2.pos.line} (resource ${found.name})`,
                 { file: res.file, line: ha.pos.line },
               );
               conflicts.add(ha);
               conflicts.add(ha2);
             }
-          } else seen.push({ addr: a, res });
+          } else seen.set(key, res);
         }
         if (
           addrs.length === 2 && addressesEqual(addrs[0], addrs[1]) && !addrScopeLocal(addrs[0].addr)
