@@ -79,7 +79,7 @@ function parseAndResolve(
     problems: parser.problems,
     parser,
     file,
-    lastLine: text.split("\n").length,
+    lastLine: parser.lastLine,
   };
   try {
     postParse(ctx, config.resources);

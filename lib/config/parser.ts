@@ -365,6 +365,11 @@ export class Parser {
     return this.#done;
   }
 
+  /** The line drbdadm's scanner ended on (its `line` after parsing). */
+  get lastLine(): number {
+    return this.#f ? this.#f.lexer.line : 1;
+  }
+
   /** Looks up the first use recorded for a uniqueness key ("file:line"). */
   firstUse(key: string): string | undefined {
     return this.#globalTree.get(key);
@@ -373,7 +378,10 @@ export class Parser {
   /** Parses a top-level file (`text` given: its content; `file`: the name for messages). */
   parseTop(file: string, text: string, save: string): void {
     this.#seenFiles.add(realPath(save === "STDIN" ? file : save));
+    // drbdadm does not reset its line counter for a `-t` file: numbering continues
+    const line = this.#f ? this.#f.lexer.line : 1;
     this.#f = { lexer: new Lexer(text), file, save };
+    this.#f.lexer.line = line;
     this.#myParse();
   }
 
