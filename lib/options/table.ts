@@ -13,6 +13,7 @@ export const OPTIONS: readonly OptionDef[] = [
   // --- global ---
   {
     name: "usage-count",
+    summary: "Whether drbdadm takes part in LINBIT's online usage counter (yes, no, or ask).",
     sections: ["global"],
     type: "enum",
     default: "ask",
@@ -22,6 +23,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "minor-count",
+    summary: "How many device minors to reserve when the module is loaded.",
     sections: ["global"],
     type: "numeric",
     min: 1,
@@ -32,6 +34,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "dialog-refresh",
+    summary: "Seconds between redraws of the wait-for-connection dialog (0 disables it).",
     sections: ["global"],
     type: "numeric",
     default: "1",
@@ -44,14 +47,23 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "disable-ip-verification",
+    summary: "Do not check that this host's address exists on a local interface.",
     sections: ["global"],
     type: "flag",
     commands: [],
     admOnly: true,
   },
-  { name: "udev-always-use-vnr", sections: ["global"], type: "flag", commands: [], admOnly: true },
+  {
+    name: "udev-always-use-vnr",
+    summary: "Always name udev links by volume number, even for implicit volume 0.",
+    sections: ["global"],
+    type: "flag",
+    commands: [],
+    admOnly: true,
+  },
   {
     name: "cmd-timeout-short",
+    summary: "Timeout in seconds for drbdsetup commands expected to finish quickly.",
     sections: ["global"],
     type: "numeric",
     min: 0,
@@ -63,6 +75,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "cmd-timeout-medium",
+    summary: "Timeout in seconds for drbdsetup commands of medium duration.",
     sections: ["global"],
     type: "numeric",
     min: 0,
@@ -74,6 +87,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "cmd-timeout-long",
+    summary: "Timeout in seconds for drbdsetup commands that may take long.",
     sections: ["global"],
     type: "numeric",
     min: 0,
@@ -86,12 +100,14 @@ export const OPTIONS: readonly OptionDef[] = [
   // --- resource options ---
   {
     name: "cpu-mask",
+    summary: "Hexadecimal CPU mask for the resource's kernel threads.",
     sections: ["options"],
     type: "string",
     commands: ["new-resource", "resource-options"],
   },
   {
     name: "on-no-data-accessible",
+    summary: "What I/O does when no up-to-date data is reachable: fail or suspend.",
     sections: ["options"],
     type: "enum",
     default: "io-error",
@@ -100,6 +116,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "auto-promote",
+    summary: "Promote to Primary automatically when the device is opened for writing.",
     sections: ["options"],
     type: "boolean",
     default: "yes",
@@ -107,6 +124,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "peer-ack-window",
+    summary: "Amount of data after which a peer acknowledgement is sent.",
     sections: ["options"],
     type: "numeric",
     default: "4096",
@@ -118,6 +136,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "peer-ack-delay",
+    summary: "Time after the last write after which a peer acknowledgement is sent.",
     sections: ["options"],
     type: "numeric",
     default: "100",
@@ -129,6 +148,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "twopc-timeout",
+    summary: "How long a two-phase-commit state change waits for answers.",
     sections: ["options"],
     type: "numeric",
     default: "300",
@@ -140,6 +160,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "twopc-retry-timeout",
+    summary: "Back-off before a failed two-phase commit is retried.",
     sections: ["options"],
     type: "numeric",
     default: "1",
@@ -151,6 +172,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "auto-promote-timeout",
+    summary: "How long an auto-promotion waits for the state change to succeed.",
     sections: ["options"],
     type: "numeric",
     default: "20",
@@ -162,6 +184,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "max-io-depth",
+    summary: "Upper limit of outstanding requests per device.",
     sections: ["options"],
     type: "numeric",
     default: "8000",
@@ -172,6 +195,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "quorum",
+    summary: "Number of nodes (or majority/all) needed for a partition to have quorum.",
     sections: ["options"],
     type: "numeric-or-enum",
     default: "off",
@@ -182,6 +206,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "on-no-quorum",
+    summary: "What I/O does when quorum is lost: fail or suspend.",
     sections: ["options"],
     type: "enum",
     default: "suspend-io",
@@ -190,6 +215,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "quorum-minimum-redundancy",
+    summary: "Number of up-to-date nodes a partition needs for quorum.",
     sections: ["options"],
     type: "numeric-or-enum",
     default: "off",
@@ -200,6 +226,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "on-suspended-primary-outdated",
+    summary: "What a suspended Primary does when it learns it is outdated.",
     sections: ["options"],
     type: "enum",
     default: "disconnect",
@@ -207,9 +234,17 @@ export const OPTIONS: readonly OptionDef[] = [
     commands: ["new-resource", "resource-options"],
   },
   // --- net ---
-  { name: "transport", sections: ["net"], type: "string", maxLength: 64, commands: ["new-peer"] },
+  {
+    name: "transport",
+    summary: "Network transport implementation (tcp by default).",
+    sections: ["net"],
+    type: "string",
+    maxLength: 64,
+    commands: ["new-peer"],
+  },
   {
     name: "protocol",
+    summary: "Replication protocol: A (asynchronous), B (memory-synchronous), C (synchronous).",
     sections: ["net"],
     type: "enum",
     default: "C",
@@ -218,6 +253,8 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "timeout",
+    summary:
+      "Time the peer has to answer a data packet or ping before the link is considered dead.",
     sections: ["net"],
     type: "numeric",
     default: "60",
@@ -229,6 +266,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "max-epoch-size",
+    summary: "Maximum number of write requests between two write barriers.",
     sections: ["net"],
     type: "numeric",
     default: "2048",
@@ -239,6 +277,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "connect-int",
+    summary: "Time between attempts to establish a connection.",
     sections: ["net"],
     type: "numeric",
     default: "10",
@@ -250,6 +289,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "ping-int",
+    summary: "Idle time after which a keep-alive ping is sent.",
     sections: ["net"],
     type: "numeric",
     default: "10",
@@ -261,6 +301,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "sndbuf-size",
+    summary: "TCP send buffer size (0: auto-tune).",
     sections: ["net", "proxy"],
     type: "numeric",
     default: "0",
@@ -272,6 +313,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "rcvbuf-size",
+    summary: "TCP receive buffer size (0: auto-tune).",
     sections: ["net", "proxy"],
     type: "numeric",
     default: "0",
@@ -283,6 +325,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "ko-count",
+    summary: "Number of timeouts a peer may miss before it is expelled (0: never).",
     sections: ["net"],
     type: "numeric",
     default: "7",
@@ -293,6 +336,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "allow-two-primaries",
+    summary: "Allow both nodes to be Primary at the same time (cluster file systems).",
     sections: ["net"],
     type: "boolean",
     default: "no",
@@ -300,6 +344,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "cram-hmac-alg",
+    summary: "Hash algorithm of the challenge-response peer authentication.",
     sections: ["net"],
     type: "string",
     maxLength: 64,
@@ -307,6 +352,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "shared-secret",
+    summary: "Secret shared by the peers for authentication.",
     sections: ["net"],
     type: "string",
     maxLength: 64,
@@ -314,6 +360,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "after-sb-0pri",
+    summary: "Split-brain recovery policy when no node is Primary.",
     sections: ["net"],
     type: "enum",
     default: "disconnect",
@@ -330,6 +377,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "after-sb-1pri",
+    summary: "Split-brain recovery policy when one node is Primary.",
     sections: ["net"],
     type: "enum",
     default: "disconnect",
@@ -344,6 +392,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "after-sb-2pri",
+    summary: "Split-brain recovery policy when both nodes are Primary.",
     sections: ["net"],
     type: "enum",
     default: "disconnect",
@@ -352,6 +401,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "always-asbp",
+    summary: "Apply the after-split-brain policies even when history is not conclusive.",
     sections: ["net"],
     type: "boolean",
     default: "no",
@@ -359,6 +409,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "rr-conflict",
+    summary: "What to do when a resync would make a Primary a sync target.",
     sections: ["net"],
     type: "enum",
     default: "disconnect",
@@ -367,6 +418,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "ping-timeout",
+    summary: "Time the peer has to answer a keep-alive ping.",
     sections: ["net", "proxy"],
     type: "numeric",
     default: "5",
@@ -378,6 +430,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "data-integrity-alg",
+    summary: "Digest algorithm to check every replicated data block in transit.",
     sections: ["net"],
     type: "string",
     maxLength: 64,
@@ -385,6 +438,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "tcp-cork",
+    summary: "Use TCP corking to batch small packets.",
     sections: ["net"],
     type: "boolean",
     default: "yes",
@@ -392,6 +446,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "on-congestion",
+    summary: "What protocol A does when the send buffer fills: block, pull-ahead, disconnect.",
     sections: ["net"],
     type: "enum",
     default: "block",
@@ -400,6 +455,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "congestion-fill",
+    summary: "Amount of in-flight data that counts as congestion (0: disabled).",
     sections: ["net"],
     type: "numeric",
     default: "0",
@@ -411,6 +467,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "congestion-extents",
+    summary: "Number of active activity-log extents that counts as congestion.",
     sections: ["net"],
     type: "numeric",
     default: "1237",
@@ -421,6 +478,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "csums-alg",
+    summary: "Digest algorithm for checksum-based resync (only differing blocks are sent).",
     sections: ["net"],
     type: "string",
     maxLength: 64,
@@ -428,6 +486,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "csums-after-crash-only",
+    summary: "Use checksum-based resync only after a crash of a Primary.",
     sections: ["net"],
     type: "boolean",
     default: "no",
@@ -435,6 +494,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "verify-alg",
+    summary: "Digest algorithm for online verification.",
     sections: ["net"],
     type: "string",
     maxLength: 64,
@@ -442,6 +502,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "use-rle",
+    summary: "Run-length encode bitmap exchanges.",
     sections: ["net"],
     type: "boolean",
     default: "yes",
@@ -449,6 +510,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "socket-check-timeout",
+    summary: "Time to wait for a second socket before a connection attempt is dropped.",
     sections: ["net"],
     type: "numeric",
     default: "0",
@@ -459,6 +521,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "fencing",
+    summary: "Fencing policy: dont-care, resource-only, resource-and-stonith.",
     sections: ["net"],
     type: "enum",
     default: "dont-care",
@@ -467,6 +530,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "max-buffers",
+    summary: "Maximum number of buffer pages allocated for receiving data.",
     sections: ["net"],
     type: "numeric",
     default: "2048",
@@ -477,6 +541,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "allow-remote-read",
+    summary: "Allow reading from a peer when the local disk cannot serve the read.",
     sections: ["net"],
     type: "boolean",
     default: "yes",
@@ -484,6 +549,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "_name",
+    summary: "Connection name (the peer's host name), set by drbdadm.",
     sections: ["net"],
     type: "string",
     maxLength: 64,
@@ -492,6 +558,7 @@ export const OPTIONS: readonly OptionDef[] = [
   // --- disk ---
   {
     name: "size",
+    summary: "Net size of the replicated device (default: largest possible).",
     sections: ["disk"],
     type: "numeric",
     default: "0",
@@ -503,6 +570,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "on-io-error",
+    summary: "What a lower-level I/O error causes: pass on, call handler, or detach.",
     sections: ["disk"],
     type: "enum",
     default: "detach",
@@ -511,6 +579,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "disk-barrier",
+    summary: "Use disk barriers to enforce write ordering.",
     sections: ["disk"],
     type: "boolean",
     default: "no",
@@ -518,6 +587,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "disk-flushes",
+    summary: "Flush the backing device's volatile write cache where ordering requires.",
     sections: ["disk"],
     type: "boolean",
     default: "yes",
@@ -525,6 +595,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "disk-drain",
+    summary: "Drain pending requests before a write that must be ordered.",
     sections: ["disk"],
     type: "boolean",
     default: "yes",
@@ -532,6 +603,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "md-flushes",
+    summary: "Flush the meta-data device's volatile write cache on meta-data writes.",
     sections: ["disk"],
     type: "boolean",
     default: "yes",
@@ -539,6 +611,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "resync-after",
+    summary: "Resync this device only after the named device has finished its resync.",
     sections: ["disk"],
     type: "numeric",
     default: "-1",
@@ -550,6 +623,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "al-extents",
+    summary: "Size of the activity log in 4 MiB extents (hot area).",
     sections: ["disk"],
     type: "numeric",
     default: "1237",
@@ -560,6 +634,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "al-updates",
+    summary: "Keep the activity log on disk up to date (no: full sync after a Primary crash).",
     sections: ["disk"],
     type: "boolean",
     default: "yes",
@@ -567,6 +642,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "discard-zeroes-if-aligned",
+    summary: "Treat aligned discards as zeroing when the device claims so.",
     sections: ["disk"],
     type: "boolean",
     default: "yes",
@@ -574,6 +650,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "disable-write-same",
+    summary: "Do not use WRITE SAME requests on the backing device.",
     sections: ["disk"],
     type: "boolean",
     default: "no",
@@ -581,6 +658,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "disk-timeout",
+    summary: "Time after which an unanswered lower-level request fails the disk (0: never).",
     sections: ["disk"],
     type: "numeric",
     default: "0",
@@ -592,6 +670,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "read-balancing",
+    summary: "How reads are distributed between the local disk and peers.",
     sections: ["disk"],
     type: "enum",
     default: "prefer-local",
@@ -612,6 +691,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "rs-discard-granularity",
+    summary: "Use discards for resync of zeroed areas, with this granularity.",
     sections: ["disk"],
     type: "numeric",
     default: "0",
@@ -624,6 +704,7 @@ export const OPTIONS: readonly OptionDef[] = [
   // --- peer-device ---
   {
     name: "resync-rate",
+    summary: "Fixed resync rate (used when the dynamic controller is off).",
     sections: ["peer-device"],
     type: "numeric",
     default: "250",
@@ -636,6 +717,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "c-plan-ahead",
+    summary: "Look-ahead of the dynamic resync-rate controller (0: fixed rate).",
     sections: ["peer-device"],
     type: "numeric",
     default: "20",
@@ -647,6 +729,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "c-delay-target",
+    summary: "Target delay of the dynamic resync-rate controller.",
     sections: ["peer-device"],
     type: "numeric",
     default: "10",
@@ -658,6 +741,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "c-fill-target",
+    summary: "Target amount of in-flight resync data of the dynamic controller.",
     sections: ["peer-device"],
     type: "numeric",
     default: "100",
@@ -669,6 +753,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "c-max-rate",
+    summary: "Upper limit of the dynamic resync rate.",
     sections: ["peer-device"],
     type: "numeric",
     default: "102400",
@@ -680,6 +765,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "c-min-rate",
+    summary: "Resync rate kept even when application I/O competes.",
     sections: ["peer-device"],
     type: "numeric",
     default: "250",
@@ -691,6 +777,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "bitmap",
+    summary: "Keep a bitmap for this peer (no for a permanently diskless peer).",
     sections: ["peer-device"],
     type: "boolean",
     default: "yes",
@@ -699,6 +786,7 @@ export const OPTIONS: readonly OptionDef[] = [
   // --- startup ---
   {
     name: "wfc-timeout",
+    summary: "How long the init script waits for the peer to connect (0: forever).",
     sections: ["startup"],
     type: "numeric",
     default: "0",
@@ -717,6 +805,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "degr-wfc-timeout",
+    summary: "Wait-for-connection timeout after a degraded cluster was rebooted.",
     sections: ["startup"],
     type: "numeric",
     default: "0",
@@ -735,6 +824,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "outdated-wfc-timeout",
+    summary: "Wait-for-connection timeout when the peer was outdated.",
     sections: ["startup"],
     type: "numeric",
     default: "0",
@@ -753,6 +843,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "wait-after-sb",
+    summary: "Keep waiting for the peer even after a split brain was detected.",
     sections: ["startup"],
     type: "boolean",
     default: "no",
@@ -765,11 +856,26 @@ export const OPTIONS: readonly OptionDef[] = [
       "wait-sync-volume",
     ],
   },
-  { name: "stacked-timeouts", sections: ["startup"], type: "flag", commands: [], admOnly: true },
-  { name: "become-primary-on", sections: ["startup"], type: "string", commands: [], admOnly: true },
+  {
+    name: "stacked-timeouts",
+    summary: "Use the wfc timeouts also for stacked resources.",
+    sections: ["startup"],
+    type: "flag",
+    commands: [],
+    admOnly: true,
+  },
+  {
+    name: "become-primary-on",
+    summary: "Deprecated, ignored (use auto-promote).",
+    sections: ["startup"],
+    type: "string",
+    commands: [],
+    admOnly: true,
+  },
   // --- handlers ---
   {
     name: "pri-on-incon-degr",
+    summary: "Handler run when a Primary has inconsistent data and lost its peer.",
     sections: ["handlers"],
     type: "string",
     commands: [],
@@ -777,33 +883,72 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "pri-lost-after-sb",
+    summary: "Handler run when a Primary lost data in split-brain recovery.",
     sections: ["handlers"],
     type: "string",
     commands: [],
     admOnly: true,
   },
-  { name: "pri-lost", sections: ["handlers"], type: "string", commands: [], admOnly: true },
+  {
+    name: "pri-lost",
+    summary: "Handler run when a Primary becomes a sync target.",
+    sections: ["handlers"],
+    type: "string",
+    commands: [],
+    admOnly: true,
+  },
   {
     name: "initial-split-brain",
+    summary: "Handler run when a split brain is first detected.",
     sections: ["handlers"],
     type: "string",
     commands: [],
     admOnly: true,
   },
-  { name: "split-brain", sections: ["handlers"], type: "string", commands: [], admOnly: true },
-  { name: "outdate-peer", sections: ["handlers"], type: "string", commands: [], admOnly: true },
+  {
+    name: "split-brain",
+    summary: "Handler run when a split brain could not be resolved automatically.",
+    sections: ["handlers"],
+    type: "string",
+    commands: [],
+    admOnly: true,
+  },
+  {
+    name: "outdate-peer",
+    summary: "Old name of fence-peer.",
+    sections: ["handlers"],
+    type: "string",
+    commands: [],
+    admOnly: true,
+  },
   {
     name: "fence-peer",
+    summary: "Handler run to fence (outdate) an unreachable peer.",
     sections: ["handlers"],
     type: "string",
     commands: [],
     aliases: ["outdate-peer"],
     admOnly: true,
   },
-  { name: "unfence-peer", sections: ["handlers"], type: "string", commands: [], admOnly: true },
-  { name: "local-io-error", sections: ["handlers"], type: "string", commands: [], admOnly: true },
+  {
+    name: "unfence-peer",
+    summary: "Handler run to lift a fence after a resync.",
+    sections: ["handlers"],
+    type: "string",
+    commands: [],
+    admOnly: true,
+  },
+  {
+    name: "local-io-error",
+    summary: "Handler run on a lower-level I/O error (with on-io-error call-local-io-error).",
+    sections: ["handlers"],
+    type: "string",
+    commands: [],
+    admOnly: true,
+  },
   {
     name: "before-resync-target",
+    summary: "Handler run before this node becomes a resync target.",
     sections: ["handlers"],
     type: "string",
     commands: [],
@@ -811,6 +956,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "after-resync-target",
+    summary: "Handler run after this node finished as a resync target.",
     sections: ["handlers"],
     type: "string",
     commands: [],
@@ -818,17 +964,40 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "before-resync-source",
+    summary: "Handler run before this node becomes a resync source.",
     sections: ["handlers"],
     type: "string",
     commands: [],
     admOnly: true,
   },
-  { name: "out-of-sync", sections: ["handlers"], type: "string", commands: [], admOnly: true },
-  { name: "quorum-lost", sections: ["handlers"], type: "string", commands: [], admOnly: true },
-  { name: "disconnected", sections: ["handlers"], type: "string", commands: [], admOnly: true },
+  {
+    name: "out-of-sync",
+    summary: "Handler run when verify found out-of-sync blocks.",
+    sections: ["handlers"],
+    type: "string",
+    commands: [],
+    admOnly: true,
+  },
+  {
+    name: "quorum-lost",
+    summary: "Handler run when a Primary loses quorum.",
+    sections: ["handlers"],
+    type: "string",
+    commands: [],
+    admOnly: true,
+  },
+  {
+    name: "disconnected",
+    summary: "Handler run when a connection is lost.",
+    sections: ["handlers"],
+    type: "string",
+    commands: [],
+    admOnly: true,
+  },
   // --- proxy ---
   {
     name: "memlimit",
+    summary: "Memory DRBD proxy may use for buffering.",
     sections: ["proxy"],
     type: "numeric",
     min: 0,
@@ -838,6 +1007,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "read-loops",
+    summary: "Number of read loops of DRBD proxy.",
     sections: ["proxy"],
     type: "numeric",
     min: 0,
@@ -847,6 +1017,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "compression",
+    summary: "Compression setting of DRBD proxy.",
     sections: ["proxy"],
     type: "numeric",
     min: 0,
@@ -856,6 +1027,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "bwlimit",
+    summary: "Bandwidth limit of DRBD proxy.",
     sections: ["proxy"],
     type: "numeric",
     min: 0,
@@ -864,10 +1036,25 @@ export const OPTIONS: readonly OptionDef[] = [
     admOnly: true,
   },
   // --- drbdsetup-only ---
-  { name: "tentative", sections: [], type: "flag", default: "no", commands: ["connect"] },
-  { name: "discard-my-data", sections: [], type: "flag", default: "no", commands: ["connect"] },
+  {
+    name: "tentative",
+    summary: "Only test whether a connection would be possible; report the outcome.",
+    sections: [],
+    type: "flag",
+    default: "no",
+    commands: ["connect"],
+  },
+  {
+    name: "discard-my-data",
+    summary: "On this connection, resolve a split brain by discarding the local data.",
+    sections: [],
+    type: "flag",
+    default: "no",
+    commands: ["connect"],
+  },
   {
     name: "force",
+    summary: "Do it even when it is unsafe (e.g. promote without up-to-date data).",
     sections: [],
     type: "flag",
     default: "no",
@@ -875,6 +1062,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "diskless",
+    summary: "Mark the device as intentionally diskless.",
     sections: [],
     type: "flag",
     default: "no",
@@ -882,19 +1070,63 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "set-defaults",
+    summary: "Reset every option not given to its default.",
     sections: [],
     type: "flag",
     commands: ["disk-options", "net-options", "peer-device-options", "resource-options"],
   },
-  { name: "timestamps", sections: [], type: "flag", commands: ["events2"] },
-  { name: "statistics", sections: [], type: "flag", commands: ["events2", "status"] },
-  { name: "now", sections: [], type: "flag", commands: ["events2"] },
-  { name: "poll", sections: [], type: "flag", commands: ["events2"] },
-  { name: "full", sections: [], type: "flag", commands: ["events2"] },
-  { name: "color", sections: [], type: "string", commands: ["events2", "status"] },
-  { name: "diff", sections: [], type: "string", commands: ["events2"] },
+  {
+    name: "timestamps",
+    summary: "Prefix each event with a timestamp.",
+    sections: [],
+    type: "flag",
+    commands: ["events2"],
+  },
+  {
+    name: "statistics",
+    summary: "Include statistics (I/O counters, resync progress).",
+    sections: [],
+    type: "flag",
+    commands: ["events2", "status"],
+  },
+  {
+    name: "now",
+    summary: "Report the current state and exit instead of waiting for events.",
+    sections: [],
+    type: "flag",
+    commands: ["events2"],
+  },
+  {
+    name: "poll",
+    summary: "Read 'n' commands from stdin to print the current state on demand.",
+    sections: [],
+    type: "flag",
+    commands: ["events2"],
+  },
+  {
+    name: "full",
+    summary: "Report every event field, also unchanged ones.",
+    sections: [],
+    type: "flag",
+    commands: ["events2"],
+  },
+  {
+    name: "color",
+    summary: "Colorize output: always, auto or never.",
+    sections: [],
+    type: "string",
+    commands: ["events2", "status"],
+  },
+  {
+    name: "diff",
+    summary: "Report only what changed (events).",
+    sections: [],
+    type: "string",
+    commands: ["events2"],
+  },
   {
     name: "reset-bitmap",
+    summary: "Set every bit for the resync instead of keeping the current bitmap.",
     sections: [],
     type: "boolean",
     default: "yes",
@@ -902,6 +1134,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "sync-from-peer-node-id",
+    summary: "Node-id of the peer to resync from.",
     sections: [],
     type: "numeric",
     default: "-1",
@@ -912,6 +1145,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "clear-bitmap",
+    summary: "Clear the bitmap: skip the initial sync of a new device.",
     sections: [],
     type: "flag",
     default: "no",
@@ -919,6 +1153,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "force-resync",
+    summary: "Start a full resync to every peer.",
     sections: [],
     type: "flag",
     default: "no",
@@ -926,6 +1161,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "max-bio-size",
+    summary: "Largest request size the device accepts.",
     sections: [],
     type: "numeric",
     default: "1048576",
@@ -936,14 +1172,23 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "assume-peer-has-space",
+    summary: "Resize even if the peer's backing device is not known to be large enough.",
     sections: [],
     type: "flag",
     default: "no",
     commands: ["resize"],
   },
-  { name: "assume-clean", sections: [], type: "flag", default: "no", commands: ["resize"] },
+  {
+    name: "assume-clean",
+    summary: "Do not resync the added space after a resize.",
+    sections: [],
+    type: "flag",
+    default: "no",
+    commands: ["resize"],
+  },
   {
     name: "al-stripes",
+    summary: "Number of activity-log stripes when resizing the meta data.",
     sections: [],
     type: "numeric",
     default: "1",
@@ -954,6 +1199,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "al-stripe-size-kB",
+    summary: "Size of each activity-log stripe in KiB when resizing the meta data.",
     sections: [],
     type: "numeric",
     default: "32",
@@ -962,11 +1208,30 @@ export const OPTIONS: readonly OptionDef[] = [
     unitPrefix: "k",
     commands: ["resize"],
   },
-  { name: "show-defaults", sections: [], type: "flag", commands: ["show"] },
-  { name: "json", sections: [], type: "flag", commands: ["show", "status"] },
-  { name: "verbose", sections: [], type: "flag", commands: ["status"] },
+  {
+    name: "show-defaults",
+    summary: "Also show options that have their default value.",
+    sections: [],
+    type: "flag",
+    commands: ["show"],
+  },
+  {
+    name: "json",
+    summary: "Print JSON instead of text.",
+    sections: [],
+    type: "flag",
+    commands: ["show", "status"],
+  },
+  {
+    name: "verbose",
+    summary: "Print more details.",
+    sections: [],
+    type: "flag",
+    commands: ["status"],
+  },
   {
     name: "start",
+    summary: "Position on the device where verify starts.",
     sections: [],
     type: "numeric",
     default: "0",
@@ -978,6 +1243,7 @@ export const OPTIONS: readonly OptionDef[] = [
   },
   {
     name: "stop",
+    summary: "Position on the device where verify stops.",
     sections: [],
     type: "numeric",
     default: "0",

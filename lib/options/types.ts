@@ -34,6 +34,8 @@ export type UnitPrefix = "1" | "s" | "k";
 export interface OptionDef {
   /** Keyword as written in drbd.conf and as `--name` for drbdsetup. */
   name: string;
+  /** One-line description (completions, man pages). */
+  summary: string;
   /** drbd.conf sections that accept it. */
   sections: readonly Section[];
   type: OptionType;

@@ -73,3 +73,20 @@ Deno.test("a misspelt keyword suggests the nearest one", () => {
   assert.equal(nearestKeyword("on-io-eror", ["on-io-error", "disk-flushes"]), "on-io-error");
   assert.equal(nearestKeyword("zzzzzz", ["on-io-error", "disk-flushes"]), undefined);
 });
+
+Deno.test("every option has a one-line summary for completions and man pages", () => {
+  for (const o of OPTIONS) {
+    assert.ok(o.summary.length > 10 && !o.summary.includes("\n"), o.name);
+  }
+});
+
+Deno.test("enum options list their values and numeric options their range", () => {
+  for (const o of OPTIONS) {
+    if (o.type === "enum") assert.ok(o.values && o.values.length > 1, o.name);
+    if (
+      o.type === "numeric" && !["memlimit", "read-loops", "compression", "bwlimit"].includes(o.name)
+    ) {
+      assert.ok(o.min !== undefined && o.max !== undefined, o.name);
+    }
+  }
+});
