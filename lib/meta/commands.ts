@@ -26,6 +26,7 @@ import {
 } from "./constants.ts";
 import { initializedAl, replayAl07, replayAl84 } from "./activity_log.ts";
 import { dumpBitmapSlot } from "./bitmap_text.ts";
+import { isZero } from "./device.ts";
 import { DumpParser, type ParsedDump, SlotWords } from "./dump_parser.ts";
 import { ERR_BSIZE, identifyData, pvSizeFromPvs, REFUSE_BSIZE } from "./existing_data.ts";
 import { align, bmBytes, mdByteOffset, refreshPlacement } from "./layout.ts";
@@ -574,25 +575,26 @@ function initializeBitmap(s: MetaSession): void {
   if (s.opts.initializeBitmap === "pwrite") {
     s.err(`initializing bitmap (${kb}) to all zero using pwrite\n`);
   } else s.err(`initializing bitmap (${kb}) to all zero\n`);
-  const chunkMax = BUFFER_SIZE;
-  const zeros = new Uint8Array(Math.min(chunkMax, bytes));
-  let off = 0;
-  let lastPercent = 0;
-  while (off < bytes) {
-    const n = Math.min(chunkMax, bytes - off);
-    s.write(
-      s.pl.bmOffset + off,
-      n === zeros.length ? zeros : zeros.subarray(0, n),
-      "md_initialize_common:BM",
-    );
-    off += n;
-    const percent = Math.floor(100 * off / bytes);
-    if (off < bytes && percent !== lastPercent && s.io.stdinIsTerminal()) {
+  const tag = "md_initialize_common:BM";
+  if (s.opts.dryRun) {
+    // show the writes drbdmeta would make, in its 32 MiB pieces
+    for (let off = 0; off < bytes; off += BUFFER_SIZE) {
+      s.write(s.pl.bmOffset + off, new Uint8Array(Math.min(BUFFER_SIZE, bytes - off)), tag);
+    }
+    return;
+  }
+  const dev = s.openDevice();
+  let reported = 0;
+  for (let off = 0; off < bytes; off += BUFFER_SIZE) {
+    const n = Math.min(BUFFER_SIZE, bytes - off);
+    dev.zero(s.pl.bmOffset + off, n, (o, d) => s.write(o, d, tag));
+    const percent = Math.floor(100 * (off + n) / bytes);
+    if (off + n < bytes && percent !== reported) {
       s.err(`\r${percent}%`);
-      lastPercent = percent;
+      reported = percent;
     }
   }
-  if (lastPercent) s.err("\r100%\n");
+  if (reported) s.err("\r100%\n");
 }
 
 /** create-md [MAX_PEERS]: write fresh metadata (or convert between v08 and v09). */
@@ -998,9 +1000,12 @@ export function restoreMd(s: MetaSession, args: string[], parseOnly: boolean): n
     s.close();
     return -1;
   }
+  const dev = s.openDevice();
   for (const step of restoreWrites(s, dump, md.maxPeers, limit)) {
     if ("message" in step) s.err(step.message);
-    else s.write(step.offset, step.data, "meta_restore_md");
+    else if (!s.opts.dryRun && isZero(step.data)) {
+      dev.zero(step.offset, step.data.length, (o, d) => s.write(o, d, "meta_restore_md"));
+    } else s.write(step.offset, step.data, "meta_restore_md");
   }
   let err = s.writeSuperblock() ? 0 : -1;
   err = s.close() || err;

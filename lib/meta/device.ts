@@ -4,7 +4,6 @@
  *
  * @module
  */
-import fs from "node:fs";
 
 /** An open metadata device. */
 export class MetaDevice {
@@ -13,12 +12,18 @@ export class MetaDevice {
   readonly isBlockDevice: boolean;
   /** Logical sector size: the alignment of bitmap writes (512 for regular files). */
   readonly hardSectSize: number;
-  #fd: number;
+  #file: Deno.FsFile | null;
   #writes = 0;
 
-  private constructor(path: string, fd: number, size: number, isBlock: boolean, sect: number) {
+  private constructor(
+    path: string,
+    file: Deno.FsFile,
+    size: number,
+    isBlock: boolean,
+    sect: number,
+  ) {
     this.path = path;
-    this.#fd = fd;
+    this.#file = file;
     this.size = size;
     this.isBlockDevice = isBlock;
     this.hardSectSize = sect;
@@ -34,23 +39,30 @@ export class MetaDevice {
         code: "EBUSY",
       });
     }
-    const fd = fs.openSync(path, fs.constants.O_RDWR);
+    const file = Deno.openSync(path, { read: true, write: true });
     let size = st.size;
     let sect = 512;
     if (isBlock) {
-      size = blockDeviceSize(path);
+      size = file.seekSync(0, Deno.SeekMode.End);
       sect = logicalBlockSize(st.rdev ?? 0);
     }
-    return new MetaDevice(path, fd, size, isBlock, sect);
+    return new MetaDevice(path, file, size, isBlock, sect);
+  }
+
+  #open(): Deno.FsFile {
+    if (!this.#file) throw new Error(`${this.path} is closed`);
+    return this.#file;
   }
 
   /** Reads exactly `length` bytes at `offset`; short reads throw. */
   read(offset: number, length: number): Uint8Array {
+    const f = this.#open();
     const buf = new Uint8Array(length);
     let done = 0;
+    f.seekSync(offset, Deno.SeekMode.Start);
     while (done < length) {
-      const n = fs.readSync(this.#fd, buf, done, length - done, offset + done);
-      if (n === 0) {
+      const n = f.readSync(buf.subarray(done));
+      if (n === null || n === 0) {
         throw new ShortIoError(
           `confused: expected to read ${length} bytes, actually read ${done}`,
         );
@@ -62,11 +74,25 @@ export class MetaDevice {
 
   /** Writes all of `data` at `offset`. */
   write(offset: number, data: Uint8Array): void {
+    const f = this.#open();
+    f.seekSync(offset, Deno.SeekMode.Start);
     let done = 0;
-    while (done < data.length) {
-      done += fs.writeSync(this.#fd, data, done, data.length - done, offset + done);
-    }
+    while (done < data.length) done += f.writeSync(data.subarray(done));
     this.#writes++;
+  }
+
+  /**
+   * Makes `length` bytes at `offset` read as zero. On a regular file, ranges that already
+   * read as zero (holes of a sparse file) are left alone: same bytes, nothing to flush.
+   */
+  zero(offset: number, length: number, write: (offset: number, data: Uint8Array) => void): void {
+    const chunk = 1 << 22;
+    const zeros = new Uint8Array(Math.min(chunk, length));
+    for (let done = 0; done < length; done += chunk) {
+      const n = Math.min(chunk, length - done);
+      if (!this.isBlockDevice && isZero(this.read(offset + done, n))) continue;
+      write(offset + done, n === zeros.length ? zeros : zeros.subarray(0, n));
+    }
   }
 
   /** How many writes this handle has made (tests use it to prove "nothing written"). */
@@ -77,7 +103,7 @@ export class MetaDevice {
   /** Flushes written data to stable storage. */
   sync(): void {
     try {
-      fs.fsyncSync(this.#fd);
+      this.#file?.syncSync();
     } catch {
       // some devices (ramdisks) refuse fsync; drbdmeta ignores that too
     }
@@ -85,10 +111,10 @@ export class MetaDevice {
 
   /** Closes the device (after a sync). */
   close(): void {
-    if (this.#fd < 0) return;
-    this.sync();
-    fs.closeSync(this.#fd);
-    this.#fd = -1;
+    if (!this.#file) return;
+    if (this.#writes) this.sync();
+    this.#file.close();
+    this.#file = null;
   }
 }
 
@@ -100,13 +126,16 @@ export class ShortIoError extends Error {
   }
 }
 
-function blockDeviceSize(path: string): number {
-  const f = Deno.openSync(path, { read: true });
-  try {
-    return f.seekSync(0, Deno.SeekMode.End);
-  } finally {
-    f.close();
+/** Whether every byte of `data` is zero. */
+export function isZero(data: Uint8Array): boolean {
+  const words = data.byteOffset % 4 === 0 && data.length % 4 === 0
+    ? new Uint32Array(data.buffer, data.byteOffset, data.length / 4)
+    : null;
+  if (words) {
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+    return true;
   }
+  return data.every((b) => b === 0);
 }
 
 function majorMinor(rdev: number): string {
