@@ -5,20 +5,38 @@
  *
  * @module
  */
-import process from "node:process";
 import { type Console, ExitError, ProcessConsole } from "./lib/cli/io.ts";
 import { VERSION } from "./lib/version.ts";
-import { main as drbdmeta } from "./cmd/drbdmeta.ts";
-import { main as drbdadm } from "./cmd/drbdadm.ts";
 
 /** A tool's entry point: arguments after the tool name, a console; resolves to the exit code. */
 export type ToolMain = (args: string[], io: Console) => number | Promise<number>;
 
-/** The tools this binary supplies, by the name a user invokes them as. */
-export const TOOLS: Record<string, { main: ToolMain; summary: string }> = {
-  drbdadm: { main: drbdadm, summary: "administer DRBD resources from drbd.conf" },
-  drbdmeta: { main: drbdmeta, summary: "create, dump, restore and modify DRBD metadata" },
+/**
+ * The tools this binary supplies, by the name a user invokes them as. Each is loaded only when
+ * it runs (literal import specifiers, so `deno compile` still embeds them), so drbdmeta does
+ * not pay for drbdadm's configuration machinery at start-up.
+ */
+export const TOOLS: Record<string, { load: () => Promise<{ main: ToolMain }>; summary: string }> = {
+  drbdadm: {
+    load: () => import("./cmd/drbdadm.ts"),
+    summary: "administer DRBD resources from drbd.conf",
+  },
+  drbdmeta: {
+    load: () => import("./cmd/drbdmeta.ts"),
+    summary: "create, dump, restore and modify DRBD metadata",
+  },
 };
+
+/** The name this process was invoked as (argv[0]), e.g. a `drbdmeta` symlink to udrbd. */
+export function invokedName(): string {
+  try {
+    // /proc keeps argv[0] as given; Deno.execPath() would resolve the symlink
+    const cmdline = Deno.readTextFileSync("/proc/self/cmdline");
+    return cmdline.slice(0, cmdline.indexOf("\0"));
+  } catch {
+    return Deno.execPath();
+  }
+}
 
 function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
@@ -53,7 +71,8 @@ export async function run(argv0: string, args: string[], io: Console): Promise<n
     args = args.slice(1);
   }
   try {
-    return await TOOLS[name].main(args, io);
+    const tool = await TOOLS[name].load();
+    return await tool.main(args, io);
   } catch (e) {
     if (e instanceof ExitError) return e.code;
     throw e;
@@ -62,7 +81,7 @@ export async function run(argv0: string, args: string[], io: Console): Promise<n
 
 if (import.meta.main) {
   const io = new ProcessConsole();
-  const code = await run(process.argv0, Deno.args, io);
+  const code = await run(invokedName(), Deno.args, io);
   io.flush();
   Deno.exit(code);
 }
