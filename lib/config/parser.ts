@@ -1013,10 +1013,8 @@ export class Parser {
       }
     } else if (tkName(t) === "TK_MINOR") {
       explicitMinor = true;
-    } else {
-      // drbdadm falls through to its "minor | ;" error path for any other token
-      this.#peExpected("minor | ;");
     }
+    // any other token: drbdadm's switch has no default, the token is silently consumed
     if (explicitMinor) {
       vol.minor = parseInt(this.#exp("TK_INTEGER").text, 10);
       this.#exp(";");
