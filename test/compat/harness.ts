@@ -11,7 +11,9 @@ import {
   filterNoise,
   hashFile,
   KiB,
+  LKBD_FILES,
   MiB,
+  MINOR,
   type Outcome,
   readLkbd,
   type Region,
@@ -21,6 +23,7 @@ import {
   sizeOf,
   stripDumpHeader,
   unifiedDiff,
+  writeLkbd,
 } from "./util.ts";
 import { internalMdOffset, locator, readSuperblock, type Superblock } from "./md_format.ts";
 
@@ -36,7 +39,7 @@ export interface FileSpec {
 /** One compatibility case. */
 export interface Case {
   name: string;
-  /** Builds the inputs in `dir` (must be deterministic: it runs once per tool). */
+  /** Builds the inputs in `dir` (once; the second tool gets a copy). */
   setup: (dir: string) => Promise<void> | void;
   /** The drbdmeta command lines to run, in order, on the files in `dir`. */
   steps: (dir: string) => string[][];
@@ -50,6 +53,8 @@ export interface Case {
   lkbd?: boolean;
   /** Compare stderr including the environment noise lines. */
   rawStderr?: boolean;
+  /** Use this minor instead of MINOR in the steps ("-" skips drbdmeta's lock and attach check). */
+  minor?: string;
   /** Run ours as a subprocess (`deno run -A mod.ts drbdmeta`) instead of in-process. */
   cli?: boolean;
 }
@@ -89,6 +94,16 @@ function autoRegions(paths: string[], spec: FileSpec): Region[] | undefined {
   return regions;
 }
 
+/** Copies a directory tree keeping holes (sparse multi-TiB files copy in milliseconds). */
+async function copyTree(from: string, to: string): Promise<void> {
+  const out = await new Deno.Command("cp", {
+    args: ["-a", "--sparse=always", from, to],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`cp ${from} ${to}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
 function shorten(text: string, root: string): string {
   return text.replaceAll(root, "$T");
 }
@@ -122,12 +137,20 @@ export async function runCase(c: Case): Promise<string[]> {
   const root = await Deno.makeTempDir({ prefix: "udrbd-compat-" });
   const work = `${root}/w`;
   const realDir = `${root}/real`;
+  const pristine = `${root}/pristine`;
   const diffs: string[] = [];
   try {
     await Deno.mkdir(work);
     clearLkbd();
     await c.setup(work);
-    const steps = c.steps(work);
+    // the inputs are built once and copied (holes kept) for the second tool
+    await copyTree(work, pristine);
+    const setupLkbd = readLkbd();
+    const mapArgs = (a: string[]) => {
+      const i = a.indexOf(MINOR);
+      return c.minor && i >= 0 ? [...a.slice(0, i), c.minor, ...a.slice(i + 1)] : a;
+    };
+    const steps = c.steps(work).map(mapArgs);
     const realOut: Outcome[] = [];
     for (const s of steps) realOut.push(await runReal(s));
     const realLkbd = readLkbd();
@@ -135,9 +158,8 @@ export async function runCase(c: Case): Promise<string[]> {
     const before = new Map<string, string>();
     await Deno.rename(work, realDir);
 
-    await Deno.mkdir(work);
-    clearLkbd();
-    await c.setup(work);
+    await copyTree(pristine, work);
+    writeLkbd(setupLkbd);
     if (c.unchanged) {
       for (const f of files) {
         const p = `${work}/${f.name}`;
@@ -174,14 +196,14 @@ export async function runCase(c: Case): Promise<string[]> {
         }
       }
     }
-    if (c.lkbd && realLkbd !== oursLkbd) {
+    if (c.lkbd && JSON.stringify(realLkbd) !== JSON.stringify(oursLkbd)) {
       diffs.push(
-        `last-known-location file ${"/var/lib/drbd"}: real ${JSON.stringify(realLkbd)}, ours ${
-          JSON.stringify(oursLkbd)
-        }`,
+        `last-known-location files ${LKBD_FILES.join(", ")}: real ${
+          JSON.stringify(realLkbd)
+        }, ours ${JSON.stringify(oursLkbd)}`,
       );
     }
-    for (const x of c.cross?.(work) ?? []) {
+    for (const x of (c.cross?.(work) ?? []).map(mapArgs)) {
       const toReal = x.map((a) => a.replaceAll(work, realDir));
       const ref = mapOutcome(await runReal(toReal), realDir, work);
       const realOnOurs = await runReal(x);

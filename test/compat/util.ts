@@ -12,8 +12,11 @@ import { MemoryConsole } from "../../lib/cli/io.ts";
 
 /** The real drbdmeta (drbd-utils 9.22). */
 export const REAL = "/usr/sbin/drbdmeta";
-/** The minor every case uses; its lock and last-known-location files are per minor. */
-export const MINOR = "77";
+/**
+ * The minor the cases use. drbdmeta keeps a lock and a last-known-location file per minor, so
+ * each test process takes its own (from its pid) and concurrent runs do not see each other's.
+ */
+export const MINOR = String(100 + (Deno.pid % 900));
 /** Where drbdmeta keeps the last known size and location of internal metadata for MINOR. */
 export const LKBD = `/var/lib/drbd/drbd-minor-${MINOR}.lkbd`;
 /** mod.ts, for running our drbdmeta as a subprocess. */
@@ -329,22 +332,48 @@ export function makeSparse(path: string, size: number): void {
   }
 }
 
-/** Removes the last-known-location file of MINOR (both tools read and write it). */
+/** The last-known-location files of MINOR and of minor "-" (which drbdmeta names -1). */
+export const LKBD_FILES = [LKBD, "/var/lib/drbd/drbd-minor--1.lkbd"];
+
+/** The contents of the last-known-location files (null: absent). */
+export type LkbdState = (string | null)[];
+
+/** Removes the last-known-location files (both tools read and write them). */
 export function clearLkbd(): void {
-  try {
-    Deno.removeSync(LKBD);
-  } catch {
-    // absent is what we want
+  for (const f of LKBD_FILES) {
+    try {
+      Deno.removeSync(f);
+    } catch {
+      // absent is what we want
+    }
   }
 }
 
-/** The content of MINOR's last-known-location file, or null. */
-export function readLkbd(): string | null {
-  try {
-    return Deno.readTextFileSync(LKBD);
-  } catch {
-    return null;
-  }
+/** Puts the last-known-location files into a state read by `readLkbd`. */
+export function writeLkbd(state: LkbdState): void {
+  LKBD_FILES.forEach((f, i) => {
+    const content = state[i];
+    if (content === null) {
+      try {
+        Deno.removeSync(f);
+      } catch {
+        // absent
+      }
+    } else {
+      Deno.writeTextFileSync(f, content);
+    }
+  });
+}
+
+/** The contents of the last-known-location files. */
+export function readLkbd(): LkbdState {
+  return LKBD_FILES.map((f) => {
+    try {
+      return Deno.readTextFileSync(f);
+    } catch {
+      return null;
+    }
+  });
 }
 
 /** A small deterministic PRNG (mulberry32) so that random patterns repeat on both sides. */
