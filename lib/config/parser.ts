@@ -424,12 +424,13 @@ export class Parser {
     this.#fatal(msg, this.#pos());
   }
 
-  #peExpectedGot(exp: string, got: Token): never {
+  #peExpectedGot(exp: string, got: Token, words?: string[]): never {
     const e = /^'.'$/.test(exp) ? exp[1] : exp;
+    const hint = words && got.kind === "string" ? nearestKeyword(got.text, words) : undefined;
     this.#fatal(
       `${this.#f.file}:${this.#line}: Parse error: '${e}' expected,\n\tbut got '${this.#got()}' (TK ${
         tkNumber(got)
-      })`,
+      })` + (hint ? `\n\t(did you mean '${hint}'?)` : ""),
       this.#pos(),
     );
   }
@@ -1084,7 +1085,13 @@ export class Parser {
       const t = this.#next();
       if (t.kind === "}") break;
       if (!this.#parseVolumeStmt(vol, onHosts, t)) {
-        this.#peExpectedGot("device | disk | meta-disk | flex-meta-disk | }", t);
+        this.#peExpectedGot("device | disk | meta-disk | flex-meta-disk | }", t, [
+          "device",
+          "disk",
+          "meta-disk",
+          "flexible-meta-disk",
+          "skip",
+        ]);
       }
     }
     return vol;
@@ -1343,7 +1350,7 @@ export class Parser {
       } else if (t.kind === ";") {
         return ha;
       } else {
-        this.#peExpectedGot("address | port | ;", t);
+        this.#peExpectedGot("address | port | ;", t, ["address", "port", "via"]);
       }
     }
     if (viaAddress) {
@@ -1405,7 +1412,7 @@ export class Parser {
       } else if (t.kind === "}") {
         return path;
       } else {
-        this.#peExpectedGot("host | }", t);
+        this.#peExpectedGot("host | }", t, ["host", "address"]);
       }
     }
   }
@@ -1506,7 +1513,15 @@ export class Parser {
           }
           return conn;
         default:
-          this.#peExpectedGot("host | net | skip | }", t);
+          this.#peExpectedGot("host | net | skip | }", t, [
+            "host",
+            "net",
+            "skip",
+            "path",
+            "disk",
+            "volume",
+            "address",
+          ]);
       }
     }
   }
@@ -1530,7 +1545,7 @@ export class Parser {
       } else if (t.kind === "}") {
         res.meshes.push(mesh);
         return;
-      } else this.#peExpectedGot("hosts | net | }", t);
+      } else this.#peExpectedGot("hosts | net | }", t, ["hosts", "net"]);
     }
   }
 
