@@ -203,7 +203,17 @@ export class Lexer {
     // Only digits start numbers and IPv4 addresses, only hex digits or ':' start IPv6 ones,
     // only '"' starts quoted strings: skip rules that cannot match (speed, same result).
     const digit = c >= "0" && c <= "9";
-    const hexOrColon = digit || c === ":" || (c >= "a" && c <= "f") || (c >= "A" && c <= "F");
+    let hexOrColon = digit || c === ":" || (c >= "a" && c <= "f") || (c >= "A" && c <= "F");
+    if (hexOrColon) {
+      // an IPv6 address has two colons among its leading hex digits and colons
+      let colons = 0;
+      for (let i = this.#pos; i < t.length && colons < 2; i++) {
+        const h = t.charCodeAt(i);
+        if (h === 58) colons++;
+        else if (!((h >= 48 && h <= 57) || (h >= 97 && h <= 102) || (h >= 65 && h <= 70))) break;
+      }
+      hexOrColon = colons >= 2;
+    }
     for (const [kind, re] of RULES) {
       if (
         (kind === "kmodvers" || kind === "ipaddr" || kind === "integer") && !digit ||

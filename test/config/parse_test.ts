@@ -4,6 +4,7 @@ import {
   dumpConfig,
   dumpXml,
   expandCommon,
+  parseConfigFile,
   parseConfigText,
 } from "../../lib/config/mod.ts";
 
@@ -218,4 +219,34 @@ Deno.test("IPv6 and floating addresses are kept with their family", () => {
   assert.equal(r.hosts[0].names[0], "ipv6 [fd00::2]:7007");
   assert.equal(r.me, r.hosts[0], "a floating host matches by address");
   assert.match(dumpConfig(c, r ? [r] : []), /floating {9}ipv6 \[fd00::2\]:7007 \{/);
+});
+
+Deno.test("include globs resolve relative to the including file and report their own lines", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "udrbd-inc-" });
+  try {
+    Deno.mkdirSync(`${dir}/etc/drbd.d`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/etc/drbd.conf`, 'include "drbd.d/*.res";\n');
+    Deno.writeTextFileSync(
+      `${dir}/etc/drbd.d/a.res`,
+      `resource a { device /dev/drbd1; disk /dev/x; meta-disk internal;
+  on alpha { address 10.0.0.1:7001; } on b { address 10.0.0.2:7001; } }\n`,
+    );
+    Deno.writeTextFileSync(`${dir}/etc/drbd.d/b.res`, "resource b {\n  bogus;\n}\n");
+    let err: ConfigError | undefined;
+    try {
+      parseConfigFile(`${dir}/etc/drbd.conf`, { hostname: "alpha" });
+    } catch (e) {
+      if (e instanceof ConfigError) err = e;
+      else throw e;
+    }
+    assert.ok(err);
+    assert.equal(err.file, "drbd.d/b.res");
+    assert.equal(err.line, 2);
+    Deno.removeSync(`${dir}/etc/drbd.d/b.res`);
+    const c = parseConfigFile(`${dir}/etc/drbd.conf`, { hostname: "alpha" });
+    assert.equal(c.resources[0].name, "a");
+    assert.match(c.resources[0].file, /\/etc\/drbd\.d\/a\.res$/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
