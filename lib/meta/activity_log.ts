@@ -5,7 +5,6 @@
  *
  * @module
  */
-import CRC32C from "crc-32/crc32c";
 import type { Console } from "../cli/io.ts";
 import {
   AL_CONTEXT_PER_TRANSACTION,
@@ -15,6 +14,7 @@ import {
   AL_UPDATES_PER_TRANSACTION,
   DRBD_MAGIC,
 } from "./constants.ts";
+import { crc32cRaw } from "../util/crc32c.ts";
 
 /** Size of one AL transaction block. */
 export const AL_BLOCK_SIZE = 4096;
@@ -24,8 +24,7 @@ export const AL_BLOCK_SIZE = 4096;
  * over the block with its crc field zeroed.
  */
 export function alCrc(block: Uint8Array): number {
-  // crc-32's CRC32C starts from ~seed and inverts at the end: seed -1 starts from 0
-  return ~CRC32C.buf(block, -1) >>> 0;
+  return crc32cRaw(0, block);
 }
 
 /** A decoded 8.4/9 AL transaction. */
