@@ -74,6 +74,17 @@ export function identifyData(
       blockSize: v.getUint16(0x1002c, true),
     };
   }
+  if (ascii(data, 0x10040, "_BHRfS_M")) {
+    // drbd-utils 9.22 does not know btrfs ("some data", and --force overwrites it); udrbd
+    // sizes it like the filesystems drbdmeta knows, so a filesystem that would be truncated
+    // is refused.
+    const sectorSize = v.getUint32(0x10090, true) || 4096;
+    return {
+      type: "btrfs filesystem",
+      blocks: Math.ceil(Number(v.getBigUint64(0x10070, true)) / sectorSize),
+      blockSize: sectorSize,
+    };
+  }
   return { type: "some data", blocks: 0, blockSize: 0 };
 }
 

@@ -146,3 +146,33 @@ Deno.test("a bitmap larger than 32 MiB survives dump-md -> restore-md -> dump-md
     assert.match(first, /# bits-set 1024;/);
   });
 });
+
+function haveTool(name: string): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "create-md --force refuses to truncate a btrfs filesystem (9.22 would overwrite it)",
+  ignore: !haveTool("mkfs.btrfs"),
+  async fn() {
+    await withImage(256 * MiB, async (img) => {
+      const mkfs = await new Deno.Command("mkfs.btrfs", {
+        args: ["-q", "-f", img],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.ok(mkfs.success);
+      const before = await digest(img);
+      const r = meta(["--force", "1", "v09", img, "internal", "create-md", "1"]);
+      assert.equal(r.code, 40);
+      assert.match(r.out, /Found btrfs filesystem\n\s+262144 kB data area apparently used/);
+      assert.match(r.out, /Operation refused\./);
+      assert.equal(await digest(img), before, "the filesystem was touched");
+    });
+  },
+});
