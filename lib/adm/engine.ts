@@ -430,7 +430,7 @@ export class Engine {
         return this.#shLowerResource(ctx);
       case "proxy-up":
       case "proxy-down":
-        return 0;
+        return this.#checkProxy(ctx, ctx.cmd.action === "proxy-up");
       case "proxy-conn-up":
         return this.#proxyConnUp(ctx);
       case "proxy-conn-down":
@@ -776,6 +776,19 @@ export class Engine {
         this.schedule(PEER_DEVICE_DEFAULTS, { ...ctx, conn }, "peer-device", true);
       }
     }
+  }
+
+  #checkProxy(ctx: Ctx, up: boolean): number {
+    const conn = ctx.conn!;
+    if (conn.paths.length > 1) {
+      this.io.err("Multiple paths in connection within proxy setup not allowed\n");
+      this.exit(E.CONFIG_INVALID);
+    }
+    const path = conn.paths[0];
+    if (!path?.myProxy || !path.myProxy.onHosts.includes(this.opts.hostname)) return 0;
+    if (!path.peerProxy) return 0;
+    if (!up) return this.#proxyConnDown(ctx);
+    return this.#proxyConnUp(ctx) || this.#proxyConnPlugins(ctx);
   }
 
   #proxyName(ctx: Ctx): string {

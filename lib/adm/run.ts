@@ -185,6 +185,14 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
   }
 
   const hostname = config.hostname;
+  if (cmd.isProxyCmd) {
+    // proxy commands select this host's part of a resource by where its proxy runs
+    for (const r of config.resources) {
+      const hasProxy = r.hosts.some((h) => h.proxy?.onHosts.includes(hostname)) ||
+        r.connections.some((c) => c.paths.some((p) => p.myProxy?.onHosts.includes(hostname)));
+      if (!hasProxy) r.ignore = true;
+    }
+  }
   const engine = new Engine(
     io,
     {
