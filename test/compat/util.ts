@@ -64,6 +64,16 @@ export function have(program: string): boolean {
 }
 
 const decoder = new TextDecoder();
+const latin1 = new TextDecoder("latin1");
+const encoder = new TextEncoder();
+
+/**
+ * Output as a "byte string" (one char per byte), so that what the tools write is compared byte
+ * for byte: the real tool's raw bytes, and ours as the UTF-8 its console would write.
+ */
+function bytesToText(bytes: Uint8Array): string {
+  return latin1.decode(bytes);
+}
 
 /** Runs the real drbdmeta with stdin not a terminal (so every confirmation is declined). */
 export async function runReal(args: string[]): Promise<Outcome> {
@@ -74,7 +84,7 @@ export async function runReal(args: string[]): Promise<Outcome> {
     stderr: "piped",
     env: { LC_ALL: "C" },
   }).output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  return { code: out.code, stdout: bytesToText(out.stdout), stderr: bytesToText(out.stderr) };
 }
 
 /** Runs our drbdmeta in-process, stdin not a terminal; an exception becomes exit code -1. */
@@ -87,7 +97,11 @@ export async function runOurs(args: string[]): Promise<Outcome> {
     code = -1;
     io.err(`[udrbd threw] ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   }
-  return { code, stdout: io.stdout, stderr: io.stderr };
+  return {
+    code,
+    stdout: bytesToText(encoder.encode(io.stdout)),
+    stderr: bytesToText(encoder.encode(io.stderr)),
+  };
 }
 
 /** Runs our drbdmeta as the user does: `deno run -A mod.ts drbdmeta ARGS`, stdin not a TTY. */
@@ -99,7 +113,7 @@ export async function runOursCli(args: string[]): Promise<Outcome> {
     stderr: "piped",
     env: { LC_ALL: "C", NO_COLOR: "1" },
   }).output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  return { code: out.code, stdout: bytesToText(out.stdout), stderr: bytesToText(out.stderr) };
 }
 
 /** Runs any program; throws with its stderr if it fails (for test set-up only). */
