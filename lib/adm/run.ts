@@ -364,15 +364,18 @@ function runNamed(
     }
   }
 
+  // drbdadm resolves every name into one context that outlives each name: once any known
+  // resource was named (the checks above count), an unknown name ends it silently with 1.
+  let current = names.map((id) => find(splitId(id).resName)).filter((r) => r).at(-1);
   let rv = 0;
-  let last: Target = {};
   for (const id of names) {
-    const t = resolve(engine, id, hostname);
-    if (t.res) last = t;
-    else if (last.res) {
-      // drbdadm keeps the previous resource when a later name is unknown
+    let t = resolve(engine, id, hostname);
+    if (!t.res) {
+      if (current) throw new ExitError(E.USAGE);
+      t = byMinor(config, id);
     }
     if (!t.res) die(E.USAGE, `'${id}' not defined in your config (for this host).\n`);
+    current = t.res;
     if (t.error) die(E.USAGE, t.error);
     const res = t.res!;
     let vol = t.vol;
@@ -408,6 +411,19 @@ function runNamed(
   return rv;
 }
 
+/** drbdadm's ctx_by_minor: `minor-N` names the volume with that minor. */
+function byMinor(config: Config, id: string): Target {
+  const m = /^minor-(.*)$/.exec(id);
+  if (!m) return {};
+  const minor = strtoll(m[1]);
+  for (const r of config.resources) {
+    if (r.ignore) continue;
+    const vol = r.me?.volumes.find((v) => v.minor === minor);
+    if (vol) return { res: r, vol };
+  }
+  return {};
+}
+
 /** Connections named as `res:peer` on this command line so far (drbdadm's on_cmdline). */
 const onCmdline = new WeakSet<Connection>();
 
@@ -416,18 +432,7 @@ function resolve(engine: Engine, id: string, _hostname: string): Target {
   const { config } = engine;
   const { resName, peer, vnr } = splitId(id);
   const res = config.resources.find((x) => x.name === resName && !x.ignore);
-  if (!res) {
-    const m = /^minor-(.*)$/.exec(id);
-    if (m) {
-      const minor = strtoll(m[1]);
-      for (const r of config.resources) {
-        if (r.ignore) continue;
-        const vol = r.me?.volumes.find((v) => v.minor === minor);
-        if (vol) return { res: r, vol };
-      }
-    }
-    return {};
-  }
+  if (!res) return {};
   setPeers(config, res);
   const t: Target = { res };
   if (peer !== undefined) {
