@@ -700,7 +700,12 @@ export function postParse(ctx: ResolveContext, resources: Resource[]): void {
         checkMetaDisk(ctx, vol, host);
       }
       if (host.requireMinor) {
-        for (const vol of host.volumes) checkVolumeComplete(ctx, res, host, vol);
+        let last = -1;
+        for (const vol of host.volumes) {
+          if (last === -1 || last < vol.vnr) last = vol.vnr;
+          else ctx.problems.warn(`internal error: in ${res.name}: unsorted volumes list`);
+          checkVolumeComplete(ctx, res, host, vol);
+        }
       }
     }
     const first = res.hosts[0];
