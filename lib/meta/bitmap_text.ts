@@ -7,7 +7,6 @@
  * @module
  */
 import { BUFFER_SIZE } from "./constants.ts";
-import type { MetaDevice } from "./device.ts";
 
 /** Where one bitmap lives and how it is interleaved. */
 export interface BitmapGeometry {
@@ -36,7 +35,7 @@ function popcount(v: number): number {
  * set bits it printed (a 32-bit count, as drbdmeta keeps it).
  */
 export function dumpBitmapSlot(
-  dev: MetaDevice,
+  read: (offset: number, length: number) => Uint8Array,
   g: BitmapGeometry,
   slot: number,
   emit: (text: string) => void,
@@ -68,7 +67,7 @@ export function dumpBitmapSlot(
   const load = () => {
     let chunk = Math.ceil((n - Math.floor(r / P) * P) * 4 / g.hardSectSize) * g.hardSectSize;
     if (chunk > maxChunk) chunk = maxChunk;
-    const bytes = dev.read(diskOff, chunk);
+    const bytes = read(diskOff, chunk);
     diskOff += chunk;
     bm = new Uint32Array(bytes.buffer, bytes.byteOffset, chunk >>> 2);
     nBuffer = chunk >>> 2;

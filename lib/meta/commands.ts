@@ -457,7 +457,14 @@ export function checkForExistingData(s: MetaSession): void {
 
 // ---- create-md ------------------------------------------------------------------------------
 
+/** drbdmeta also probes for v07 metadata; udrbd does not read v07, but says what 9.22 says. */
+function probeV07(s: MetaSession, block: Uint8Array): void {
+  const magic = new DataView(block.buffer, block.byteOffset, block.byteLength).getUint32(28);
+  if (magic !== 0x8374026a && s.opts.verbose >= 1) s.err("v07 Magic number not found\n");
+}
+
 function detectMd(s: MetaSession, block: Uint8Array, size: number, index: number) {
+  probeV07(s, block);
   let have: "v08" | "v09" | null = null;
   let md: MdCpu | null = null;
   const m8 = decodeV08(block);
@@ -500,6 +507,10 @@ function convertMd(s: MetaSession, from: "v08" | "v09", md: MdCpu): void {
 }
 
 function checkInternalFlavours(s: MetaSession): void {
+  const fixedOffset = mdByteOffset(-1, s.pl.bdSize);
+  if (fixedOffset >= 0 && fixedOffset < s.pl.bdSize - 4096) {
+    probeV07(s, s.read(fixedOffset, 4096, "check_internal_md_flavours"));
+  }
   const flexOffset = mdByteOffset(MD_INDEX_FLEX_INT, s.pl.bdSize);
   const block = s.read(flexOffset, 4096, "check_internal_md_flavours");
   const { have, md } = detectMd(s, block, s.pl.bdSize, MD_INDEX_FLEX_INT);
@@ -584,10 +595,13 @@ function initializeBitmap(s: MetaSession): void {
     return;
   }
   const dev = s.openDevice();
+  // -v -v shows every write drbdmeta makes, so make them all
+  const skipZero = s.opts.verbose < 2;
   let reported = 0;
   for (let off = 0; off < bytes; off += BUFFER_SIZE) {
     const n = Math.min(BUFFER_SIZE, bytes - off);
-    dev.zero(s.pl.bmOffset + off, n, (o, d) => s.write(o, d, tag));
+    if (skipZero) dev.zero(s.pl.bmOffset + off, n, (o, d) => s.write(o, d, tag));
+    else s.write(s.pl.bmOffset + off, new Uint8Array(n), tag);
     const percent = Math.floor(100 * (off + n) / bytes);
     if (off + n < bytes && percent !== reported) {
       s.err(`\r${percent}%`);
@@ -854,7 +868,7 @@ export function dumpMd(s: MetaSession, args: string[]): number {
   const slots = s.format === "v08" ? 1 : md.maxPeers;
   for (let slot = 0; slot < slots; slot++) {
     s.out(s.format === "v08" ? "bm " : `bitmap[${slot}] `);
-    bits = dumpBitmapSlot(dev, geometry, slot, (t) => s.out(t));
+    bits = dumpBitmapSlot((o, n) => s.read(o, n, "fprintf_bm"), geometry, slot, (t) => s.out(t));
   }
   s.out(`# bits-set ${bits};\n`);
   return s.close();
@@ -935,6 +949,7 @@ function* restoreWrites(
 /** restore-md FILE and verify-dump FILE: read a dump back into metadata (or only check it). */
 export function restoreMd(s: MetaSession, args: string[], parseOnly: boolean): number {
   const data = readDumpFile(s, args[0]);
+  if (args[0] !== undefined) s.filesOpenedBefore = 1;
   let oldMaxPeers = -1;
   if (!parseOnly) {
     if (s.open() !== "none") {
@@ -1003,7 +1018,7 @@ export function restoreMd(s: MetaSession, args: string[], parseOnly: boolean): n
   const dev = s.openDevice();
   for (const step of restoreWrites(s, dump, md.maxPeers, limit)) {
     if ("message" in step) s.err(step.message);
-    else if (!s.opts.dryRun && isZero(step.data)) {
+    else if (!s.opts.dryRun && s.opts.verbose < 2 && isZero(step.data)) {
       dev.zero(step.offset, step.data.length, (o, d) => s.write(o, d, "meta_restore_md"));
     } else s.write(step.offset, step.data, "meta_restore_md");
   }

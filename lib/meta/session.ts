@@ -219,7 +219,9 @@ export class MetaSession {
   read(offset: number, length: number, tag: string): Uint8Array {
     const dev = this.openDevice();
     try {
-      return dev.read(offset, length);
+      const data = dev.read(offset, length);
+      this.#trace("pread", tag, length, offset);
+      return data;
     } catch (e) {
       if (e instanceof ShortIoError) {
         this.die(10, `confused in ${tag}: expected to read ${length} bytes, actually read less\n`);
@@ -275,12 +277,28 @@ export class MetaSession {
         `pwrite(${this.fdNumber},...,${data.length},${offset}) in ${tag} failed: ${strerror(e)}\n`,
       );
     }
+    this.#trace("pwrite", tag, data.length, offset);
+  }
+
+  /** drbdmeta -v -v: every read and write, with its alignment warnings. */
+  #trace(op: string, tag: string, count: number, offset: number): void {
+    if (this.opts.verbose < 2) return;
+    this.io.flush();
+    let t = ` ${tag.padEnd(26)}: ${op}(${this.fdNumber}, ...,${String(count).padStart(6)},${
+      String(offset).padStart(12)
+    })\n`;
+    if (count % 4096) t += "\tcount will cause EINVAL on hard sect size != 512\n";
+    if (offset % 4096) t += "\toffset will cause EINVAL on hard sect size != 512\n";
+    this.err(t);
   }
 
   /** The descriptor number drbdmeta's messages show (the minor's lock file takes 3). */
   get fdNumber(): number {
-    return this.minor === -1 ? 3 : 4;
+    return (this.minor === -1 ? 3 : 4) + this.filesOpenedBefore;
   }
+
+  /** Files the command opened before the device (restore-md's dump), shifting fd numbers. */
+  filesOpenedBefore = 0;
 
   /** Whether `md` is valid metadata for this device and placement. */
   isValid(md: MdCpu, index = this.index, size = this.pl.bdSize, format = this.format): boolean {
@@ -391,12 +409,19 @@ export class MetaSession {
     md.alNrExtents = AL_NR_EXTENTS_DEFAULT;
     md.bmBytesPerBit = DEFAULT_BM_BLOCK_SIZE;
     this.md = md;
-    reinitializeOffsets(this.md, this.pl, this.io);
+    this.reinitializeOffsets();
   }
 
   /** Recomputes the layout for the current device (re_initialize_md_offsets). */
   reinitializeOffsets(): void {
     reinitializeOffsets(this.md, this.pl, this.io);
+    if (this.opts.verbose >= 2) {
+      this.err(
+        `md_offset: ${this.pl.mdOffset}\nal_offset: ${this.pl.alOffset} (${this.md.alOffset})\n` +
+          `bm_offset: ${this.pl.bmOffset} (${this.md.bmOffset})\nmd_size_sect: ${this.md.mdSizeSect}\n` +
+          `max_usable_sect: ${this.pl.maxUsableSect}\n`,
+      );
+    }
   }
 
   /** Sectors of data the current layout leaves usable. */
