@@ -6,9 +6,9 @@
  */
 import type { Console } from "../lib/cli/io.ts";
 import { allLongOptions, findCommand, SHORT_OPTIONS } from "../lib/adm/commands.ts";
-import type { AdmCommand } from "../lib/adm/commands.ts";
+import type { Action, AdmCommand } from "../lib/adm/commands.ts";
 import { scanOptions } from "../lib/adm/getopt.ts";
-import { type AdmInvocation, runAdm, type RunOptions } from "../lib/adm/run.ts";
+import { type AdmInvocation, defaultRunner, runAdm, type RunOptions } from "../lib/adm/run.ts";
 import { hiddenCommandsText, usageText, versionText } from "../lib/adm/usage.ts";
 import { CONTEXTS } from "../lib/adm/commands.ts";
 
@@ -40,7 +40,45 @@ const DEPRECATED: Record<string, string> = { state: "role", "outdate-peer": "fen
  * Runs drbdadm with `args` (everything after the tool name); returns the exit code. `options`
  * lets tests supply the node name, the terminal state and the step runner.
  */
-export function main(args: string[], io: Console, options: RunOptions = {}): number {
+export async function main(
+  args: string[],
+  io: Console,
+  options: RunOptions = {},
+): Promise<number> {
+  const inv = parseCommandLine(args, io);
+  if (typeof inv === "number") return inv;
+  let runner = options.runner;
+  if (!runner && !inv.dryRun && !NO_STEPS.has(inv.command.action)) {
+    // drbdmeta is loaded only when a step may run it: dumps and queries start faster
+    const { drbdmetaMain } = await import("../lib/meta/cli.ts");
+    runner = defaultRunner(inv.drbdmeta, drbdmetaMain);
+  }
+  return runAdm(inv, io, { ...options, runner });
+}
+
+/** Actions that never run a step. */
+const NO_STEPS = new Set<Action>([
+  "dump",
+  "hidden",
+  "sh-nop",
+  "sh-resources",
+  "sh-resource",
+  "sh-mod-parms",
+  "sh-dev",
+  "sh-udev",
+  "sh-minor",
+  "sh-ll-dev",
+  "sh-md-dev",
+  "sh-md-idx",
+  "sh-ip",
+  "sh-lr-of",
+]);
+
+/**
+ * Parses drbdadm's command line as drbd-utils 9.22 does; returns the invocation, or the exit
+ * code when the command line was handled already (usage, version, errors).
+ */
+export function parseCommandLine(args: string[], io: Console): AdmInvocation | number {
   const scan = scanOptions(args, SHORT_OPTIONS, LONG_OPTIONS, PROGNAME);
   const backend: string[] = [];
   const checked: string[] = [];
@@ -181,5 +219,5 @@ export function main(args: string[], io: Console, options: RunOptions = {}): num
       o === "--overwrite-data-of-peer" ? "--force" : o
     );
   }
-  return runAdm({ ...inv, command: cmd }, io, options);
+  return { ...inv, command: cmd };
 }

@@ -9,7 +9,6 @@
 import { type Console, ExitError } from "../cli/io.ts";
 import { ConfigError, dumpConfig, dumpXml, loadConfig, setPeers } from "../config/mod.ts";
 import type { Config, Connection, Resource, Volume } from "../config/types.ts";
-import { drbdmetaMain } from "../meta/cli.ts";
 import type { AdmCommand } from "./commands.ts";
 import { E, Engine, type StepRunner } from "./engine.ts";
 import { usageText } from "./usage.ts";
@@ -33,6 +32,9 @@ export interface AdmInvocation {
   /** drbdsetup/drbdmeta options to pass on, in drbdadm's order. */
   backendOptions: string[];
 }
+
+/** The signature of drbdmeta's in-process entry point (lib/meta/cli.ts). */
+export type DrbdmetaMain = (args: string[], io: Console, options: { progname: string }) => number;
 
 /** Hooks for tests and embedding. */
 export interface RunOptions {
@@ -58,9 +60,13 @@ export const DEFAULT_CONFIG_FILES = [
  * The default step runner: `drbdmeta` steps run our drbdmeta in-process; `drbdsetup` steps need
  * the udrbd node daemon, which does not exist yet, so they fail plainly with exit code 20.
  */
-export function defaultRunner(drbdmeta: string): StepRunner {
+export function defaultRunner(drbdmeta: string, drbdmetaMain?: DrbdmetaMain): StepRunner {
   return (argv, io, { quiet }) => {
     if (argv[0] === drbdmeta) {
+      if (!drbdmetaMain) {
+        io.err(`${drbdmeta}: not loaded\n`);
+        return 20;
+      }
       if (!quiet) return drbdmetaMain(argv.slice(1), io, { progname: "drbdmeta" });
       const sink = {
         out: (t: string) => io.out(t),

@@ -8,20 +8,23 @@ import { lookupOption } from "../../lib/options/mod.ts";
 
 const HOST = "alice";
 
-function withConfig(text: string, fn: (path: string, dir: string) => void): void {
+async function withConfig(
+  text: string,
+  fn: (path: string, dir: string) => Promise<void>,
+): Promise<void> {
   const dir = Deno.makeTempDirSync({ prefix: "udrbd-adm-test-" });
   try {
     const path = `${dir}/drbd.conf`;
     Deno.writeTextFileSync(path, text.replaceAll("@DIR@", dir));
-    fn(path, dir);
+    await fn(path, dir);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
 }
 
-function adm(args: string[]): { code: number; out: string; err: string } {
+async function adm(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = new MemoryConsole();
-  const code = main(args, io, { hostname: HOST, tty: false });
+  const code = await main(args, io, { hostname: HOST, tty: false });
   return { code, out: io.stdout, err: io.stderr };
 }
 
@@ -35,9 +38,9 @@ resource r0 {
 }
 `;
 
-Deno.test("drbdadm -d up prints the drbdsetup and drbdmeta steps in drbdadm's order", () => {
-  withConfig(R0, (conf, dir) => {
-    const r = adm(["-c", conf, "-d", "up", "r0"]);
+Deno.test("drbdadm -d up prints the drbdsetup and drbdmeta steps in drbdadm's order", async () => {
+  await withConfig(R0, async (conf, dir) => {
+    const r = await adm(["-c", conf, "-d", "up", "r0"]);
     assert.equal(r.code, 0, r.err);
     assert.equal(
       r.out,
@@ -56,74 +59,74 @@ Deno.test("drbdadm -d up prints the drbdsetup and drbdmeta steps in drbdadm's or
   });
 });
 
-Deno.test("the 8.4-era 'drbdadm -- --overwrite-data-of-peer primary' forces the promotion", () => {
-  withConfig(R0, (conf) => {
-    const r = adm(["-c", conf, "-d", "--", "--overwrite-data-of-peer", "primary", "r0"]);
+Deno.test("the 8.4-era 'drbdadm -- --overwrite-data-of-peer primary' forces the promotion", async () => {
+  await withConfig(R0, async (conf) => {
+    const r = await adm(["-c", conf, "-d", "--", "--overwrite-data-of-peer", "primary", "r0"]);
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, "drbdsetup primary r0 --force\n");
   });
 });
 
-Deno.test("options after the command reach drbdsetup, foreign ones are refused", () => {
-  withConfig(R0, (conf) => {
+Deno.test("options after the command reach drbdsetup, foreign ones are refused", async () => {
+  await withConfig(R0, async (conf) => {
     assert.equal(
-      adm(["-c", conf, "-d", "connect", "--discard-my-data", "r0"]).out,
+      (await adm(["-c", conf, "-d", "connect", "--discard-my-data", "r0"])).out,
       "drbdsetup connect r0 0 --discard-my-data\n",
     );
-    const bad = adm(["-c", conf, "-d", "attach", "--force", "r0"]);
+    const bad = await adm(["-c", conf, "-d", "attach", "--force", "r0"]);
     assert.equal(bad.code, 1);
     assert.equal(bad.err, "drbdadm: unrecognized option '--force'\ntry 'drbdadm help attach'\n");
   });
 });
 
-Deno.test("res/vol, res:peer and minor-N name what a command works on", () => {
-  withConfig(R0, (conf) => {
+Deno.test("res/vol, res:peer and minor-N name what a command works on", async () => {
+  await withConfig(R0, async (conf) => {
     assert.equal(
-      adm(["-c", conf, "-d", "wait-connect", "r0:bob/0"]).out,
+      (await adm(["-c", conf, "-d", "wait-connect", "r0:bob/0"])).out,
       "drbdsetup wait-connect-volume r0 0 0\n",
     );
-    assert.equal(adm(["-c", conf, "-d", "detach", "minor-0"]).out, "drbdsetup detach 0\n");
-    const me = adm(["-c", conf, "-d", "connect", "r0:alice"]);
+    assert.equal((await adm(["-c", conf, "-d", "detach", "minor-0"])).out, "drbdsetup detach 0\n");
+    const me = await adm(["-c", conf, "-d", "connect", "r0:alice"]);
     assert.equal(me.code, 1);
     assert.match(me.err, /Host name 'alice' \(from 'r0:alice'\) is not a peer/);
-    const none = adm(["-c", conf, "-d", "up", "r7"]);
+    const none = await adm(["-c", conf, "-d", "up", "r7"]);
     assert.equal(none.code, 1);
     assert.equal(none.err, "'r7' not defined in your config (for this host).\n");
   });
 });
 
-Deno.test("without -d, create-md and dump-md run drbdmeta in-process on the backing disk", () => {
-  withConfig(R0, (conf, dir) => {
+Deno.test("without -d, create-md and dump-md run drbdmeta in-process on the backing disk", async () => {
+  await withConfig(R0, async (conf, dir) => {
     const img = `${dir}/disk.img`;
     using f = Deno.openSync(img, { create: true, write: true });
     f.truncate(64 << 20);
-    const created = adm(["-c", conf, "create-md", "r0"]);
+    const created = await adm(["-c", conf, "create-md", "r0"]);
     assert.equal(created.code, 0, created.err);
     assert.match(created.out + created.err, /New drbd meta data block successfully created/);
-    const dumped = adm(["-c", conf, "dump-md", "r0"]);
+    const dumped = await adm(["-c", conf, "dump-md", "r0"]);
     assert.equal(dumped.code, 0, dumped.err);
     assert.match(dumped.out, /^version "v09";$/m);
   });
 });
 
-Deno.test("without -d, steps that need the node daemon fail plainly instead of pretending", () => {
-  withConfig(R0, (conf) => {
-    const r = adm(["-c", conf, "primary", "r0"]);
+Deno.test("without -d, steps that need the node daemon fail plainly instead of pretending", async () => {
+  await withConfig(R0, async (conf) => {
+    const r = await adm(["-c", conf, "primary", "r0"]);
     assert.equal(r.code, 20);
     assert.match(r.err, /udrbd daemon is not running/);
     assert.match(r.err, /Command 'drbdsetup primary r0' terminated with exit code 20/);
   });
 });
 
-Deno.test("drbdadm without a command prints its usage and exits 1", () => {
-  const r = adm([]);
+Deno.test("drbdadm without a command prints its usage and exits 1", async () => {
+  const r = await adm([]);
   assert.equal(r.code, 1);
   assert.match(r.out, /^\nUSAGE: drbdadm COMMAND \[OPTION\.\.\.\] \{all\|RESOURCE\.\.\.\}\n/);
   assert.match(r.out, /\nNo command specified\n$/);
-  assert.equal(adm(["frobnicate"]).err, "drbdadm: Unknown command 'frobnicate'\n");
+  assert.equal((await adm(["frobnicate"])).err, "drbdadm: Unknown command 'frobnicate'\n");
 });
 
-Deno.test("abbreviated long options work unless they are ambiguous", () => {
+Deno.test("abbreviated long options work unless they are ambiguous", async () => {
   const longs = allLongOptions();
   const ok = scanOptions(["--dry", "--config-f=x", "up"], SHORT_OPTIONS, longs, "drbdadm");
   assert.deepEqual(ok.options.map((o) => [o.key, o.value]), [["d", undefined], ["c", "x"]]);
@@ -135,12 +138,12 @@ Deno.test("abbreviated long options work unless they are ambiguous", () => {
   assert.equal(clustered.options[2].value, "file");
 });
 
-Deno.test("steps are echoed with shell quoting, like drbd-utils", () => {
+Deno.test("steps are echoed with shell quoting, like drbd-utils", async () => {
   assert.equal(shellEscape("--shared-secret=a b'c"), "--shared-secret=a\\ b\\'c");
   assert.equal(shellEscape("ipv6:[fd00::1]:7788"), "ipv6:\\[fd00::1\\]:7788");
 });
 
-Deno.test("every option drbdadm passes to drbdsetup is a row of the option table", () => {
+Deno.test("every option drbdadm passes to drbdsetup is a row of the option table", async () => {
   const admOnly = new Set([
     "force",
     "skip-disk",

@@ -96,9 +96,9 @@ async function runReal(args: string[], work: string): Promise<Outcome> {
   return outcome(dec.decode(out.stdout), dec.decode(out.stderr), out.code, work);
 }
 
-function runOurs(args: string[], work: string): Outcome {
+async function runOurs(args: string[], work: string): Promise<Outcome> {
   const io = new MemoryConsole();
-  const code = main(args, io, { hostname: HOST, tty: false });
+  const code = await main(args, io, { hostname: HOST, tty: false });
   return outcome(io.stdout, io.stderr, code, work);
 }
 
@@ -205,7 +205,7 @@ for (const name of configs) {
       const real = await pool(cases, ([, args]) => runReal(args, work));
       const problems: string[] = [];
       for (let i = 0; i < cases.length; i++) {
-        const ours = runOurs(cases[i][1], work);
+        const ours = await runOurs(cases[i][1], work);
         const r = real[i];
         if (r.stdout !== ours.stdout || r.code !== ours.code || r.where !== ours.where) {
           problems.push(await describe(cases[i][0], r, ours));
