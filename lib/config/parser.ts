@@ -340,8 +340,8 @@ export class Parser {
   #f!: FileCtx;
   #fline = 1;
   #cSectionStart = 1;
-  #globalTree = new Map<string, string>();
-  #perResource = new Map<string, string>();
+  #globalTree = new Map<string, SourcePos>();
+  #perResource = new Map<string, SourcePos>();
   #seenFiles = new Set<string>();
   /** After parsing, uniqueness checks are off (drbdadm's config_valid >= 2). */
   #done = false;
@@ -372,7 +372,8 @@ export class Parser {
 
   /** Looks up the first use recorded for a uniqueness key ("file:line"). */
   firstUse(key: string): string | undefined {
-    return this.#globalTree.get(key);
+    const p = this.#globalTree.get(key);
+    return p && `${p.file}:${p.line}`;
   }
 
   /** Parses a top-level file (`text` given: its content; `file`: the name for messages). */
@@ -466,17 +467,17 @@ export class Parser {
     return t;
   }
 
-  #vcheckUniq(tree: Map<string, string>, what: string, key: string, pos: SourcePos): boolean {
+  #vcheckUniq(tree: Map<string, SourcePos>, what: string, key: string, pos: SourcePos): boolean {
     if (this.#done) return true;
-    const here = `${pos.file}:${pos.line}`;
     const first = tree.get(key);
     if (first !== undefined) {
       this.#fatal(
-        `${here}: conflicting use of ${what} '${key}' ...\n${first}: ${what} '${key}' first used here.`,
+        `${pos.file}:${pos.line}: conflicting use of ${what} '${key}' ...\n` +
+          `${first.file}:${first.line}: ${what} '${key}' first used here.`,
         pos,
       );
     }
-    tree.set(key, here);
+    tree.set(key, pos);
     return true;
   }
 
