@@ -148,10 +148,12 @@ export function filterNoise(stderr: string): string {
   return stderr.split("\n").filter((l) => !NOISE.some((re) => re.test(l))).join("\n");
 }
 
-/** stdout with the three dump-md header lines (title, date, "host> command") removed. */
+/** stdout without the three dump-md header lines (title, date, "host> command"), wherever they are. */
 export function stripDumpHeader(stdout: string): string {
-  if (!stdout.startsWith("# DRBD meta data dump\n")) return stdout;
-  return stdout.split("\n").slice(3).join("\n");
+  const lines = stdout.split("\n");
+  const i = lines.indexOf("# DRBD meta data dump");
+  if (i < 0) return stdout;
+  return [...lines.slice(0, i), ...lines.slice(i + 3)].join("\n");
 }
 
 /** A unified diff of two texts (via diff -u), cut to `maxLines` lines. */
