@@ -1024,7 +1024,7 @@ function alCaseList(): AlCase[] {
 
 /** apply-al after planting transactions; dump before and after. */
 export function alCases(): Case[] {
-  return alCaseList().map((a) => {
+  const cases: Case[] = alCaseList().map((a) => {
     const fmt = a.fmt ?? "v09";
     const peers = a.peers ?? 1;
     const size = a.size ?? 128 * MiB;
@@ -1050,6 +1050,35 @@ export function alCases(): Case[] {
       ],
     };
   });
+  const external: [string, Format, string, number][] = [
+    ["external index 0", "v09", "0", 128 * MiB],
+    ["external index 1, v08", "v08", "1", 256 * MiB],
+    ["flex-external, 2 peers", "v09", "flex-external", 64 * MiB],
+  ];
+  for (const [label, fmt, index, size] of external) {
+    const peers = label.includes("2 peers") ? 2 : 1;
+    const mdOffset = index === "flex-external" ? 0 : indexMdOffset(Number(index));
+    const m = (dir: string, ...rest: string[]) => mdAt(`${dir}/md`, fmt, index, ...rest);
+    cases.push({
+      name: `apply-al: ${label}, primary, updates past the device's bitmap`,
+      setup: async (dir) => {
+        makeSparse(`${dir}/md`, size);
+        await mustReal(m(dir, "create-md", ...peersArg(fmt, peers)));
+        const sb = readSuperblock(`${dir}/md`, mdOffset)!;
+        patchU64(`${dir}/md`, sb, 0, 1n << 20n); // 512 MiB of data: extents 0..127
+        patchU32(`${dir}/md`, sb, 0x38, PRIMARY_UNCLEAN(sb.flags));
+        writeAl(`${dir}/md`, sb, [
+          INIT,
+          { tr: 1, updates: [[0, 0], [1, 100], [2, 127], [3, 128]], contextSize: 61 },
+          { tr: 2, updates: [[4, 64]], contextSize: 61, contextStart: 4, context: [64, 65] },
+        ]);
+      },
+      steps: (dir) => [m(dir, "apply-al"), m(dir, "dump-md"), m(dir, "apply-al")],
+      files:
+        () => [{ name: "md", regions: [[0, 256 * KiB], [mdOffset, mdOffset + 2 * MiB]], mdOffset }],
+    });
+  }
+  return cases;
 }
 
 // ---------------------------------------------------------------------------------------------
