@@ -43,6 +43,7 @@ export class ConfigError extends Error {
   /** All diagnostics collected up to the failure, warnings included, in print order. */
   readonly diagnostics: Diagnostic[];
 
+  /** A failure with its message, location, exit code and the diagnostics printed before it. */
   constructor(
     message: string,
     options: { pos?: SourcePos; exitCode?: number; diagnostics?: Diagnostic[] } = {},

@@ -157,6 +157,7 @@ export interface LoadOptions extends ParseOptions {
 
 /** What {@link loadConfig} returns. */
 export interface LoadResult {
+  /** The whole configuration (resolved; common expanded unless a plain dump). */
   config: Config;
   /** The resources to run the command on, in order (for dump: including ignored ones). */
   selected: Resource[];

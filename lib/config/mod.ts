@@ -4,17 +4,25 @@
  * Typical use by drbdadm's command layer:
  *
  * ```ts
- * const { config, selected, warnings } = loadConfig("/etc/drbd.conf", {
- *   command: "up",
- *   resources: ["r0"],
- *   verifyIps: true,
+ * const { config, selected, warnings, exitCode } = loadConfig("/etc/drbd.conf", {
+ *   command: "up", // "dump"/"dump-xml" are lenient and not expanded
+ *   resources: ["r0"], // [] or ["all"]: every resource of this host
+ *   verifyIps: true, // the command's verify_ips flag
+ *   resNameRequired: true, // the command's res_name_required flag
+ *   dryRun: false, // -d
+ *   configToTest: undefined, // -t FILE
  * });
  * for (const w of warnings) console.error(w);
- * for (const res of selected) { ... res.me!.volumes ... }
+ * for (const res of selected) { ... res.me!.volumes ... res.connections ... }
  * ```
  *
- * Errors are thrown as {@link ConfigError}: print `error.messages` to stderr, exit with
- * `error.exitCode`.
+ * - Host selection: `res.me` is this node's host section (`nodeName()`: `UDRBD_HOSTNAME`,
+ *   `__DRBD_NODE__`, then `uname -n`); `res.ignore` when the node has none.
+ * - Peers: `setPeers(config, res)` binds connections to peers (`conn.peer`, `path.peerAddress`,
+ *   the `_name` net option); `loadConfig` does it for named resources.
+ * - Printing: `dumpConfig` / `dumpXml` with `{ header: false }` for named resources.
+ * - Errors are thrown as {@link ConfigError}: print `error.messages` to stderr, exit with
+ *   `error.exitCode`.
  *
  * @module
  */

@@ -51,21 +51,29 @@ export type AddressFamily = "ipv4" | "ipv6" | "ssocks" | "sdp" | "ib";
 
 /** An endpoint: `address [af] addr:port`. `af` defaults to ipv4 as drbdadm does. */
 export interface Address {
+  /** Address family. */
   af: AddressFamily;
   /** Address without brackets, e.g. `10.0.0.1` or `fe80::1`. */
   addr: string;
   /** Port as written (decimal text). */
   port: string;
+  /** Where it was written. */
   pos: SourcePos;
 }
 
 /** A DRBD proxy description (`proxy on HOST { inside ...; outside ...; options {...} }`). */
 export interface ProxyInfo {
+  /** Hosts the proxy runs on. */
   onHosts: string[];
+  /** Address DRBD connects to on the proxy. */
   inside?: Address;
+  /** Address the proxies talk to each other on. */
   outside?: Address;
+  /** Options of this section. */
   options: OptionList;
+  /** Proxy plugin lines, each kept as one option name. */
   plugins: OptionList;
+  /** Where it was written. */
   pos: SourcePos;
 }
 
@@ -74,6 +82,7 @@ export interface ProxyInfo {
  * inheritance. `metaIndex` is `"internal"`, `"flexible"` (flexible-meta-disk) or an index text.
  */
 export interface Volume {
+  /** Volume number. */
   vnr: number;
   /** Device path, e.g. `/dev/drbd0`; undefined when only `device minor N` was written. */
   device?: string;
@@ -93,11 +102,17 @@ export interface Volume {
   implicit: boolean;
   /** Which of device/disk/meta-disk were written at this level (dump prints only those). */
   parsedDevice: boolean;
+  /** `disk` was written for this volume. */
   parsedDisk: boolean;
+  /** `meta-disk` or `flexible-meta-disk` was written for this volume. */
   parsedMetaDisk: boolean;
+  /** Where it was written. */
   pos: SourcePos;
+  /** Where `device` was written. */
   devicePos?: SourcePos;
+  /** Where `disk` was written. */
   diskPos?: SourcePos;
+  /** Where `meta-disk` was written. */
   metaDiskPos?: SourcePos;
 }
 
@@ -108,7 +123,9 @@ export interface Volume {
 export interface HostSection {
   /** Host names (several for `on a b { }`); for floating hosts the address text. */
   names: string[];
+  /** Volumes, sorted by number. */
   volumes: Volume[];
+  /** The address, when known. */
   address?: Address;
   /** node-id as written or as assigned (text, as drbdadm keeps it). */
   nodeId?: string;
@@ -128,13 +145,17 @@ export interface HostSection {
   implicit: boolean;
   /** True when this section is the one selected for this node. */
   usedAsMe: boolean;
+  /** Where it was written. */
   pos: SourcePos;
 }
 
 /** One `host NAME [address [af] ADDR:PORT | port N] [via proxy ...];` of a path/connection. */
 export interface HostAddress {
+  /** The name. */
   name: string;
+  /** The address, when known. */
   address?: Address;
+  /** `via proxy on ...` description. */
   proxy?: ProxyInfo;
   /** True when written with an explicit `address`. */
   parsedAddress: boolean;
@@ -142,16 +163,19 @@ export interface HostAddress {
   parsedPort: boolean;
   /** Written as `address ...` (no host name) in a path: drbdadm names it after the address. */
   byAddress: boolean;
+  /** Name made up by drbdadm for a stacked host (`a_b`). */
   fakedHostname: boolean;
   /** The host section this endpoint refers to (set during resolution). */
   hostInfo?: HostSection;
   /** True when this endpoint is this node's. */
   usedAsMe: boolean;
+  /** Where it was written. */
   pos: SourcePos;
 }
 
 /** A `path { host ...; host ...; }` of a connection (or the implicit one). */
 export interface Path {
+  /** The hosts, in order. */
   hosts: HostAddress[];
   /** True when the path was not written (hosts given directly in `connection { }`). */
   implicit: boolean;
@@ -161,28 +185,39 @@ export interface Path {
   peerAddress?: Address;
   /** Where to connect: the peer address, or the local proxy's inside address. */
   connectTo?: Address;
+  /** This node's proxy on this path. */
   myProxy?: ProxyInfo;
+  /** The peer's proxy on this path. */
   peerProxy?: ProxyInfo;
   /** Path of a stacked resource that belongs to the lower resource's other node. */
   ignore: boolean;
+  /** Where it was written. */
   pos: SourcePos;
 }
 
 /** Per-connection per-volume options: `connection { volume N { disk { ... } } }`. */
 export interface PeerDevice {
+  /** Volume number. */
   vnr: number;
+  /** Options of this section. */
   options: OptionList;
+  /** Generated, not written (not dumped). */
   implicit: boolean;
+  /** Where it was written. */
   pos: SourcePos;
 }
 
 /** A `connection [NAME] { }`, written or derived from two `on` sections or a mesh. */
 export interface Connection {
+  /** Name (ignored by drbdadm 9.22: deprecated). */
   name?: string;
+  /** Paths, in order (one implicit path when hosts were given directly). */
   paths: Path[];
+  /** `net { }` options. */
   netOptions: OptionList;
   /** Peer-device options given as `disk { }` inside the connection. */
   pdOptions: OptionList;
+  /** Per-volume peer-device settings (implicit ones for every volume). */
   peerDevices: PeerDevice[];
   /** True when generated (not written): not dumped unless verbose. */
   implicit: boolean;
@@ -192,13 +227,17 @@ export interface Connection {
   peer?: HostSection;
   /** `_is_standalone;` (drbdsetup show output). */
   isStandalone: boolean;
+  /** Where it was written. */
   pos: SourcePos;
 }
 
 /** `connection-mesh { hosts a b c; net { ... } }`. */
 export interface Mesh {
+  /** The hosts, in order. */
   hosts: string[];
+  /** `net { }` options. */
   netOptions: OptionList;
+  /** Where it was written. */
   pos: SourcePos;
 }
 
@@ -206,14 +245,19 @@ export interface Mesh {
 export interface OptionSections {
   /** `options { }` (resource options). */
   resOptions: OptionList;
+  /** `net { }` options. */
   netOptions: OptionList;
   /** Disk options (from `disk { }`). */
   diskOptions: OptionList;
   /** Peer-device options (from `disk { }` keywords that belong to peer devices). */
   pdOptions: OptionList;
+  /** `startup { }` options. */
   startupOptions: OptionList;
+  /** `handlers { }` commands. */
   handlers: OptionList;
+  /** `proxy { }` options. */
   proxyOptions: OptionList;
+  /** `proxy { plugin { } }` lines. */
   proxyPlugins: OptionList;
   /** `startup { stacked-timeouts; }` as drbdadm keeps it (a flag, dumped last). */
   stackedTimeouts: boolean;
@@ -226,17 +270,21 @@ export interface OptionSections {
 
 /** The `common { }` section. */
 export interface Common extends OptionSections {
+  /** Where it was written. */
   pos: SourcePos;
 }
 
 /** A resource after parsing and resolution. */
 export interface Resource extends OptionSections {
+  /** The name. */
   name: string;
   /** Resource-level volumes (templates for hosts), in vnr order. */
   volumes: Volume[];
   /** Every host section in file order (explicit first, then implicit ones). */
   hosts: HostSection[];
+  /** Connections: written ones, or generated from meshes / two host sections. */
   connections: Connection[];
+  /** `connection-mesh` sections as written. */
   meshes: Mesh[];
   /** The host section selected for this node, if any. */
   me?: HostSection;
@@ -250,20 +298,29 @@ export interface Resource extends OptionSections {
   template?: Common & { file: string };
   /** File the resource is defined in and the line of the `resource` keyword. */
   file: string;
+  /** Where it was written. */
   pos: SourcePos;
 }
 
 /** The `global { }` section as drbdadm interprets it. */
 export interface GlobalOptions {
+  /** `usage-count` (ask by default). */
   usageCount: "yes" | "no" | "ask";
+  /** `minor-count` (0 when not given). */
   minorCount: number;
+  /** `dialog-refresh` (1 by default). */
   dialogRefresh: number;
+  /** `disable-ip-verification` was given. */
   disableIpVerification: boolean;
+  /** `udev-always-use-vnr` was given. */
   udevAlwaysUseVnr: boolean;
   /** cmd-timeout-short/medium/long in seconds when given. */
   cmdTimeoutShort?: number;
+  /** `cmd-timeout-medium` in seconds. */
   cmdTimeoutMedium?: number;
+  /** `cmd-timeout-long` in seconds. */
   cmdTimeoutLong?: number;
+  /** Where the section was written. */
   pos?: SourcePos;
 }
 
@@ -273,7 +330,9 @@ export interface Config {
   file: string;
   /** The node name used for host selection. */
   hostname: string;
+  /** The `global { }` section. */
   global: GlobalOptions;
+  /** The `common { }` section, if any. */
   common?: Common;
   /** Resources in file order (`skip`ped ones are absent). */
   resources: Resource[];

@@ -15,4 +15,5 @@ export {
   optionsInSection,
   parseNumeric,
   validateValue,
+  type ValueProblem,
 } from "./lookup.ts";

@@ -38,11 +38,13 @@ export interface OptionDef {
   summary: string;
   /** drbd.conf sections that accept it. */
   sections: readonly Section[];
+  /** Kind of value. */
   type: OptionType;
   /** Default value as drbdsetup shows it (text), if any. */
   default?: string;
   /** Numeric range (in the option's base unit). */
   min?: number;
+  /** Upper end of the range (in the option's base unit). */
   max?: number;
   /** Base-unit scaling and accepted suffixes for numeric options. */
   unitPrefix?: UnitPrefix;
