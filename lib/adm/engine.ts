@@ -368,7 +368,7 @@ export class Engine {
       case "wait":
         return this.#waitConnect(ctx);
       case "wait-con-int":
-        return this.#waitConInt(ctx);
+        return this.#waitConInt();
       case "setup-and-meta":
         return this.#setupAndMeta(ctx);
       case "dump":
@@ -844,7 +844,7 @@ export class Engine {
     return this.system(argv, "forever", r.name);
   }
 
-  #waitConInt(ctx: Ctx): number {
+  #waitConInt(): number {
     if (!this.opts.tty) {
       this.io.err("WARN: stdin/stdout is not a TTY; using /dev/console");
       this.io.out("WARN: stdin/stdout is not a TTY; using /dev/console");
@@ -855,7 +855,6 @@ export class Engine {
       argv.push(...this.makeOptions(r.startupOptions));
       this.system(argv, "pid", r.name);
     }
-    void ctx;
     return 0;
   }
 

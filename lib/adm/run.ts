@@ -244,7 +244,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
         }
       }
     } else {
-      rv = runNamed(engine, cmd, names, isDump, isAdjust, hostname, die);
+      rv = runNamed(engine, cmd, names, isDump, hostname, die);
     }
   } else {
     const r = engine.callFn({ cmd }, false);
@@ -328,7 +328,6 @@ function runNamed(
   cmd: AdmCommand,
   names: string[],
   isDump: boolean,
-  isAdjust: boolean,
   hostname: string,
   die: (code: number, message: string) => never,
 ): number {
@@ -375,7 +374,7 @@ function runNamed(
   let current = names.map((id) => find(splitId(id).resName)).filter((r) => r).at(-1);
   let rv = 0;
   for (const id of names) {
-    let t = resolve(engine, id, hostname);
+    let t = resolve(engine, id);
     if (!t.res) {
       if (current) throw new ExitError(E.USAGE);
       t = byMinor(config, id);
@@ -410,7 +409,6 @@ function runNamed(
     }
     engine.opts.stacked = res.stacked;
     if (cmd.name === "outdate") engine.checkDisklessOutdate(res, vol);
-    void isAdjust;
     const r = engine.callCmd(cmd, { cmd, res, vol, conn: t.conn }, true);
     if (r > rv) rv = r;
   }
@@ -434,7 +432,7 @@ function byMinor(config: Config, id: string): Target {
 const onCmdline = new WeakSet<Connection>();
 
 /** drbdadm's ctx_by_name (and ctx_by_minor) for one command-line name. */
-function resolve(engine: Engine, id: string, _hostname: string): Target {
+function resolve(engine: Engine, id: string): Target {
   const { config } = engine;
   const { resName, peer, vnr } = splitId(id);
   const res = config.resources.find((x) => x.name === resName && !x.ignore);
