@@ -37,8 +37,15 @@ export const E = { USAGE: 1, SYNTAX: 2, CONFIG_INVALID: 10, EXEC_ERROR: 20, THIN
 /** How a step is waited for; decides drbdadm's timeout and its failure report. */
 export type Sleeps = "short" | "long" | "very-long" | "forever" | "pid";
 
-/** Runs one step (argv[0] is the drbdsetup or drbdmeta name) and returns its exit code. */
-export type StepRunner = (argv: string[], io: Console, options: { quiet: boolean }) => number;
+/**
+ * Runs one step (argv[0] is the drbdsetup or drbdmeta name, or `/bin/sh` for a handler) and
+ * returns its exit code. `env` holds the variables a handler gets.
+ */
+export type StepRunner = (
+  argv: string[],
+  io: Console,
+  options: { quiet: boolean; env?: Record<string, string> },
+) => number;
 
 /** One unit of work: a command applied to a resource and possibly a volume, connection, path. */
 export interface Ctx {
@@ -165,7 +172,13 @@ export class Engine {
   // ---- running steps ----
 
   /** Prints (with -d or -v) and runs one step; returns its exit code (0 in a dry run). */
-  system(argv: string[], sleeps: Sleeps, resName: string | undefined, quiet = false): number {
+  system(
+    argv: string[],
+    sleeps: Sleeps,
+    resName: string | undefined,
+    quiet = false,
+    env?: Record<string, string>,
+  ): number {
     const { dryRun, verbose, shVarname } = this.opts;
     if (dryRun || verbose) {
       if (shVarname) {
@@ -174,7 +187,7 @@ export class Engine {
       this.io.out(argv.map(shellEscape).join(" ") + "\n");
       if (dryRun) return 0;
     }
-    const rv = this.runner(argv, this.io, { quiet });
+    const rv = this.runner(argv, this.io, { quiet, env });
     if (sleeps !== "forever" && sleeps !== "pid" && rv >= 10 && !quiet) {
       this.io.err(`Command '${argv.join(" ")}' terminated with exit code ${rv}\n`);
     }
@@ -862,7 +875,17 @@ export class Engine {
     const res = ctx.res!;
     const handler = res.handlers.find((h) => h.name === ctx.cmd.name);
     if (!handler?.value) return 0;
-    return this.system(["/bin/sh", "-c", handler.value], "very-long", res.name);
+    const vols = res.me?.volumes ?? [];
+    const env: Record<string, string> = {
+      DRBD_CONF: this.opts.configFile,
+      DRBD_RESOURCE: res.name,
+      DRBD_MINOR: vols.map((v) => String(v.minor)).join(" "),
+      DRBD_VOLUME: vols.map((v) => String(v.vnr)).join(" "),
+      DRBD_LL_DISK: vols.map((v) => shellEscape(hasDisk(v) ? v.disk! : "none")).join(" "),
+      DRBD_MY_NODE_ID: Deno.env.get("DRBD_MY_NODE_ID") ?? res.me?.nodeId ?? "",
+    };
+    for (const h of res.hosts) if (h.nodeId) env[`DRBD_NODE_ID_${h.nodeId}`] = h.names.join(" ");
+    return this.system(["/bin/sh", "-c", handler.value], "very-long", res.name, false, env);
   }
 
   #shModParms(): number {

@@ -61,7 +61,8 @@ export const DEFAULT_CONFIG_FILES = [
  * the udrbd node daemon, which does not exist yet, so they fail plainly with exit code 20.
  */
 export function defaultRunner(drbdmeta: string, drbdmetaMain?: DrbdmetaMain): StepRunner {
-  return (argv, io, { quiet }) => {
+  return (argv, io, { quiet, env }) => {
+    if (argv[0] === "/bin/sh") return runHandler(argv, io, env);
     if (argv[0] === drbdmeta) {
       if (!drbdmetaMain) {
         io.err(`${drbdmeta}: not loaded\n`);
@@ -85,6 +86,26 @@ export function defaultRunner(drbdmeta: string, drbdmetaMain?: DrbdmetaMain): St
     }
     return 20;
   };
+}
+
+/** Runs a handler command line (drbdadm's "before-resync-target" etc.) with its variables. */
+function runHandler(argv: string[], io: Console, env?: Record<string, string>): number {
+  try {
+    const out = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+    const dec = new TextDecoder();
+    if (out.stdout.length) io.out(dec.decode(out.stdout));
+    if (out.stderr.length) io.err(dec.decode(out.stderr));
+    return out.code;
+  } catch (e) {
+    io.err(`Can not exec: ${e instanceof Error ? e.message : e}\n`);
+    return 20;
+  }
 }
 
 function fileExists(path: string): boolean {
@@ -213,7 +234,9 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
       backendOptions: inv.backendOptions,
       hostname,
       tty,
-      configFile: config.file,
+      configFile: config.file === "STDIN" || config.file.startsWith("/")
+        ? config.file
+        : `${Deno.cwd()}/${config.file}`,
     },
     config,
     options.runner ?? defaultRunner(inv.drbdmeta),

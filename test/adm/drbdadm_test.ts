@@ -161,3 +161,19 @@ Deno.test("every option drbdadm passes to drbdsetup is a row of the option table
     }
   }
 });
+
+Deno.test("a handler runs through /bin/sh with DRBD_RESOURCE, DRBD_MINOR and the node ids", async () => {
+  const conf = `
+resource h {
+  handlers { split-brain "echo $DRBD_RESOURCE $DRBD_MINOR $DRBD_MY_NODE_ID $DRBD_NODE_ID_0"; }
+  device /dev/drbd40; disk /dev/vg/h; meta-disk internal;
+  on alice { address 127.0.0.1:7040; }
+  on bob { address 10.0.0.2:7040; }
+}
+`;
+  await withConfig(conf, async (path) => {
+    const r = await adm(["-c", path, "split-brain", "h"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, "h 40 1 bob\n");
+  });
+});
