@@ -6,7 +6,7 @@
  * @module
  */
 import { compareOutcome } from "./harness.ts";
-import { makeDump, readSuperblock } from "./md_format.ts";
+import { literalWords, makeDump, readSuperblock } from "./md_format.ts";
 import { richDump } from "./drbdmeta_cases.ts";
 import {
   clearLkbd,
@@ -31,6 +31,8 @@ export interface LoopCase {
   build: (loop: string, dir: string) => Promise<void>;
   steps: (loop: string, dir: string) => string[][];
   unchanged?: boolean;
+  /** Logical sector size of the loop device (default 512). */
+  sectorSize?: number;
 }
 
 function copy(src: string, dst: string): void {
@@ -59,7 +61,8 @@ export async function runLoopCase(c: LoopCase): Promise<string[]> {
   let loop = "";
   const diffs: string[] = [];
   try {
-    loop = (await sh("losetup", ["-f", "--show", file])).stdout.trim();
+    const sector = c.sectorSize ? ["--sector-size", String(c.sectorSize)] : [];
+    loop = (await sh("losetup", ["-f", "--show", ...sector, file])).stdout.trim();
     clearLkbd();
     await c.build(loop, root);
     copy(loop, `${root}/pristine`);
@@ -229,6 +232,27 @@ export function loopCases(): LoopCase[] {
     steps: (l) => [
       create(l, "v09", "internal", "--force", "--al-stripes", "2"),
       [MINOR, "v09", l, "internal", "dump-md"],
+    ],
+  });
+  cases.push({
+    name: "4096-byte sectors: create-md, partial restore-md and apply-al pad I/O to 4 KiB",
+    size: 64 * MiB,
+    needs: [],
+    sectorSize: 4096,
+    build: async (_l, dir) => {
+      const d = richDump("v09", 64 * MiB, 2, { density: 0.05 });
+      d.bitmaps = [literalWords([1n, 2n, 3n]), literalWords([0xFFn, 0n, 0xF0F0n, 4n, 5n])];
+      await Deno.writeTextFile(`${dir}/dump`, makeDump(d));
+    },
+    steps: (l, dir) => [
+      create(l, "v09", "internal", "--force").slice(0, -1).concat(["2"]),
+      [MINOR, "v09", l, "internal", "dump-md"],
+      ["--force", MINOR, "v09", l, "internal", "restore-md", `${dir}/dump`],
+      [MINOR, "v09", l, "internal", "dump-md"],
+      [MINOR, "v09", l, "internal", "apply-al"],
+      [MINOR, "v09", l, "internal", "get-gi", "--node-id", "1"],
+      ["--force", MINOR, "v08", l, "flex-external", "create-md"],
+      [MINOR, "v08", l, "flex-external", "dump-md"],
     ],
   });
   return cases;
