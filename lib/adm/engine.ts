@@ -161,6 +161,7 @@ export class Engine {
   readonly runner: StepRunner;
   #deferred = new Map<Stage, Deferred[]>(STAGES.map((s) => [s, []]));
   #skipFurther = new Set<Resource>();
+  #adjustFlags?: { skipDisk: boolean; skipNet: boolean };
 
   constructor(io: Console, opts: EngineOptions, config: Config, runner: StepRunner) {
     this.io = io;
@@ -739,8 +740,15 @@ export class Engine {
    */
   #adjust(ctx: Ctx): number {
     const res = ctx.res!;
-    const skipDisk = this.opts.backendOptions.some((b) => b === "--skip-disk");
-    const skipNet = this.opts.backendOptions.some((b) => b === "--skip-net");
+    if (!this.#adjustFlags) {
+      const take = (prefix: string) => {
+        const i = this.opts.backendOptions.findIndex((b) => b.startsWith(prefix));
+        if (i >= 0) this.opts.backendOptions.splice(i, 1);
+        return i >= 0;
+      };
+      this.#adjustFlags = { skipDisk: take("--skip-disk"), skipNet: take("--skip-net") };
+    }
+    const { skipDisk, skipNet } = this.#adjustFlags;
     const base: Ctx = { cmd: ctx.cmd, res };
     this.schedule(NEW_RESOURCE, base, "prereq");
     if (!skipNet) {

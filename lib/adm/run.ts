@@ -165,7 +165,9 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
   const isDump = isDumpXml || cmd.name === "dump";
   const isAdjust = cmd.name === "adjust" || cmd.name === "adjust-with-progress";
   const tty = options.tty ?? io.stdinIsTerminal();
-  let verifyIps = isAdjust && inv.backendOptions.includes("--skip-net") ? false : cmd.verifyIps;
+  let verifyIps = isAdjust && inv.backendOptions.some((b) => b.startsWith("--skip-net"))
+    ? false
+    : cmd.verifyIps;
   if (inv.dryRun && !tty) verifyIps = false;
 
   if (names.length === 0) {
