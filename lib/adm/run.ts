@@ -7,7 +7,14 @@
  */
 
 import { type Console, ExitError } from "../cli/io.ts";
-import { ConfigError, dumpConfig, dumpXml, loadConfig, setPeers } from "../config/mod.ts";
+import {
+  ConfigError,
+  dumpConfig,
+  dumpXml,
+  loadConfig,
+  type LoadResult,
+  setPeers,
+} from "../config/mod.ts";
 import type { Config, Connection, Resource, Volume } from "../config/types.ts";
 import type { AdmCommand } from "./commands.ts";
 import { E, Engine, type StepRunner } from "./engine.ts";
@@ -190,12 +197,10 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
     }
   }
 
-  let config: Config;
-  let loadExit = 0;
-  try {
-    const loaded = loadConfig(configFile!, {
+  const load = (resources: string[]) =>
+    loadConfig(configFile!, {
       command: cmd.name,
-      resources: names,
+      resources,
       dryRun: inv.dryRun,
       verbose: inv.verbose > 0,
       verifyIps,
@@ -204,14 +209,32 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
       tty,
       hostname: options.hostname,
     });
-    loadExit = loaded.exitCode;
-    for (const w of loaded.warnings) io.err(w.endsWith("\n") ? w : w + "\n");
-    config = loaded.config;
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    for (const m of e.messages) io.err(m.endsWith("\n") ? m : m + "\n");
-    return e.exitCode;
+  let loaded: LoadResult | undefined;
+  let firstError: ConfigError | undefined;
+  // Names are resolved here, as drbdadm does it (an unknown name after a known one ends the
+  // run silently); lib/config is asked only about the names it knows.
+  let known = names;
+  while (!loaded) {
+    try {
+      loaded = load(known);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      firstError ??= e;
+      const unknown = /^'(.*)' not defined in your config \(for this host\)\.$/.exec(e.message);
+      const rest = unknown ? known.filter((n) => n !== unknown[1]) : [];
+      if (!unknown || rest.length === 0 || rest.length === known.length) {
+        for (const m of firstError.messages) io.err(m.endsWith("\n") ? m : m + "\n");
+        return firstError.exitCode;
+      }
+      known = rest;
+    }
   }
+  // drbdadm never reaches its "ignored" message: such names are "not defined" (see runNamed)
+  for (const w of loaded.warnings) {
+    if (/^'.*' ignored, since this host \(.*\) is not mentioned/.test(w)) continue;
+    io.err(w.endsWith("\n") ? w : w + "\n");
+  }
+  const config: Config = loaded.config;
 
   const hostname = config.hostname;
   if (cmd.isProxyCmd) {
@@ -277,7 +300,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
     rv = r;
   }
   const r = engine.runDeferred();
-  return Math.max(r, rv, loadExit);
+  return Math.max(r, rv);
 }
 
 function dieIfNoResources(
