@@ -177,3 +177,12 @@ resource h {
     assert.equal(r.out, "h 40 1 bob\n");
   });
 });
+
+Deno.test("an unknown resource after a known one ends drbdadm with 1 and no message, like 9.22", async () => {
+  await withConfig(R0, async (conf) => {
+    const r = await adm(["-c", conf, "-d", "primary", "r0", "nope"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.out, "drbdsetup primary r0\n");
+    assert.equal(r.err, "");
+  });
+});
