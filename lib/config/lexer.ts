@@ -149,6 +149,8 @@ export class Lexer {
   #pos = 0;
   /** Line of the most recently returned token (1-based), as drbdadm's `line`. */
   line = 1;
+  /** Braces open at the current token (for "missing '}'" hints). */
+  depth = 0;
   /** The most recently returned token. */
   last: Token = { kind: "eof", text: "", quoted: false, line: 1 };
 
@@ -234,6 +236,8 @@ export class Lexer {
     }
     const raw = t.slice(this.#pos, this.#pos + bestLen);
     if (bestLen === 1 && bestKind === c) {
+      if (c === "{") this.depth++;
+      else if (c === "}") this.depth--;
       this.#pos++;
       return this.last = { kind: bestKind, text: c, quoted: false, line: this.line };
     }

@@ -192,6 +192,29 @@ function tkNumber(t: Token): number {
   return TK_NAMES.indexOf(tkName(t)) + 258;
 }
 
+/** Keywords that open a section or statement at resource or top level. */
+const SECTION_WORDS = new Set([
+  "on",
+  "floating",
+  "stacked-on-top-of",
+  "connection",
+  "connection-mesh",
+  "resource",
+  "common",
+  "global",
+  "volume",
+  "net",
+  "disk",
+  "startup",
+  "handlers",
+  "options",
+  "syncer",
+  "device",
+  "meta-disk",
+  "flexible-meta-disk",
+  "include",
+]);
+
 /** Thrown to unwind parsing once drbdadm would have exited. */
 export class ParseAbort extends Error {
   constructor(readonly exitCode: number) {
@@ -422,7 +445,16 @@ export class Parser {
     let msg =
       `${this.#f.file}:${this.#line}: Parse error: '${exp}' expected,\n\tbut got '${this.#got()}'`;
     if (hint) msg += `\n\t(did you mean '${hint}'?)`;
+    else msg += this.#braceHint();
     this.#fatal(msg, this.#pos());
+  }
+
+  /** A hint when a section keyword shows up inside a block: probably a '}' is missing. */
+  #braceHint(): string {
+    const t = this.#f.lexer.last;
+    if (t.kind !== "keyword" || this.#f.lexer.depth < 1) return "";
+    if (!SECTION_WORDS.has(t.text)) return "";
+    return `\n\t(is a '}' missing before '${t.text}'?)`;
   }
 
   #peExpectedGot(exp: string, got: Token, words?: string[]): never {
@@ -431,7 +463,7 @@ export class Parser {
     this.#fatal(
       `${this.#f.file}:${this.#line}: Parse error: '${e}' expected,\n\tbut got '${this.#got()}' (TK ${
         tkNumber(got)
-      })` + (hint ? `\n\t(did you mean '${hint}'?)` : ""),
+      })` + (hint ? `\n\t(did you mean '${hint}'?)` : this.#braceHint()),
       this.#pos(),
     );
   }
@@ -1730,7 +1762,7 @@ export class Parser {
       `${this.#f.file}:${this.#line}: Parse error: 'protocol | on | disk | net | syncer |` +
       ` startup | handlers | connection | ignore-on | stacked-on-top-of | skip' expected,\n` +
       `\tbut got '${this.#got()}' (TK ${tkNumber(t)})` +
-      (hint ? `\n\t(did you mean '${hint}'?)` : "");
+      (hint ? `\n\t(did you mean '${hint}'?)` : this.#braceHint());
     this.#fatal(msg, this.#pos());
   }
 

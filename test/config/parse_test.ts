@@ -250,3 +250,12 @@ Deno.test("include globs resolve relative to the including file and report their
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("a section keyword inside a block suggests a missing closing brace", () => {
+  const e = parseErr(`resource r0 {
+  device /dev/drbd0; disk /dev/sdb1; meta-disk internal;
+  on alpha { address 10.0.0.1:7788;
+  on beta { address 10.0.0.2:7788; }
+}`);
+  assert.match(e.message, /is a '\}' missing before 'on'\?/);
+});
