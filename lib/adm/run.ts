@@ -208,6 +208,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
       stacked: inv.stacked,
       tty,
       hostname: options.hostname,
+      configToTest: inv.configToTest,
     });
   let loaded: LoadResult | undefined;
   let firstError: ConfigError | undefined;

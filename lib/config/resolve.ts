@@ -21,7 +21,7 @@ import type {
 import { addrScopeLocal, hostnameInList, insertVolume, newVolume, type Parser } from "./parser.ts";
 import type { Problems } from "./problems.ts";
 import { hostHasIp } from "./host.ts";
-import { crc32c } from "./crc32c.ts";
+import { crc32cRaw } from "../util/crc32c.ts";
 
 /** What resolution needs besides the resources. */
 export interface ResolveContext {
@@ -302,7 +302,7 @@ function setHostInfoInPath(ctx: ResolveContext, res: Resource, conn: Connection,
         );
         return;
       }
-      hashes.push(toInt32(crc32c(0x1a656f21, ENCODER.encode(host.address.addr))));
+      hashes.push(toInt32(crc32cRaw(0x1a656f21, ENCODER.encode(host.address.addr))));
       infos.push(host);
     } else if (ha.byAddress) {
       host = findHostByAddress(res, ha.address!);
@@ -359,7 +359,7 @@ function setHostInfoInPath(ctx: ResolveContext, res: Resource, conn: Connection,
         if (!ha.hostInfo) continue;
         if (!ha.proxy) break;
         proxyHashes.push(
-          toInt32(crc32c(0x1a656f21, ENCODER.encode(ha.proxy.outside?.addr ?? ""))),
+          toInt32(crc32cRaw(0x1a656f21, ENCODER.encode(ha.proxy.outside?.addr ?? ""))),
         );
       }
       ok = proxyHashes.length === 2 && assignIds(proxyHashes, infos);
