@@ -1,0 +1,104 @@
+/**
+ * drbdadm start-up benchmark: `drbdadm dump all` and `drbdadm sh-resources` on a generated
+ * drbd.conf with 500 resources, udrbd (`deno run -A mod.ts drbdadm`) against the real drbdadm
+ * of drbd-utils 9.22 and against `deno run` of an empty script, all in one run.
+ *
+ *     deno run -A bench/cli.ts [--reps N] [--resources N]
+ *
+ * Prints the median wall time of N repetitions (default 15) and the ratios; the goal is
+ * udrbd's parse+dump within 2x the empty-script start.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+const MOD = new URL("../mod.ts", import.meta.url).pathname;
+
+function hostname(): string {
+  return Deno.env.get("UDRBD_HOSTNAME") ?? Deno.hostname();
+}
+
+/** A drbd.conf with `n` two-node resources in the 8.4 style (node-ids by address hash). */
+function config(n: number): string {
+  const host = hostname();
+  let text = "global { usage-count no; }\ncommon { net { protocol C; } }\n";
+  for (let i = 0; i < n; i++) {
+    text += `resource r${i} {\n  device /dev/drbd${i};\n  disk /var/lib/udrbd/r${i}.img;\n` +
+      `  meta-disk internal;\n  on ${host} { address 127.0.0.1:${7000 + i}; }\n` +
+      `  on peer${i} { address 127.0.0.2:${7000 + i}; }\n}\n`;
+  }
+  return text;
+}
+
+async function timeOnce(cmd: string, args: string[]): Promise<number> {
+  const t = performance.now();
+  const out = await new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "null" })
+    .output();
+  const ms = performance.now() - t;
+  if (!out.success && cmd !== "drbdadm") throw new Error(`${cmd} ${args.join(" ")} failed`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      reps: { type: "string", default: "15" },
+      resources: { type: "string", default: "500" },
+    },
+  });
+  const reps = Number(values.reps);
+  const n = Number(values.resources);
+  const dir = await Deno.makeTempDir({ prefix: "udrbd-bench-cli-" });
+  try {
+    const conf = `${dir}/drbd.conf`;
+    await Deno.writeTextFile(conf, config(n));
+    await Deno.writeTextFile(`${dir}/empty.ts`, "export {};\n");
+    const deno = Deno.execPath();
+    const runs: [string, string, string[]][] = [
+      ["deno run (empty script)", deno, ["run", "-A", `${dir}/empty.ts`]],
+      ["real drbdadm dump all", "drbdadm", ["-c", conf, "dump", "all"]],
+      ["udrbd drbdadm dump all", deno, ["run", "-A", MOD, "drbdadm", "-c", conf, "dump", "all"]],
+      ["real drbdadm sh-resources", "drbdadm", ["-c", conf, "sh-resources"]],
+      ["udrbd drbdadm sh-resources", deno, [
+        "run",
+        "-A",
+        MOD,
+        "drbdadm",
+        "-c",
+        conf,
+        "sh-resources",
+      ]],
+    ];
+    const times = new Map<string, number[]>();
+    for (const [name] of runs) times.set(name, []);
+    // one warm-up each (module cache, page cache), then interleaved repetitions
+    for (const [, cmd, args] of runs) await timeOnce(cmd, args);
+    for (let r = 0; r < reps; r++) {
+      for (const [name, cmd, args] of runs) times.get(name)!.push(await timeOnce(cmd, args));
+    }
+    const m = (name: string) => median(times.get(name)!);
+    const empty = m("deno run (empty script)");
+    console.log(`drbdadm on ${n} resources, median of ${reps} runs (ms)\n`);
+    for (const [name] of runs) {
+      console.log(`${name.padEnd(30)} ${m(name).toFixed(1).padStart(8)}`);
+    }
+    console.log("");
+    for (const what of ["dump all", "sh-resources"]) {
+      const ours = m(`udrbd drbdadm ${what}`);
+      console.log(
+        `${what.padEnd(13)} udrbd/empty-start ${(ours / empty).toFixed(2)}x (goal <= 2.00x)` +
+          `   udrbd/real ${(ours / m(`real drbdadm ${what}`)).toFixed(2)}x`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();
