@@ -1,0 +1,122 @@
+/**
+ * Test helpers: start an in-process NBD export of a temporary file, run real client binaries
+ * against it, and tell whether a client binary is installed.
+ *
+ * @module
+ */
+import { FileBlockDevice, type FileBlockDeviceOptions, NbdServer } from "../../lib/nbd/mod.ts";
+import type { BlockDevice } from "../../lib/nbd/mod.ts";
+
+const PATH = "/usr/bin:/usr/sbin:/bin:/sbin:" + (Deno.env.get("PATH") ?? "");
+
+/** Whether `name` is an installed program (tests using it are ignored otherwise). */
+export function have(name: string): boolean {
+  for (const dir of PATH.split(":")) {
+    if (!dir) continue;
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+/** A running export of a temporary file. */
+export interface TestExport {
+  dir: string;
+  file: string;
+  socket: string;
+  /** `nbd+unix:///?socket=…` */
+  uri: string;
+  server: NbdServer;
+  device: BlockDevice;
+  /** Messages the server logged. */
+  log: string[];
+  close(): Promise<void>;
+}
+
+/** Options of {@link startExport}. */
+export interface StartOptions extends FileBlockDeviceOptions {
+  /** Size of the backing file (default 64 MiB). */
+  size?: number;
+  /** Export name (default ""). */
+  name?: string;
+  /** Wrap the file device (e.g. to make it refuse writes). */
+  wrap?: (dev: FileBlockDevice) => BlockDevice;
+  /** Also listen on TCP (port 0 = any free port). */
+  tcp?: boolean;
+}
+
+/** Creates a temporary backing file and exports it on a Unix socket. */
+export async function startExport(opts: StartOptions = {}): Promise<TestExport> {
+  const dir = await Deno.makeTempDir({ prefix: "udrbd-nbd-test-" });
+  const file = `${dir}/disk.img`;
+  const f = await Deno.open(file, { write: true, create: true });
+  await f.truncate(opts.size ?? 64 << 20);
+  f.close();
+  const fileDev = FileBlockDevice.open(file, opts);
+  const device = opts.wrap ? opts.wrap(fileDev) : fileDev;
+  const socket = `${dir}/s.sock`;
+  const log: string[] = [];
+  const server = NbdServer.listen({
+    device,
+    name: opts.name,
+    path: socket,
+    tcp: opts.tcp ? { port: 0 } : undefined,
+    log: (m) => log.push(m),
+  });
+  return {
+    dir,
+    file,
+    socket,
+    uri: `nbd+unix:///?socket=${socket}`,
+    server,
+    device,
+    log,
+    async close() {
+      await server.close();
+      fileDev.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Output of a client run. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a client program (Debian's /usr/bin first on PATH, as nbdsh needs). */
+export async function run(cmd: string, args: string[], stdin?: string): Promise<RunResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    env: { PATH, LC_ALL: "C" },
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs a Python script in nbdsh (strict mode is the script's business); rejects on failure. */
+export async function nbdsh(uri: string, script: string): Promise<string> {
+  const r = await run("nbdsh", ["-u", uri, "-c", script]);
+  if (r.code !== 0) throw new Error(`nbdsh failed (${r.code}):\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** SHA-256 of a file, hex. */
+export async function sha256File(path: string): Promise<string> {
+  const r = await run("sha256sum", [path]);
+  return r.stdout.split(" ")[0];
+}
