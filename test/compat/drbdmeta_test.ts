@@ -2,6 +2,11 @@
  * udrbd's drbdmeta against the real drbdmeta of drbd-utils 9.22: every case runs both tools on
  * identical inputs and compares metadata bytes, dump-md text, exit codes and messages.
  * Cases are in drbdmeta_cases.ts and loop_cases.ts; the comparison is in harness.ts.
+ *
+ * A failing case lists every difference: exit codes, unified diffs of stdout (dump headers
+ * dropped) and stderr (ioctl noise of regular files dropped, except in the one test about it),
+ * and the first differing metadata byte with the part of the metadata it belongs to.
+ * One group or case: `deno test -A test/compat/drbdmeta_test.ts --filter "apply-al"`.
  */
 import assert from "node:assert/strict";
 import { type Case, report, runCase } from "./harness.ts";
