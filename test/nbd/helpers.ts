@@ -108,9 +108,13 @@ export async function run(cmd: string, args: string[], stdin?: string): Promise<
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** Runs a Python script in nbdsh (strict mode is the script's business); rejects on failure. */
+/**
+ * Runs a Python script in nbdsh on a handle connected to `uri` with `base:allocation` requested
+ * (strict mode is the script's business); resolves to its stdout, rejects on failure.
+ */
 export async function nbdsh(uri: string, script: string): Promise<string> {
-  const r = await run("nbdsh", ["-u", uri, "-c", script]);
+  const connect = `h.add_meta_context("base:allocation")\nh.connect_uri(${JSON.stringify(uri)})\n`;
+  const r = await run("nbdsh", ["-c", connect + script]);
   if (r.code !== 0) throw new Error(`nbdsh failed (${r.code}):\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }
