@@ -723,7 +723,13 @@ class Connection {
         }
         await this.#admit(length);
         const buf = pool.get(length);
-        await r.readInto(buf.subarray(0, length));
+        try {
+          await r.readInto(buf.subarray(0, length));
+        } catch (e) {
+          pool.put(buf);
+          this.#retire(1, length);
+          throw e;
+        }
         const err = flags & ~CmdFlag.FUA ? Errno.EINVAL : this.#writeCheck(inRange, offset, length);
         if (err) {
           pool.put(buf);

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { FileBlockDevice, type FileBlockDeviceOptions, NbdServer } from "../../lib/nbd/mod.ts";
+import {
+  FileBlockDevice,
+  type FileBlockDeviceOptions,
+  NbdServer,
+  type NbdServerOptions,
+} from "../../lib/nbd/mod.ts";
 import type { BlockDevice } from "../../lib/nbd/mod.ts";
 
 const PATH = "/usr/bin:/usr/sbin:/bin:/sbin:" + (Deno.env.get("PATH") ?? "");
@@ -46,6 +51,8 @@ export interface StartOptions extends FileBlockDeviceOptions {
   wrap?: (dev: FileBlockDevice) => BlockDevice;
   /** Also listen on TCP (port 0 = any free port). */
   tcp?: boolean;
+  /** Further server options (limits, timeouts). */
+  server?: Partial<NbdServerOptions>;
 }
 
 /** Creates a temporary backing file and exports it on a Unix socket. */
@@ -65,6 +72,7 @@ export async function startExport(opts: StartOptions = {}): Promise<TestExport> 
     path: socket,
     tcp: opts.tcp ? { port: 0 } : undefined,
     log: (m) => log.push(m),
+    ...opts.server,
   });
   return {
     dir,
