@@ -20,8 +20,10 @@ export interface BitmapGeometry {
   hardSectSize: number;
 }
 
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, "0"));
+
 function hex8(v: number): string {
-  return (v >>> 0).toString(16).toUpperCase().padStart(8, "0");
+  return HEX2[v >>> 24] + HEX2[(v >>> 16) & 255] + HEX2[(v >>> 8) & 255] + HEX2[v & 255];
 }
 
 function popcount(v: number): number {

@@ -912,6 +912,7 @@ function* restoreWrites(
   dump: ParsedDump,
   maxPeers: number,
   limit: number,
+  first: Uint32Array,
 ): Generator<{ offset: number; data: Uint8Array } | { message: string }> {
   const P = maxPeers;
   const hardSect = s.dev?.hardSectSize ?? 512;
@@ -930,18 +931,34 @@ function* restoreWrites(
     };
     count = limit - s.pl.bmOffset;
   }
-  const streams = dump.slots.map((_, slot) => new SlotWords(dump, slot));
   const end = Math.min(words, Math.floor(count / 4));
-  for (let base = 0; base < count; base += BUFFER_SIZE) {
-    const buf = new Uint8Array(Math.min(BUFFER_SIZE, count - base));
-    const view = new DataView(buf.buffer);
-    const last = Math.min(end, (base + buf.length) / 4);
-    for (let g = base / 4; g < last; g++) {
-      const slot = g % P;
-      if (Math.floor(g / P) >= dump.slots[slot].words) continue;
-      view.setUint32(4 * g - base, streams[slot].nextWord(), true);
+  // the first window was decoded while the dump was validated
+  const firstBytes = Math.min(count, first.length * 4);
+  first.fill(0, Math.min(end, first.length));
+  yield {
+    offset: s.pl.bmOffset,
+    data: new Uint8Array(first.buffer, first.byteOffset, firstBytes),
+  };
+  if (count > firstBytes) {
+    const streams = dump.slots.map((_, slot) => new SlotWords(dump, slot));
+    const skip = first.length;
+    for (let slot = 0; slot < P; slot++) {
+      // words of this slot already in the first window
+      for (let k = 0; slot + k * P < skip && k < dump.slots[slot].words; k++) {
+        streams[slot].nextWord();
+      }
     }
-    yield { offset: s.pl.bmOffset + base, data: buf };
+    for (let base = firstBytes; base < count; base += BUFFER_SIZE) {
+      const buf = new Uint8Array(Math.min(BUFFER_SIZE, count - base));
+      const view = new DataView(buf.buffer);
+      const last = Math.min(end, (base + buf.length) / 4);
+      for (let g = base / 4; g < last; g++) {
+        const slot = g % P;
+        if (Math.floor(g / P) >= dump.slots[slot].words) continue;
+        view.setUint32(4 * g - base, streams[slot].nextWord(), true);
+      }
+      yield { offset: s.pl.bmOffset + base, data: buf };
+    }
   }
   if (count !== size) yield { message: "Bitmap info too large, truncated!\n" };
 }
@@ -1003,8 +1020,11 @@ export function restoreMd(s: MetaSession, args: string[], parseOnly: boolean): n
   s.bmBytes = bmBytes(md, md.effectiveSize);
   // as many bitmap blocks as the initialized metadata has slots (max-peers 0 became 1)
   dump.maxPeers = md.maxPeers;
-  parser.bitmaps(dump);
   const limit = s.pl.bmOffset + align(s.bmBytes, 4096);
+  const first = new Uint32Array(
+    parseOnly ? 0 : Math.min(BUFFER_SIZE, Math.max(0, limit - s.pl.bmOffset)) / 4,
+  );
+  parser.bitmaps(dump, first);
   if (parseOnly) {
     s.out("input file parsed ok\n");
     return 0;
@@ -1016,7 +1036,7 @@ export function restoreMd(s: MetaSession, args: string[], parseOnly: boolean): n
     return -1;
   }
   const dev = s.openDevice();
-  for (const step of restoreWrites(s, dump, md.maxPeers, limit)) {
+  for (const step of restoreWrites(s, dump, md.maxPeers, limit, first)) {
     if ("message" in step) s.err(step.message);
     else if (!s.opts.dryRun && s.opts.verbose < 2 && isZero(step.data)) {
       dev.zero(step.offset, step.data.length, (o, d) => s.write(o, d, "meta_restore_md"));

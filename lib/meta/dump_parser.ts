@@ -28,6 +28,53 @@ interface Token {
   value: bigint;
 }
 
+/**
+ * A U64 or small NUM read straight from the bytes: its halves, and its value on demand. The
+ * scanner reuses one object per kind; callers read a token before asking for the next one.
+ */
+class FastNumber implements Token {
+  hi = 0;
+  lo = 0;
+  start = 0;
+  end = 0;
+
+  constructor(readonly kind: "U64" | "NUM", readonly data: Uint8Array) {}
+
+  set(hi: number, lo: number, start: number, end: number): this {
+    this.hi = hi;
+    this.lo = lo;
+    this.start = start;
+    this.end = end;
+    return this;
+  }
+
+  get text(): string {
+    return String.fromCharCode(...this.data.subarray(this.start, this.end));
+  }
+
+  get value(): bigint {
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+}
+
+const OP_TOKENS: Record<number, Token> = Object.fromEntries(
+  ["{", "}", ";", "[", "]"].map((c) => [c.charCodeAt(0), { kind: "OP", text: c, value: 0n }]),
+);
+
+/** Value of a hex digit by character code, −1 for other characters. */
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE["0123456789abcdef".charCodeAt(i)] = i;
+for (let i = 10; i < 16; i++) HEX_VALUE["ABCDEF".charCodeAt(i - 10)] = i;
+
+/** Character codes of the scanner's token characters [-_a-zA-Z0-9]. */
+const TOKEN_CHAR = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  TOKEN_CHAR[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ||
+      c === 45 || c === 95
+    ? 1
+    : 0;
+}
+
 const KEYWORDS = [
   "gc",
   "bm",
@@ -72,12 +119,16 @@ export class DumpScanner {
   pos: number;
   line: number;
   #err: (t: string) => void;
+  #u64: FastNumber;
+  #num: FastNumber;
 
   constructor(data: Uint8Array, err: (t: string) => void, pos = 0, line = 1) {
     this.data = data;
     this.pos = pos;
     this.line = line;
     this.#err = err;
+    this.#u64 = new FastNumber("U64", data);
+    this.#num = new FastNumber("NUM", data);
   }
 
   #run(from: number, pred: (c: number) => boolean, max: number): number {
@@ -105,6 +156,40 @@ export class DumpScanner {
     }
     const p = this.pos;
     const c = d[p];
+    // fast paths for what bitmaps are made of; they give what the rules below would give
+    if (c === 123 || c === 125 || c === 59 || c === 91 || c === 93) {
+      this.pos = p + 1;
+      return OP_TOKENS[c];
+    }
+    const n = d.length;
+    if (c === 48 && d[p + 1] === 120 && p + 18 <= n && (p + 18 === n || !TOKEN_CHAR[d[p + 18]])) {
+      let hi = 0;
+      let lo = 0;
+      let i = p + 2;
+      for (; i < p + 10; i++) {
+        const h = HEX_VALUE[d[i]];
+        if (h < 0) break;
+        hi = hi * 16 + h;
+      }
+      for (; i < p + 18; i++) {
+        const h = HEX_VALUE[d[i]];
+        if (h < 0) break;
+        lo = lo * 16 + h;
+      }
+      if (i === p + 18) {
+        this.pos = i;
+        return this.#u64.set(hi, lo, p, i);
+      }
+    }
+    if (c >= 48 && c <= 57) {
+      let e = p;
+      let v = 0;
+      while (e < n && e - p < 15 && d[e] >= 48 && d[e] <= 57) v = v * 10 + d[e++] - 48;
+      if (e === n || !TOKEN_CHAR[d[e]]) {
+        this.pos = e;
+        return this.#num.set(Math.floor(v / 2 ** 32), v >>> 0, p, e);
+      }
+    }
     // candidate rules in flex order: [length, kind]
     let best = 0;
     let kind = "INVALID_CHAR" as ScanRule;
@@ -455,9 +540,14 @@ export class DumpParser {
     return r;
   }
 
-  /** Parses the bitmap blocks (recording where each starts) and the end of file. */
-  bitmaps(r: ParsedDump): void {
+  /**
+   * Parses the bitmap blocks (recording where each starts) and the end of file. With `first`,
+   * the words that fall into it (the on-disk interleaving of `slots` slots, from the start of
+   * the bitmap) are decoded on the way, so a bitmap that fits needs no second pass.
+   */
+  bitmaps(r: ParsedDump, first?: Uint32Array): void {
     const n = this.#format === "v08" ? 1 : r.maxPeers;
+    const cap = first?.length ?? 0;
     for (let s = 0; s < n; s++) {
       if (this.#format === "v08") this.#exp("bm");
       else {
@@ -474,21 +564,49 @@ export class DumpParser {
       }
       this.#exp("{");
       const block: SlotBlock = { pos: this.#s.pos, line: this.#s.line, words: 0 };
+      // position of this slot's next word in `first`
+      let g = s + block.words * n;
+      const put = (v: Token, times: number) => {
+        let lo: number;
+        let hi: number;
+        if (v instanceof FastNumber) {
+          lo = v.lo;
+          hi = v.hi;
+        } else {
+          lo = Number(v.value & 0xffffffffn);
+          hi = Number(v.value >> 32n);
+        }
+        if (lo === 0 && hi === 0) {
+          g += 2 * times * n; // the buffer starts zeroed
+          return;
+        }
+        for (let k = 0; k < times && g < cap; k++) {
+          first![g] = lo;
+          g += n;
+          if (g < cap) first![g] = hi;
+          g += n;
+        }
+      };
       for (;;) {
         const t = this.#s.next();
         if (t.kind === "U64") {
+          if (g < cap) put(t, 1);
           this.#exp(";");
           block.words += 2;
         } else if (t.kind === "NUM") {
-          const times = Number(BigInt.asIntN(32, t.value));
+          const times = t instanceof FastNumber
+            ? (t.hi === 0 ? t.lo | 0 : Number(BigInt.asIntN(32, t.value)))
+            : Number(BigInt.asIntN(32, t.value));
           this.#exp("times");
-          this.#exp("U64");
+          const v = this.#exp("U64");
+          if (times > 0 && g < cap) put(v, times);
           this.#exp(";");
           if (times > 0) block.words += 2 * times;
         } else if (t.kind === "OP" && t.text === "}") break;
         else {
           this.#fail("", t, "repeat count, 16-digit hex number, or closing brace (})");
         }
+        g = s + block.words * n;
       }
       r.slots.push(block);
     }
@@ -520,23 +638,30 @@ export class SlotWords {
   #fetch(): void {
     while (this.#left === 0) {
       const t = this.#s.next();
-      let value: bigint;
+      let v: Token;
       if (t.kind === "U64") {
         this.#s.next(); // ';'
-        value = t.value;
+        v = t;
         this.#left = 1;
       } else if (t.kind === "NUM") {
         const times = Number(BigInt.asIntN(32, t.value));
         this.#s.next(); // times
-        value = this.#s.next().value;
+        v = this.#s.next();
         this.#s.next(); // ';'
         this.#left = Math.max(times, 0);
       } else {
-        value = 0n; // past the block's end (validated before): zero
+        // past the block's end (validated before): zero
+        this.#lo = this.#hi = 0;
         this.#left = Infinity;
+        continue;
       }
-      this.#lo = Number(value & 0xffffffffn);
-      this.#hi = Number(value >> 32n);
+      if (v instanceof FastNumber) {
+        this.#lo = v.lo;
+        this.#hi = v.hi;
+      } else {
+        this.#lo = Number(v.value & 0xffffffffn);
+        this.#hi = Number(v.value >> 32n);
+      }
     }
     this.#left--;
   }
