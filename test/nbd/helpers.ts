@@ -38,6 +38,8 @@ export interface TestExport {
   device: BlockDevice;
   /** Messages the server logged. */
   log: string[];
+  /** Stops the server and starts a new one (new device handle) on the same file and socket. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,32 +64,44 @@ export async function startExport(opts: StartOptions = {}): Promise<TestExport> 
   const f = await Deno.open(file, { write: true, create: true });
   await f.truncate(opts.size ?? 64 << 20);
   f.close();
-  const fileDev = FileBlockDevice.open(file, opts);
-  const device = opts.wrap ? opts.wrap(fileDev) : fileDev;
   const socket = `${dir}/s.sock`;
   const log: string[] = [];
-  const server = NbdServer.listen({
-    device,
-    name: opts.name,
-    path: socket,
-    tcp: opts.tcp ? { port: 0 } : undefined,
-    log: (m) => log.push(m),
-    ...opts.server,
-  });
-  return {
+  const listen = () => {
+    const fileDev = FileBlockDevice.open(file, opts);
+    const device = opts.wrap ? opts.wrap(fileDev) : fileDev;
+    const server = NbdServer.listen({
+      device,
+      name: opts.name,
+      path: socket,
+      tcp: opts.tcp ? { port: 0 } : undefined,
+      log: (m) => log.push(m),
+      ...opts.server,
+    });
+    return { fileDev, device, server };
+  };
+  let cur = listen();
+  const ex: TestExport = {
     dir,
     file,
     socket,
     uri: `nbd+unix:///?socket=${socket}`,
-    server,
-    device,
+    server: cur.server,
+    device: cur.device,
     log,
+    async restart() {
+      await cur.server.close();
+      cur.fileDev.close();
+      cur = listen();
+      ex.server = cur.server;
+      ex.device = cur.device;
+    },
     async close() {
-      await server.close();
-      fileDev.close();
+      await cur.server.close();
+      cur.fileDev.close();
       await Deno.remove(dir, { recursive: true });
     },
   };
+  return ex;
 }
 
 /** Output of a client run. */
