@@ -149,7 +149,8 @@ class Reader {
 interface Queued {
   bytes: Uint8Array;
   cost: number;
-  release?: () => void;
+  /** Pool buffer to give back once written. */
+  pooled?: Uint8Array;
 }
 
 /**
@@ -171,13 +172,16 @@ class Writer {
   #idle: (() => void)[] = [];
   #retire: (count: number, bytes: number) => void;
   #onError: (e: unknown) => void;
+  #pool: BufferPool;
 
   constructor(
     conn: Deno.Conn,
+    pool: BufferPool,
     retire: (count: number, bytes: number) => void,
     onError: (e: unknown) => void,
   ) {
     this.#conn = conn;
+    this.#pool = pool;
     this.#retire = retire;
     this.#onError = onError;
   }
@@ -205,10 +209,10 @@ class Writer {
     this.#kick();
   }
 
-  /** Sends a whole message; `release` is called once its bytes are no longer needed. */
-  send(bytes: Uint8Array, cost: number, release?: () => void): void {
+  /** Sends a whole message; `pooled` goes back to the pool once its bytes are not needed. */
+  send(bytes: Uint8Array, cost: number, pooled?: Uint8Array): void {
     if (this.#broken) {
-      release?.();
+      if (pooled) this.#pool.put(pooled);
       this.#retire(1, cost);
       return;
     }
@@ -216,12 +220,12 @@ class Writer {
       const at = this.reserve(bytes.length);
       if (at >= 0) {
         this.#stage.set(bytes, at);
-        release?.();
+        if (pooled) this.#pool.put(pooled);
         this.commitStaged(cost);
         return;
       }
     }
-    this.#queue.push({ bytes, cost, release });
+    this.#queue.push({ bytes, cost, pooled });
     this.#kick();
   }
 
@@ -259,7 +263,7 @@ class Writer {
         try {
           await this.#writeAll(item.bytes);
         } finally {
-          item.release?.();
+          if (item.pooled) this.#pool.put(item.pooled);
           this.#retire(1, item.cost);
         }
       }
@@ -275,7 +279,7 @@ class Writer {
     if (this.#stageCount > 0) this.#retire(this.#stageCount, this.#stageCost);
     this.stageLen = this.#stageCount = this.#stageCost = 0;
     for (const item of this.#queue.splice(0)) {
-      item.release?.();
+      if (item.pooled) this.#pool.put(item.pooled);
       this.#retire(1, item.cost);
     }
     this.#wake();
@@ -330,6 +334,7 @@ class Connection {
     this.#reader = new Reader(conn);
     this.#writer = new Writer(
       conn,
+      server.pool,
       (count, bytes) => this.#retire(count, bytes),
       (e) => this.#fail("write", e),
     );
@@ -887,26 +892,26 @@ class Connection {
     length: number,
     fua: boolean,
   ): void {
-    const pool = this.#server.pool;
-    const done = () => {
-      pool.put(buf);
-      this.#inFlightBytes -= length;
-      this.#simple(cookieHi, cookieLo, 0);
-    };
-    const failed = (e: unknown) => {
-      pool.put(buf);
-      this.#inFlightBytes -= length;
-      this.#error(cookieHi, cookieLo, nbdErrno(e), "");
-    };
     let r: Promise<void> | void;
     try {
       r = length ? this.#dev.pwrite(buf.subarray(0, length), offset, { fua }) : undefined;
     } catch (e) {
-      failed(e);
+      this.#writeDone(buf, length, cookieHi, cookieLo, e);
       return;
     }
-    if (r instanceof Promise) r.then(done, failed);
-    else done();
+    if (r instanceof Promise) {
+      r.then(
+        () => this.#writeDone(buf, length, cookieHi, cookieLo, null),
+        (e) => this.#writeDone(buf, length, cookieHi, cookieLo, e ?? new Error("write failed")),
+      );
+    } else this.#writeDone(buf, length, cookieHi, cookieLo, null);
+  }
+
+  #writeDone(buf: Uint8Array, length: number, cookieHi: number, cookieLo: number, e: unknown) {
+    this.#server.pool.put(buf);
+    this.#inFlightBytes -= length;
+    if (e === null) this.#simple(cookieHi, cookieLo, 0);
+    else this.#error(cookieHi, cookieLo, nbdErrno(e), "");
   }
 
   #doRead(cookieHi: number, cookieLo: number, offset: number, length: number): void {
@@ -929,31 +934,51 @@ class Connection {
       this.#writer.send(b, 0);
       return;
     }
-    const pool = this.#server.pool;
-    const buf = pool.get(cost);
-    const finish = () => {
-      const v = new DataView(buf.buffer, buf.byteOffset, head);
-      if (structured) {
-        writeChunkHeader(v, 0, Chunk.FLAG_DONE, Chunk.OFFSET_DATA, cookieHi, cookieLo, 8 + length);
-        v.setUint32(CHUNK_HEADER_SIZE, Math.floor(offset / 0x100000000));
-        v.setUint32(CHUNK_HEADER_SIZE + 4, offset >>> 0);
-      } else writeSimple(v, 0, 0, cookieHi, cookieLo);
-      this.#writer.send(buf.subarray(0, cost), cost, () => pool.put(buf));
-    };
-    const failed = (e: unknown) => {
-      pool.put(buf);
-      this.#retireBytes(cost);
-      this.#error(cookieHi, cookieLo, nbdErrno(e), "");
-    };
+    const buf = this.#server.pool.get(cost);
     let r: Promise<void> | void;
     try {
       r = this.#dev.pread(buf.subarray(head, cost), offset);
     } catch (e) {
-      failed(e);
+      this.#readFailed(buf, cost, cookieHi, cookieLo, e);
       return;
     }
-    if (r instanceof Promise) r.then(finish, failed);
-    else finish();
+    if (r instanceof Promise) {
+      r.then(
+        () => this.#readDone(buf, head, cookieHi, cookieLo, offset, length),
+        (e) => this.#readFailed(buf, cost, cookieHi, cookieLo, e),
+      );
+    } else this.#readDone(buf, head, cookieHi, cookieLo, offset, length);
+  }
+
+  #readDone(
+    buf: Uint8Array,
+    head: number,
+    cookieHi: number,
+    cookieLo: number,
+    offset: number,
+    length: number,
+  ): void {
+    if (head === SIMPLE_REPLY_SIZE) {
+      put32(buf, 0, SIMPLE_REPLY_MAGIC);
+      put32(buf, 4, 0);
+    } else {
+      put32(buf, 0, STRUCTURED_REPLY_MAGIC);
+      put32(buf, 4, (Chunk.FLAG_DONE << 16) | Chunk.OFFSET_DATA);
+    }
+    put32(buf, 8, cookieHi);
+    put32(buf, 12, cookieLo);
+    if (head !== SIMPLE_REPLY_SIZE) {
+      put32(buf, 16, 8 + length);
+      put32(buf, 20, Math.floor(offset / 0x100000000));
+      put32(buf, 24, offset >>> 0);
+    }
+    this.#writer.send(buf.subarray(0, head + length), head + length, buf);
+  }
+
+  #readFailed(buf: Uint8Array, cost: number, cookieHi: number, cookieLo: number, e: unknown) {
+    this.#server.pool.put(buf);
+    this.#retireBytes(cost);
+    this.#error(cookieHi, cookieLo, nbdErrno(e), "");
   }
 
   /** Gives back admitted bytes of a request whose reply carries none. */
@@ -1004,6 +1029,13 @@ class Connection {
       this.#error(cookieHi, cookieLo, nbdErrno(e), "");
     }
   }
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = v >>> 16;
+  b[at + 2] = v >>> 8;
+  b[at + 3] = v;
 }
 
 function writeSimple(v: DataView, at: number, err: number, hi: number, lo: number): void {
