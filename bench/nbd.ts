@@ -4,7 +4,9 @@
  * read and write. Prints MB/s, IOPS and the ratio ours/nbdkit (goals: ≥ 1.0 on 1 MiB
  * sequential, ≥ 0.7 on 4 KiB random).
  *
- *     deno run -A bench/nbd.ts [--runtime SECONDS] [--size BYTES] [--dir DIR]
+ *     deno run -A bench/nbd.ts [--runtime SECONDS] [--size BYTES] [--dir DIR] [--only JOB]
+ *
+ * `--only` keeps the jobs whose name contains it ("randread", "1M", …).
  *
  * Needs fio and nbdkit (Debian: `apt-get install fio nbdkit`).
  *
@@ -19,6 +21,7 @@ const { values } = parseArgs({
     runtime: { type: "string", default: "10" },
     size: { type: "string", default: String(1 << 30) },
     dir: { type: "string" },
+    only: { type: "string" },
   },
 });
 const runtime = Number(values.runtime);
@@ -109,7 +112,7 @@ try {
   );
   console.log("| job | udrbd MB/s | udrbd IOPS | nbdkit MB/s | nbdkit IOPS | ratio |");
   console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-  for (const job of JOBS) {
+  for (const job of JOBS.filter((j) => !values.only || j.name.includes(values.only!))) {
     const a = await fio(`nbd+unix:///?socket=${ours}`, job);
     const b = await fio(`nbd+unix:///?socket=${kit}`, job);
     console.log(

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type BlockDevice, type Extent, nbdErrno } from "./block_device.ts";
+import { type BlockDevice, type Extent, type NbdClientInfo, nbdErrno } from "./block_device.ts";
 import {
   BASE_ALLOCATION,
   Chunk,
@@ -1126,6 +1126,11 @@ export class NbdServer {
   /** Number of open client connections. */
   get connections(): number {
     return this.#conns.size;
+  }
+
+  /** The clients connected right now (handshake finished or not). */
+  get clients(): NbdClientInfo[] {
+    return [...this.#conns.values()].map((c) => ({ ...c.info }));
   }
 
   /** @internal */
