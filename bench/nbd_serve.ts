@@ -3,6 +3,7 @@
  * poking with nbdinfo, qemu-io, nbdsh.
  *
  *     deno run -A bench/nbd_serve.ts FILE --socket PATH [--tcp PORT] [--name NAME] [--read-only]
+ *       [--async-io] [--verbose]
  *
  * Prints "ready" on stdout once listening.
  *
@@ -19,6 +20,7 @@ const { values, positionals } = parseArgs({
     tcp: { type: "string" },
     name: { type: "string", default: "" },
     "read-only": { type: "boolean", default: false },
+    "async-io": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -26,7 +28,10 @@ if (positionals.length !== 1 || (!values.socket && !values.tcp)) {
   console.error("usage: nbd_serve.ts FILE --socket PATH [--tcp PORT] [--name N] [--read-only]");
   Deno.exit(2);
 }
-const device = FileBlockDevice.open(positionals[0], { readOnly: values["read-only"] });
+const device = FileBlockDevice.open(positionals[0], {
+  readOnly: values["read-only"],
+  asyncIo: values["async-io"],
+});
 const server = NbdServer.listen({
   device,
   name: values.name,

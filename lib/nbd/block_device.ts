@@ -145,6 +145,12 @@ export interface FileBlockDeviceOptions {
   readOnly?: boolean;
   /** Advertised block sizes (default minimum 1, preferred 4096, maximum 32 MiB). */
   blockSize?: Partial<BlockSizeConstraints>;
+  /**
+   * Do READ/WRITE on worker threads instead of the event loop. Synchronous I/O is ~20× cheaper
+   * per request when the data is in the page cache (the default); asynchronous I/O keeps other
+   * requests and connections moving while a slow disk seeks.
+   */
+  asyncIo?: boolean;
 }
 
 const ZERO_CHUNK = 1 << 20;
@@ -152,8 +158,9 @@ let zeros: Uint8Array | undefined;
 
 /**
  * A {@link BlockDevice} on a regular file or a block device. Uses synchronous positional I/O
- * (pread/pwrite through node:fs): on a page-cache-backed file it is much cheaper than an async
- * round trip per request, and positional calls cannot race on a shared file offset. FLUSH and FUA
+ * (pread/pwrite through node:fs) by default: on a page-cache-backed file it is much cheaper than
+ * an async round trip per request, and positional calls cannot race on a shared file offset
+ * (`asyncIo` moves them to worker threads for slow disks). FLUSH and FUA
  * are fdatasync; TRIM is a no-op; WRITE_ZEROES writes zeros (so FAST_ZERO answers ENOTSUP).
  */
 export class FileBlockDevice implements BlockDevice {
@@ -169,12 +176,14 @@ export class FileBlockDevice implements BlockDevice {
   readonly path: string;
   #fd: number;
   #closed = false;
+  #async: boolean;
 
   private constructor(path: string, fd: number, size: number, opts: FileBlockDeviceOptions) {
     this.path = path;
     this.#fd = fd;
     this.size = size;
     this.readOnly = opts.readOnly ?? false;
+    this.#async = opts.asyncIo ?? false;
     this.blockSize = {
       minimum: opts.blockSize?.minimum ?? 1,
       preferred: opts.blockSize?.preferred ?? 4096,
@@ -209,7 +218,8 @@ export class FileBlockDevice implements BlockDevice {
     return !this.readOnly;
   }
 
-  pread(buf: Uint8Array, offset: number): void {
+  pread(buf: Uint8Array, offset: number): Promise<void> | void {
+    if (this.#async) return this.#preadAsync(buf, offset);
     let done = 0;
     while (done < buf.length) {
       const n = fs.readSync(this.#fd, buf, done, buf.length - done, offset + done);
@@ -222,12 +232,51 @@ export class FileBlockDevice implements BlockDevice {
     }
   }
 
+  async #preadAsync(buf: Uint8Array, offset: number): Promise<void> {
+    let done = 0;
+    while (done < buf.length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.read(
+          this.#fd,
+          buf,
+          done,
+          buf.length - done,
+          offset + done,
+          (err, n) => err ? reject(err) : resolve(n),
+        )
+      );
+      if (n === 0) {
+        buf.fill(0, done);
+        return;
+      }
+      done += n;
+    }
+  }
+
   pwrite(buf: Uint8Array, offset: number, flags: WriteFlags): Promise<void> | void {
+    if (this.#async) return this.#pwriteAsync(buf, offset, flags);
     let done = 0;
     while (done < buf.length) {
       done += fs.writeSync(this.#fd, buf, done, buf.length - done, offset + done);
     }
     if (flags.fua) return this.flush();
+  }
+
+  async #pwriteAsync(buf: Uint8Array, offset: number, flags: WriteFlags): Promise<void> {
+    let done = 0;
+    while (done < buf.length) {
+      done += await new Promise<number>((resolve, reject) =>
+        fs.write(
+          this.#fd,
+          buf,
+          done,
+          buf.length - done,
+          offset + done,
+          (err, n) => err ? reject(err) : resolve(n),
+        )
+      );
+    }
+    if (flags.fua) await this.flush();
   }
 
   flush(): Promise<void> {

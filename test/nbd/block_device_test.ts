@@ -44,6 +44,25 @@ Deno.test("a file device reads back what was written, zeroes ranges and refuses 
   }
 });
 
+Deno.test("a file device with asynchronous I/O keeps concurrent reads and writes apart", async () => {
+  const path = await tempFile(1 << 20);
+  const dev = FileBlockDevice.open(path, { asyncIo: true });
+  try {
+    await Promise.all(
+      Array.from(
+        { length: 64 },
+        (_, i) => dev.pwrite(new Uint8Array(4096).fill(i), i * 8192, { fua: false }),
+      ),
+    );
+    const bufs = Array.from({ length: 64 }, () => new Uint8Array(4096));
+    await Promise.all(bufs.map((b, i) => dev.pread(b, i * 8192)));
+    bufs.forEach((b, i) => assert.ok(b.every((x) => x === i), `block ${i}`));
+  } finally {
+    dev.close();
+    await Deno.remove(path);
+  }
+});
+
 Deno.test("a read-only file device says so and is not writable", async () => {
   const path = await tempFile(4096);
   const dev = FileBlockDevice.open(path, { readOnly: true });

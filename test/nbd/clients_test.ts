@@ -44,37 +44,48 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "qemu-io pattern writes, zeroes and discards read back as written",
-  ignore: !have("qemu-io"),
-  async fn() {
-    const ex = await startExport({ size: 8 << 20 });
-    try {
-      const r = await run("qemu-io", [
-        "-f",
-        "raw",
-        ex.uri,
-        ...["-c", "write -P 0xab 0 1M", "-c", "read -P 0xab 0 1M"],
-        ...["-c", "write -P 0x11 1M 2M", "-c", "write -z 1M 1M", "-c", "read -P 0 1M 1M"],
-        ...["-c", "write -z -u 2M 1M", "-c", "read -P 0 2M 1M"],
-        ...["-c", "discard 3M 1M", "-c", "flush"],
-        ...["-c", "write -P 0x33 513 1000", "-c", "read -P 0x33 513 1000"],
-        ...["-c", "read -P 0xab 0 513", "-c", "read -P 0xab 1513 10000"],
-        ...["-c", "aio_write -P 0x44 4M 64k", "-c", "aio_write -P 0x55 5M 64k", "-c", "aio_flush"],
-        ...["-c", "read -P 0x44 4M 64k", "-c", "read -P 0x55 5M 64k"],
-      ]);
-      assert.equal(r.code, 0, r.stderr + r.stdout);
-      assert.doesNotMatch(r.stdout + r.stderr, /Pattern verification failed|error/i);
-      const f = await Deno.readFile(ex.file);
-      assert.equal(f[0], 0xab);
-      assert.equal(f[513], 0x33);
-      assert.equal(f[(1 << 20) + 5], 0);
-      assert.equal(f[4 << 20], 0x44);
-    } finally {
-      await ex.close();
-    }
-  },
-});
+for (const asyncIo of [false, true]) {
+  Deno.test({
+    name: `qemu-io pattern writes, zeroes and discards read back as written${
+      asyncIo ? " (async device I/O)" : ""
+    }`,
+    ignore: !have("qemu-io"),
+    async fn() {
+      const ex = await startExport({ size: 8 << 20, asyncIo });
+      try {
+        const r = await run("qemu-io", [
+          "-f",
+          "raw",
+          ex.uri,
+          ...["-c", "write -P 0xab 0 1M", "-c", "read -P 0xab 0 1M"],
+          ...["-c", "write -P 0x11 1M 2M", "-c", "write -z 1M 1M", "-c", "read -P 0 1M 1M"],
+          ...["-c", "write -z -u 2M 1M", "-c", "read -P 0 2M 1M"],
+          ...["-c", "discard 3M 1M", "-c", "flush"],
+          ...["-c", "write -P 0x33 513 1000", "-c", "read -P 0x33 513 1000"],
+          ...["-c", "read -P 0xab 0 513", "-c", "read -P 0xab 1513 10000"],
+          ...[
+            "-c",
+            "aio_write -P 0x44 4M 64k",
+            "-c",
+            "aio_write -P 0x55 5M 64k",
+            "-c",
+            "aio_flush",
+          ],
+          ...["-c", "read -P 0x44 4M 64k", "-c", "read -P 0x55 5M 64k"],
+        ]);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        assert.doesNotMatch(r.stdout + r.stderr, /Pattern verification failed|error/i);
+        const f = await Deno.readFile(ex.file);
+        assert.equal(f[0], 0xab);
+        assert.equal(f[513], 0x33);
+        assert.equal(f[(1 << 20) + 5], 0);
+        assert.equal(f[4 << 20], 0x44);
+      } finally {
+        await ex.close();
+      }
+    },
+  });
+}
 
 Deno.test({
   name: "nbdcopy round trip keeps every byte, and qemu-img compare agrees",
