@@ -67,6 +67,8 @@ const STAGE_SIZE = 256 * 1024;
 /** Replies up to this size are copied into the coalescing stage instead of written alone. */
 const COPY_LIMIT = 32 * 1024;
 const MAX_EXTENTS = 1 << 16;
+/** Room for a reply header in front of pooled payload buffers. */
+const HEADROOM = 64;
 
 class Closed extends Error {
   constructor() {
@@ -74,25 +76,26 @@ class Closed extends Error {
   }
 }
 
-/** Size-classed free lists of byte buffers shared by the connections of one server. */
+/**
+ * Size-classed free lists of byte buffers shared by the connections of one server. Every buffer
+ * is a power of two (at least 4 KiB) plus {@link HEADROOM} bytes, so a reply header fits in front
+ * of a power-of-two payload without doubling the allocation.
+ */
 class BufferPool {
   #free: Uint8Array[][] = [];
-  #limit(cls: number): number {
-    return cls <= 20 ? 64 : 4;
-  }
   static #class(n: number): number {
-    return n <= 4096 ? 12 : 32 - Math.clz32(n - 1);
+    const body = n - HEADROOM;
+    return body <= 4096 ? 12 : 32 - Math.clz32(body - 1);
   }
   get(n: number): Uint8Array {
     const cls = BufferPool.#class(n);
-    const list = this.#free[cls];
-    return list?.pop() ?? new Uint8Array(2 ** cls);
+    return this.#free[cls]?.pop() ?? new Uint8Array(2 ** cls + HEADROOM);
   }
   put(buf: Uint8Array): void {
     const cls = BufferPool.#class(buf.length);
-    if (2 ** cls !== buf.length) return;
+    if (2 ** cls + HEADROOM !== buf.length) return;
     const list = (this.#free[cls] ??= []);
-    if (list.length < this.#limit(cls)) list.push(buf);
+    if (list.length < (cls <= 16 ? 64 : cls <= 20 ? 16 : 2)) list.push(buf);
   }
 }
 
