@@ -151,6 +151,11 @@ export interface FileBlockDeviceOptions {
    * requests and connections moving while a slow disk seeks.
    */
   asyncIo?: boolean;
+  /**
+   * Requests of at least this many bytes use worker threads even without `asyncIo`, so that
+   * copying large blocks overlaps with sending earlier replies (default 256 KiB; Infinity: never).
+   */
+  asyncIoMin?: number;
 }
 
 const ZERO_CHUNK = 1 << 20;
@@ -176,14 +181,14 @@ export class FileBlockDevice implements BlockDevice {
   readonly path: string;
   #fd: number;
   #closed = false;
-  #async: boolean;
+  #asyncMin: number;
 
   private constructor(path: string, fd: number, size: number, opts: FileBlockDeviceOptions) {
     this.path = path;
     this.#fd = fd;
     this.size = size;
     this.readOnly = opts.readOnly ?? false;
-    this.#async = opts.asyncIo ?? false;
+    this.#asyncMin = opts.asyncIo ? 0 : opts.asyncIoMin ?? 256 * 1024;
     this.blockSize = {
       minimum: opts.blockSize?.minimum ?? 1,
       preferred: opts.blockSize?.preferred ?? 4096,
@@ -219,7 +224,7 @@ export class FileBlockDevice implements BlockDevice {
   }
 
   pread(buf: Uint8Array, offset: number): Promise<void> | void {
-    if (this.#async) return this.#preadAsync(buf, offset);
+    if (buf.length >= this.#asyncMin) return this.#preadAsync(buf, offset);
     let done = 0;
     while (done < buf.length) {
       const n = fs.readSync(this.#fd, buf, done, buf.length - done, offset + done);
@@ -254,7 +259,7 @@ export class FileBlockDevice implements BlockDevice {
   }
 
   pwrite(buf: Uint8Array, offset: number, flags: WriteFlags): Promise<void> | void {
-    if (this.#async) return this.#pwriteAsync(buf, offset, flags);
+    if (buf.length >= this.#asyncMin) return this.#pwriteAsync(buf, offset, flags);
     let done = 0;
     while (done < buf.length) {
       done += fs.writeSync(this.#fd, buf, done, buf.length - done, offset + done);
