@@ -5,7 +5,11 @@ Deno.test({
   name: "nbdinfo shows the export's size, flags, block sizes and name",
   ignore: !have("nbdinfo"),
   async fn() {
-    const ex = await startExport({ size: 16 << 20, name: "drbd0" });
+    const ex = await startExport({
+      size: 16 << 20,
+      name: "drbd0",
+      server: { description: "udrbd test volume" },
+    });
     try {
       const r = await run("nbdinfo", ["--json", ex.uri]);
       assert.equal(r.code, 0, r.stderr);
@@ -15,6 +19,7 @@ Deno.test({
       const e = j.exports[0];
       assert.equal(e["export-size"], 16 << 20);
       assert.equal(e["export-name"], "drbd0");
+      assert.equal(e.description, "udrbd test volume");
       for (
         const can of ["flush", "fua", "trim", "zero", "fast_zero", "multi_conn", "df", "cache"]
       ) {
