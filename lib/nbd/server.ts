@@ -55,6 +55,11 @@ export interface NbdServerOptions {
   handshakeTimeoutMs?: number;
   /** Time allowed to drain in-flight requests after DISC or at close. Default 30 s. */
   drainTimeoutMs?: number;
+  /**
+   * A client that reads none of its replies for this long is disconnected (its requests hold
+   * server memory). Default 120 s; 0 disables.
+   */
+  replyTimeoutMs?: number;
   /** Called with every connection-level problem (malformed input, I/O errors); default quiet. */
   log?: (message: string) => void;
 }
@@ -273,9 +278,18 @@ class Writer {
     }
   }
 
+  /** When the oldest unfinished socket write started (performance.now()), or 0. */
+  writingSince = 0;
+
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let done = 0;
-    while (done < bytes.length) done += await this.#conn.write(bytes.subarray(done));
+    this.writingSince = performance.now();
+    while (done < bytes.length) {
+      const n = await this.#conn.write(bytes.subarray(done));
+      done += n;
+      if (n > 0) this.writingSince = performance.now();
+    }
+    this.writingSince = 0;
   }
 
   #dropAll(): void {
@@ -387,6 +401,12 @@ class Connection {
     if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
     if (e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe) return;
     this.#server.log(`connection ${this.info.id}: ${phase}: ${e instanceof Error ? e.message : e}`);
+  }
+
+  /** Whether a reply has been stuck in the socket for longer than `ms`. */
+  stalled(now: number, ms: number): boolean {
+    const since = this.#writer.writingSince;
+    return since !== 0 && now - since > ms;
   }
 
   /** Closes the socket; in-flight device calls finish but their replies are dropped. */
@@ -1082,6 +1102,7 @@ export class NbdServer {
   /** @internal Buffers shared by the connections. */
   readonly pool: BufferPool = new BufferPool();
   #listeners: Deno.Listener[] = [];
+  #watchdog: ReturnType<typeof setInterval> | undefined;
   #conns = new Map<number, Connection>();
   #tasks = new Set<Promise<void>>();
   #nextId = 1;
@@ -1118,6 +1139,18 @@ export class NbdServer {
       throw e;
     }
     for (const l of s.#listeners) s.#track(s.#accept(l));
+    const replyTimeout = options.replyTimeoutMs ?? 120_000;
+    if (replyTimeout > 0) {
+      s.#watchdog = setInterval(() => {
+        const now = performance.now();
+        for (const c of s.#conns.values()) {
+          if (c.stalled(now, replyTimeout)) {
+            s.log(`connection ${c.info.id}: client read no reply for ${replyTimeout} ms, closing`);
+            c.close();
+          }
+        }
+      }, Math.min(1000, replyTimeout));
+    }
     return s;
   }
 
@@ -1183,6 +1216,7 @@ export class NbdServer {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    clearInterval(this.#watchdog);
     for (const l of this.#listeners) {
       try {
         l.close();

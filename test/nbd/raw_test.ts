@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { NbdServer } from "../../lib/nbd/mod.ts";
 import { startExport } from "./helpers.ts";
 
 const IHAVEOPT = 0x49484156454f5054n;
@@ -332,6 +333,48 @@ Deno.test("TCP clients are served, and a silent client is dropped after the hand
     assert.ok(await silent.closedByServer());
     assert.equal(Deno.statSync(ex.socket).mode! & 0o777, 0o600);
   } finally {
+    await ex.close();
+  }
+});
+
+Deno.test("a client that never reads its replies is dropped after the reply timeout", async () => {
+  const ex = await startExport({ size: 64 << 20, server: { replyTimeoutMs: 300 } });
+  const c = await ready(ex.socket);
+  const good = await ready(ex.socket);
+  try {
+    // 64 MiB of replies cannot fit in the socket buffers: the server's writes stall.
+    for (let i = 0; i < 32; i++) await c.request(0, i, i << 21, 2 << 20);
+    const t0 = performance.now();
+    for (;;) {
+      if (ex.server.connections === 1) break;
+      assert.ok(performance.now() - t0 < 5000, "stalled client still connected");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await stillWorks(good, 1);
+    assert.ok(ex.log.some((m) => m.includes("read no reply")));
+  } finally {
+    c.close();
+    good.close();
+    await ex.close();
+  }
+});
+
+Deno.test("connections beyond the limit are closed, and a non-socket file is never replaced", async () => {
+  const ex = await startExport({ size: 1 << 20, server: { maxConnections: 1 } });
+  const first = await ready(ex.socket);
+  try {
+    const second = await Raw.unix(ex.socket);
+    assert.ok(await second.closedByServer());
+    await stillWorks(first, 1);
+    const plain = `${ex.dir}/plain`;
+    await Deno.writeTextFile(plain, "keep me");
+    assert.throws(
+      () => NbdServer.listen({ device: ex.device, path: plain }),
+      Deno.errors.AddrInUse,
+    );
+    assert.equal(await Deno.readTextFile(plain), "keep me");
+  } finally {
+    first.close();
     await ex.close();
   }
 });
