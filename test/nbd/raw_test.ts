@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NbdServer } from "../../lib/nbd/mod.ts";
+import { type BlockDevice, BlockDeviceError, Errno, NbdServer } from "../../lib/nbd/mod.ts";
 import { startExport } from "./helpers.ts";
 
 const IHAVEOPT = 0x49484156454f5054n;
@@ -376,5 +376,51 @@ Deno.test("connections beyond the limit are closed, and a non-socket file is nev
   } finally {
     first.close();
     await ex.close();
+  }
+});
+
+Deno.test("slow requests do not hold up fast ones: replies come back out of order, errors reach the client", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "udrbd-nbd-ooo-" });
+  let releaseSlow: () => void = () => {};
+  const slow = new Promise<void>((r) => releaseSlow = r);
+  const device: BlockDevice = {
+    size: 1 << 20,
+    blockSize: { minimum: 512, preferred: 4096, maximum: 1 << 20 },
+    readOnly: false,
+    canTrim: false,
+    canZero: false,
+    canFastZero: false,
+    canCache: false,
+    canMultiConn: false,
+    writable: () => true,
+    pread: async (buf, offset) => {
+      if (offset === 0) await slow;
+      if (offset === 8192) throw new BlockDeviceError(Errno.EIO, "medium error");
+      buf.fill(offset >> 12);
+    },
+    pwrite: () => Promise.reject(Object.assign(new Error("quota"), { code: "EDQUOT" })),
+    flush: () => {},
+    trim: () => {},
+    zero: () => {},
+  };
+  const server = NbdServer.listen({ device, path: `${dir}/s.sock` });
+  const c = await ready(`${dir}/s.sock`);
+  try {
+    await c.request(0, 1, 0, 4096);
+    await c.request(0, 2, 4096, 4096);
+    assert.deepEqual(await c.simple(), { error: 0, cookie: 2 });
+    assert.deepEqual(await c.read(4096), new Uint8Array(4096).fill(1));
+    await c.request(0, 3, 8192, 512);
+    assert.deepEqual(await c.simple(), { error: 5, cookie: 3 });
+    await c.request(1, 4, 0, 512);
+    await c.write(new Uint8Array(512));
+    assert.deepEqual(await c.simple(), { error: 28, cookie: 4 });
+    releaseSlow();
+    assert.deepEqual(await c.simple(), { error: 0, cookie: 1 });
+    assert.deepEqual(await c.read(4096), new Uint8Array(4096));
+  } finally {
+    c.close();
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
