@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import { Errno } from "./protocol.ts";
+import { type SparseOps, sparseOps } from "./sparse.ts";
 
 /** Block size constraints advertised with `NBD_INFO_BLOCK_SIZE` (all powers of two but maximum). */
 export interface BlockSizeConstraints {
@@ -156,6 +157,12 @@ export interface FileBlockDeviceOptions {
    * copying large blocks overlaps with sending earlier replies (default 256 KiB; Infinity: never).
    */
   asyncIoMin?: number;
+  /**
+   * Use the file system's holes on regular files (Linux, FFI permission): block status reports
+   * them, TRIM and WRITE_ZEROES punch them. Default true; without FFI the device reports
+   * everything as data and writes zeros.
+   */
+  sparse?: boolean;
 }
 
 const ZERO_CHUNK = 1 << 20;
@@ -166,7 +173,9 @@ let zeros: Uint8Array | undefined;
  * (pread/pwrite through node:fs) by default: on a page-cache-backed file it is much cheaper than
  * an async round trip per request, and positional calls cannot race on a shared file offset
  * (`asyncIo` moves them to worker threads for slow disks). FLUSH and FUA
- * are fdatasync; TRIM is a no-op; WRITE_ZEROES writes zeros (so FAST_ZERO answers ENOTSUP).
+ * are fdatasync. On regular files with FFI permission, holes are reported by block status and
+ * punched by TRIM and WRITE_ZEROES; otherwise TRIM is a no-op and WRITE_ZEROES writes zeros (and
+ * FAST_ZERO answers ENOTSUP).
  */
 export class FileBlockDevice implements BlockDevice {
   readonly size: number;
@@ -182,9 +191,17 @@ export class FileBlockDevice implements BlockDevice {
   #fd: number;
   #closed = false;
   #asyncMin: number;
+  #sparse: SparseOps | null;
 
-  private constructor(path: string, fd: number, size: number, opts: FileBlockDeviceOptions) {
+  private constructor(
+    path: string,
+    fd: number,
+    size: number,
+    regular: boolean,
+    opts: FileBlockDeviceOptions,
+  ) {
     this.path = path;
+    this.#sparse = regular && opts.sparse !== false ? sparseOps() : null;
     this.#fd = fd;
     this.size = size;
     this.readOnly = opts.readOnly ?? false;
@@ -212,7 +229,7 @@ export class FileBlockDevice implements BlockDevice {
       } else if (!st.isFile()) {
         throw new Deno.errors.InvalidData(`${path}: not a regular file or block device`);
       }
-      return new FileBlockDevice(path, fd, size, opts);
+      return new FileBlockDevice(path, fd, size, st.isFile(), opts);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -290,19 +307,31 @@ export class FileBlockDevice implements BlockDevice {
     );
   }
 
-  trim(_offset: number, _length: number, flags: WriteFlags): Promise<void> | void {
+  trim(offset: number, length: number, flags: WriteFlags): Promise<void> | void {
+    this.#sparse?.punchHole(this.#fd, offset, length);
     if (flags.fua) return this.flush();
   }
 
   zero(offset: number, length: number, flags: ZeroFlags): Promise<void> | void {
-    if (flags.fast) throw new BlockDeviceError(Errno.ENOTSUP, "zeroing is not fast here");
-    zeros ??= new Uint8Array(ZERO_CHUNK);
-    let done = 0;
-    while (done < length) {
-      const n = Math.min(ZERO_CHUNK, length - done);
-      done += fs.writeSync(this.#fd, zeros, 0, n, offset + done);
+    const sp = this.#sparse;
+    const cheap = sp !== null &&
+      ((flags.mayTrim && sp.punchHole(this.#fd, offset, length)) ||
+        sp.zeroRange(this.#fd, offset, length));
+    if (!cheap) {
+      if (flags.fast) throw new BlockDeviceError(Errno.ENOTSUP, "zeroing is not fast here");
+      zeros ??= new Uint8Array(ZERO_CHUNK);
+      let done = 0;
+      while (done < length) {
+        const n = Math.min(ZERO_CHUNK, length - done);
+        done += fs.writeSync(this.#fd, zeros, 0, n, offset + done);
+      }
     }
     if (flags.fua) return this.flush();
+  }
+
+  /** Holes and data from the file system when available, else one data extent. */
+  blockStatus(offset: number, length: number): Extent[] {
+    return this.#sparse?.extents(this.#fd, offset, length) ?? [{ length, flags: 0 }];
   }
 
   cache(): void {}
@@ -311,6 +340,7 @@ export class FileBlockDevice implements BlockDevice {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#sparse?.close();
     fs.closeSync(this.#fd);
   }
 }

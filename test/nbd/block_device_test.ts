@@ -16,7 +16,7 @@ async function tempFile(size: number): Promise<string> {
 
 Deno.test("a file device reads back what was written, zeroes ranges and refuses slow fast-zero", async () => {
   const path = await tempFile(1 << 20);
-  const dev = FileBlockDevice.open(path);
+  const dev = FileBlockDevice.open(path, { sparse: false });
   try {
     assert.equal(dev.size, 1 << 20);
     assert.deepEqual(dev.blockSize, { minimum: 1, preferred: 4096, maximum: 32 << 20 });
@@ -57,6 +57,31 @@ Deno.test("a file device with asynchronous I/O keeps concurrent reads and writes
     const bufs = Array.from({ length: 64 }, () => new Uint8Array(4096));
     await Promise.all(bufs.map((b, i) => dev.pread(b, i * 8192)));
     bufs.forEach((b, i) => assert.ok(b.every((x) => x === i), `block ${i}`));
+  } finally {
+    dev.close();
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("a sparse file device reports holes and punches them for TRIM and WRITE_ZEROES", async () => {
+  const path = await tempFile(1 << 20);
+  const dev = FileBlockDevice.open(path);
+  try {
+    await dev.pwrite(new Uint8Array(65536).fill(5), 65536, { fua: false });
+    const ext = await dev.blockStatus(0, 1 << 20);
+    assert.equal(ext.reduce((a, e) => a + e.length, 0), 1 << 20);
+    assert.deepEqual(ext[0], { length: 65536, flags: 3 });
+    assert.deepEqual(ext[1], { length: 65536, flags: 0 });
+    await dev.zero(65536, 65536, { fua: false, mayTrim: true, fast: true });
+    const b = new Uint8Array(65536);
+    await dev.pread(b, 65536);
+    assert.ok(b.every((x) => x === 0));
+    assert.deepEqual(await dev.blockStatus(0, 1 << 20), [{ length: 1 << 20, flags: 3 }]);
+    await dev.pwrite(new Uint8Array(4096).fill(6), 0, { fua: false });
+    await dev.trim(0, 4096, { fua: false });
+    await dev.zero(8192, 4096, { fua: false, mayTrim: false, fast: false });
+    await dev.pread(b, 8192);
+    assert.ok(b.subarray(0, 4096).every((x) => x === 0));
   } finally {
     dev.close();
     await Deno.remove(path);

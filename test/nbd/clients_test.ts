@@ -42,7 +42,7 @@ Deno.test({
 
       const map = await run("nbdinfo", ["--map", ex.uri]);
       assert.equal(map.code, 0, map.stderr);
-      assert.match(map.stdout, /^\s*0\s+16777216\s+0\s+data/m);
+      assert.match(map.stdout, /^\s*0\s+16777216\s+3\s+hole,zero/m);
     } finally {
       await ex.close();
     }
