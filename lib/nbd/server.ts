@@ -114,9 +114,16 @@ class Reader {
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
   }
-  /** Ensures `n` (≤ buffer size) bytes are buffered at `pos`; throws Closed at EOF. */
-  async need(n: number): Promise<void> {
+  /**
+   * Ensures `n` (≤ buffer size) bytes are buffered at `pos`; the promise (only returned when the
+   * socket must be read) rejects with Closed at EOF.
+   */
+  need(n: number): Promise<void> | undefined {
     if (this.end - this.pos >= n) return;
+    return this.#fill(n);
+  }
+
+  async #fill(n: number): Promise<void> {
     if (this.pos + n > this.buf.length) {
       this.buf.copyWithin(0, this.pos, this.end);
       this.end -= this.pos;
@@ -701,7 +708,20 @@ class Connection {
     }
   }
 
-  async #admit(bytes: number): Promise<void> {
+  /** Counts a request in flight; the promise (only when over a limit) waits for room. */
+  #admit(bytes: number): Promise<void> | undefined {
+    if (
+      this.#inFlight === 0 ||
+      (this.#inFlight < this.#maxInFlight && this.#inFlightBytes + bytes <= this.#maxInFlightBytes)
+    ) {
+      this.#inFlight++;
+      this.#inFlightBytes += bytes;
+      return;
+    }
+    return this.#admitSlow(bytes);
+  }
+
+  async #admitSlow(bytes: number): Promise<void> {
     while (
       this.#inFlight > 0 &&
       (this.#inFlight >= this.#maxInFlight ||
@@ -721,7 +741,8 @@ class Connection {
     const size = dev.size;
     for (;;) {
       if (this.#closed || this.#writer.broken) return;
-      await r.need(REQUEST_SIZE);
+      const more = r.need(REQUEST_SIZE);
+      if (more) await more;
       const v = r.view, p = r.pos;
       const magic = v.getUint32(p);
       const flags = v.getUint16(p + 4);
@@ -749,7 +770,8 @@ class Connection {
           this.#error(cookieHi, cookieLo, Errno.EINVAL, "request too large");
           continue;
         }
-        await this.#admit(length);
+        const wait = this.#admit(length);
+        if (wait) await wait;
         const buf = pool.get(length);
         try {
           await r.readInto(buf.subarray(0, length));
@@ -777,13 +799,15 @@ class Connection {
         else if (!inRange) err = Errno.EINVAL;
         else if (!this.#aligned(offset, length)) err = Errno.EINVAL;
         const head = this.#structured ? CHUNK_HEADER_SIZE + 8 : SIMPLE_REPLY_SIZE;
-        await this.#admit(err ? 0 : length + head);
+        const wait = this.#admit(err ? 0 : length + head);
+        if (wait) await wait;
         if (err) this.#error(cookieHi, cookieLo, err, "");
         else this.#doRead(cookieHi, cookieLo, offset, length);
         continue;
       }
 
-      await this.#admit(0);
+      const wait = this.#admit(0);
+      if (wait) await wait;
       let err = 0;
       switch (type) {
         case Cmd.FLUSH:
