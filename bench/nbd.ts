@@ -6,7 +6,8 @@
  *
  *     deno run -A bench/nbd.ts [--runtime SECONDS] [--size BYTES] [--dir DIR] [--only JOB]
  *
- * `--only` keeps the jobs whose name contains it ("randread", "1M", …).
+ * `--only` keeps the jobs whose name contains it ("randread", "1M", …); `--async-io-min` sets
+ * FileBlockDevice's `asyncIoMin` (bytes, or Infinity).
  *
  * Needs fio and nbdkit (Debian: `apt-get install fio nbdkit`).
  *
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     size: { type: "string", default: String(1 << 30) },
     dir: { type: "string" },
     only: { type: "string" },
+    "async-io-min": { type: "string" },
   },
 });
 const runtime = Number(values.runtime);
@@ -97,7 +99,10 @@ const kit = `${dir}/nbdkit.sock`;
   f.close();
 }
 
-const device = FileBlockDevice.open(file);
+const asyncMin = values["async-io-min"];
+const device = FileBlockDevice.open(file, {
+  asyncIoMin: asyncMin === undefined ? undefined : Number(asyncMin),
+});
 const server = NbdServer.listen({ device, path: ours });
 const nbdkit = new Deno.Command("nbdkit", {
   args: ["-f", "-U", kit, "-P", `${dir}/nbdkit.pid`, "file", file],

@@ -153,8 +153,8 @@ export interface FileBlockDeviceOptions {
    */
   asyncIo?: boolean;
   /**
-   * Requests of at least this many bytes use worker threads even without `asyncIo`, so that
-   * copying large blocks overlaps with sending earlier replies (default 256 KiB; Infinity: never).
+   * Requests of at least this many bytes use worker threads even without `asyncIo` (default
+   * Infinity: never; measured on page-cached files, 1 MiB reads were ~20 % slower at 256 KiB).
    */
   asyncIoMin?: number;
   /**
@@ -205,7 +205,7 @@ export class FileBlockDevice implements BlockDevice {
     this.#fd = fd;
     this.size = size;
     this.readOnly = opts.readOnly ?? false;
-    this.#asyncMin = opts.asyncIo ? 0 : opts.asyncIoMin ?? 256 * 1024;
+    this.#asyncMin = opts.asyncIo ? 0 : opts.asyncIoMin ?? Infinity;
     this.blockSize = {
       minimum: opts.blockSize?.minimum ?? 1,
       preferred: opts.blockSize?.preferred ?? 4096,
