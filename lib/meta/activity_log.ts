@@ -11,6 +11,7 @@ import {
   AL_EXTENTS_MAX,
   AL_MAGIC,
   AL_TR_INITIALIZED,
+  AL_TR_UPDATE,
   AL_UPDATES_PER_TRANSACTION,
   DRBD_MAGIC,
 } from "./constants.ts";
@@ -122,6 +123,23 @@ export function alBlockOfTransaction(b: number, stripes: number, stripeSize4k: n
 /** Outcome of replaying an AL: a negative errno, 0 (clean) or the number of updates found. */
 export type ReplayResult = { code: number; hot: Uint32Array };
 
+/**
+ * drbdmeta's non-fatal d_expect(): a failed expectation is printed with 9.22's source position
+ * and expression (scripts compare stderr), and replay goes on.
+ */
+function expect(io: Console, ok: boolean, where: string, expr: string): void {
+  if (!ok) io.err(`../shared/drbdmeta.c:${where}: ASSERT(${expr}) failed.\n`);
+}
+
+/**
+ * Whether transaction number `a` is older than `b`. drbdmeta's source subtracts as 32-bit ints,
+ * but its build compares them as plain signed ints (the subtraction overflows near 2^31, which
+ * the compiler may assume never happens); the binary is the reference.
+ */
+function olderThan(a: number, b: number): boolean {
+  return (a | 0) < (b | 0);
+}
+
 const ENODATA = 61;
 const EINVAL = 22;
 
@@ -150,16 +168,32 @@ export function replayAl84(
     if (!tr.valid) continue;
     foundValid++;
     if (tr.type === AL_TR_INITIALIZED) continue;
+    const at = (line: number) => `${line}:replay_al_84`;
+    expect(io, tr.type === AL_TR_UPDATE, at(1830), "al_cpu[b].transaction_type == AL_TR_UPDATE");
     if (++foundUpdates === 1) {
       oldest.i = newest.i = b;
       oldest.tr = newest.tr = tr.trNumber;
       continue;
     }
-    if (((tr.trNumber - oldest.tr) | 0) < 0) {
+    expect(io, tr.trNumber !== oldest.tr, at(1837), "al_cpu[b].tr_number != oldest.tr_number");
+    expect(io, tr.trNumber !== newest.tr, at(1838), "al_cpu[b].tr_number != newest.tr_number");
+    if (olderThan(tr.trNumber, oldest.tr)) {
+      expect(
+        io,
+        ((oldest.tr - tr.trNumber + b - oldest.i) >>> 0) === mx,
+        at(1840),
+        "oldest.tr_number - al_cpu[b].tr_number + b - oldest.i == mx",
+      );
       oldest.i = b;
       oldest.tr = tr.trNumber;
     }
-    if (((tr.trNumber - newest.tr) | 0) > 0) {
+    if (olderThan(newest.tr, tr.trNumber)) {
+      expect(
+        io,
+        ((tr.trNumber - newest.tr) >>> 0) === ((b - newest.i) >>> 0),
+        at(1845),
+        "al_cpu[b].tr_number - newest.tr_number == b - newest.i",
+      );
       newest.i = b;
       newest.tr = tr.trNumber;
     }
@@ -240,11 +274,26 @@ export function replayAl07(area: Uint8Array, alNrExtents: number, io: Console): 
       oldest.tr = newest.tr = tr;
       continue;
     }
-    if (((tr - oldest.tr) | 0) < 0) {
+    const at = (line: number) => `${line}:replay_al_07`;
+    expect(io, tr !== oldest.tr, at(1724), "al_cpu[b].tr_number != oldest.tr_number");
+    expect(io, tr !== newest.tr, at(1725), "al_cpu[b].tr_number != newest.tr_number");
+    if (olderThan(tr, oldest.tr)) {
+      expect(
+        io,
+        ((oldest.tr - tr + b - oldest.i) >>> 0) === mx,
+        at(1727),
+        "oldest.tr_number - al_cpu[b].tr_number + b - oldest.i == mx",
+      );
       oldest.i = b;
       oldest.tr = tr;
     }
-    if (((tr - newest.tr) | 0) > 0) {
+    if (olderThan(newest.tr, tr)) {
+      expect(
+        io,
+        ((tr - newest.tr) >>> 0) === ((b - newest.i) >>> 0),
+        at(1732),
+        "al_cpu[b].tr_number - newest.tr_number == b - newest.i",
+      );
       newest.i = b;
       newest.tr = tr;
     }

@@ -153,27 +153,32 @@ function getopt(
   args: string[],
   progname: string,
   err: (t: string) => void,
-): { opts: [OptSpec, string | undefined][]; rest: string[] } {
+): { opts: [OptSpec, string | undefined][]; rest: string[]; permuted: string[] } {
   const opts: [OptSpec, string | undefined][] = [];
   const rest: string[] = [];
+  // getopt_long moves options (and their separate arguments) before the other arguments
+  const optionWords: string[] = [];
   for (let k = 0; k < args.length; k++) {
     const a = args[k];
     if (a === "--") {
+      optionWords.push(a);
       rest.push(...args.slice(k + 1));
       break;
     }
+    const from = k;
     if (a.startsWith("--")) {
       const eq = a.indexOf("=");
       const name = eq < 0 ? a.slice(2) : a.slice(2, eq);
       const exact = OPTIONS.find((o) => o.long === name);
       const candidates = exact ? [exact] : OPTIONS.filter((o) => o.long.startsWith(name));
+      // glibc names the whole argument, "=value" included, in these two messages
       if (candidates.length === 0) {
-        err(`${progname}: unrecognized option '--${name}'\n`);
+        err(`${progname}: unrecognized option '${a}'\n`);
         throw new UsageError();
       }
       if (candidates.length > 1) {
         err(
-          `${progname}: option '--${name}' is ambiguous; possibilities:${
+          `${progname}: option '${a}' is ambiguous; possibilities:${
             candidates.map((c) => ` '--${c.long}'`).join("")
           }\n`,
         );
@@ -192,6 +197,7 @@ function getopt(
         err(`${progname}: option '--${o.long}' requires an argument\n`);
         throw new UsageError();
       }
+      optionWords.push(...args.slice(from, k + 1));
       continue;
     }
     if (a.startsWith("-") && a.length > 1) {
@@ -213,11 +219,12 @@ function getopt(
         }
         break;
       }
+      optionWords.push(...args.slice(from, k + 1));
       continue;
     }
     rest.push(a);
   }
-  return { opts, rest };
+  return { opts, rest, permuted: [...optionWords, ...rest] };
 }
 
 function applyOption(
@@ -275,6 +282,29 @@ function applyOption(
   }
 }
 
+/**
+ * Format v06 (DRBD 0.6) keeps its metadata in /var/lib/drbd/drbd<MINOR>. udrbd does not read
+ * it; where the file is missing it fails as drbdmeta does, otherwise it says it cannot help.
+ */
+function v06(rest: string[], io: Console, die: (code: number, message?: string) => never): number {
+  if (rest.length < 3) die(20, "Too few arguments for format\n");
+  if (!/^\d+$/.test(rest[2])) die(20, `'${rest[2]}' is not a valid minor number.\n`);
+  if (rest.length < 4) die(20, "command missing\n");
+  const cmd = COMMANDS.find((c) => c.name === rest[3]);
+  if (!cmd) die(20, `Unknown command '${rest[3]}'.\n`);
+  const path = `/var/lib/drbd/drbd${Number(rest[2])}`;
+  try {
+    Deno.statSync(path);
+  } catch {
+    io.err(`open(${path}) failed: No such file or directory\n`);
+    if (["dump-md", "dstate", "apply-al"].includes(cmd!.name)) {
+      io.err("No valid meta data found\n");
+    }
+    return 1;
+  }
+  die(20, `${path}: udrbd does not read v06 (DRBD 0.6) metadata; convert it with drbd-utils\n`);
+}
+
 /** The minor a DEVICE argument names ("1", "/dev/drbd1"); −1 for "-". */
 export function minorOf(device: string): number {
   if (device === "-") return -1;
@@ -313,10 +343,7 @@ export function drbdmetaMain(args: string[], io: Console, options: { progname: s
     if (rest.length < 2) die(20, "Format identifier missing\n");
     const fmt = rest[1];
     if (!["v06", "v07", "v08", "v09"].includes(fmt)) die(20, `Unknown format '${fmt}'.\n`);
-    if (fmt === "v06") {
-      if (rest.length < 3) die(20, "Too few arguments for format\n");
-      die(20, `'${rest[2]}' is not a valid minor number.\n`);
-    }
+    if (fmt === "v06") return v06(rest, io, die);
     if (rest.length < 4) die(20, "Too few arguments for format\n");
     const mdDevice = rest[2];
     const indexArg = rest[3];
@@ -372,7 +399,7 @@ export function drbdmetaMain(args: string[], io: Console, options: { progname: s
       index,
       minor: minorOf(device),
       progname,
-      argv: [progname, ...args],
+      argv: [progname, ...parsed.permuted],
     });
     session.isApplyAl = cmd.name === "apply-al";
     try {

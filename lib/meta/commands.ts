@@ -587,6 +587,12 @@ function initializeBitmap(s: MetaSession): void {
     s.err(`initializing bitmap (${kb}) to all zero using pwrite\n`);
   } else s.err(`initializing bitmap (${kb}) to all zero\n`);
   const tag = "md_initialize_common:BM";
+  const dev0 = s.openDevice();
+  if (s.opts.initializeBitmap === "zeroout" && !dev0.isBlockDevice) {
+    // zeroout means the BLKZEROOUT ioctl only, which regular files do not have
+    s.die(10, "fast zero-out failed, fallback disabled\n");
+  }
+  s.checkRange(s.pl.bmOffset, Math.min(bytes, BUFFER_SIZE), tag);
   if (s.opts.dryRun) {
     // show the writes drbdmeta would make, in its 32 MiB pieces
     for (let off = 0; off < bytes; off += BUFFER_SIZE) {
@@ -924,8 +930,9 @@ function* restoreWrites(
   }
   let count = size;
   if (count > limit - s.pl.bmOffset) {
+    // 9.22 reports its first window, which holds at most 32 MiB
     yield {
-      message: `in meta_restore_md: truncating byte count from ${count} to ${
+      message: `in meta_restore_md: truncating byte count from ${Math.min(count, BUFFER_SIZE)} to ${
         limit - s.pl.bmOffset
       }\n`,
     };
@@ -1039,6 +1046,7 @@ export function restoreMd(s: MetaSession, args: string[], parseOnly: boolean): n
   for (const step of restoreWrites(s, dump, md.maxPeers, limit, first)) {
     if ("message" in step) s.err(step.message);
     else if (!s.opts.dryRun && s.opts.verbose < 2 && isZero(step.data)) {
+      s.checkRange(step.offset, step.data.length, "meta_restore_md");
       dev.zero(step.offset, step.data.length, (o, d) => s.write(o, d, "meta_restore_md"));
     } else s.write(step.offset, step.data, "meta_restore_md");
   }

@@ -594,14 +594,15 @@ export class DumpParser {
           this.#exp(";");
           block.words += 2;
         } else if (t.kind === "NUM") {
-          const times = t instanceof FastNumber
-            ? (t.hi === 0 ? t.lo | 0 : Number(BigInt.asIntN(32, t.value)))
-            : Number(BigInt.asIntN(32, t.value));
+          // drbdmeta counts down an int to zero: a negative count runs about 2^32 times
+          const times =
+            (t instanceof FastNumber && t.hi === 0 ? t.lo : Number(t.value % 2n ** 32n)) >>>
+            0;
           this.#exp("times");
           const v = this.#exp("U64");
           if (times > 0 && g < cap) put(v, times);
           this.#exp(";");
-          if (times > 0) block.words += 2 * times;
+          block.words += 2 * times;
         } else if (t.kind === "OP" && t.text === "}") break;
         else {
           this.#fail("", t, "repeat count, 16-digit hex number, or closing brace (})");
@@ -644,11 +645,11 @@ export class SlotWords {
         v = t;
         this.#left = 1;
       } else if (t.kind === "NUM") {
-        const times = Number(BigInt.asIntN(32, t.value));
+        const times = Number(t.value % 2n ** 32n);
         this.#s.next(); // times
         v = this.#s.next();
         this.#s.next(); // ';'
-        this.#left = Math.max(times, 0);
+        this.#left = times;
       } else {
         // past the block's end (validated before): zero
         this.#lo = this.#hi = 0;

@@ -67,7 +67,9 @@ export function maxUsableSectors(md: MdCpu, p: Placement): number {
     const unsigned = (x: number) => (x < 0 ? Infinity : x);
     return Math.floor(Math.min(p.mdOffset, unsigned(p.alOffset), unsigned(p.bmOffset)) / 512);
   }
-  const words = Math.floor((md.mdSizeSect - md.bmOffset) * 512 * 8 / 64 / md.maxPeers);
+  // drbdmeta subtracts in 32-bit unsigned arithmetic
+  const sectors = (md.mdSizeSect - md.bmOffset) >>> 0;
+  const words = Math.floor(sectors * 512 * 8 / 64 / md.maxPeers);
   return words * 64 * md.bmBytesPerBit / 512;
 }
 
@@ -93,7 +95,8 @@ export function reinitializeOffsets(md: MdCpu, p: Placement, io: Console): void 
   const alSect = alSizeSect(md);
   switch (p.index) {
     case MD_INDEX_FLEX_EXT:
-      md.mdSizeSect = Math.floor(p.bdSize / 512);
+      // a 32-bit field: 2 TiB of metadata device wraps to 0, as in drbdmeta
+      md.mdSizeSect = Math.floor(p.bdSize / 512) % 2 ** 32;
       md.alOffset = MD_AL_OFFSET_07;
       md.bmOffset = md.alOffset + alSect;
       break;

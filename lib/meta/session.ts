@@ -233,26 +233,35 @@ export class MetaSession {
     }
   }
 
-  /** Writes after drbdmeta's range check of the metadata area (validate_offsets_or_die). */
-  write(offset: number, data: Uint8Array, tag: string): void {
-    const dev = this.openDevice();
+  /**
+   * drbdmeta's range check of a write (validate_offsets_or_die). Its byte offsets are unsigned:
+   * a part of the layout that falls below zero (a device too small for its activity log)
+   * wraps around and never bounds the area, while a write there is refused.
+   */
+  checkRange(offset: number, length: number, tag: string): void {
+    const unsigned = (x: number) => (x < 0 ? Infinity : x);
     const al = this.pl.mdOffset + this.md.alOffset * 512;
     const bm = this.pl.mdOffset + this.md.bmOffset * 512;
-    const min = Math.min(this.pl.mdOffset, al, bm);
+    const min = Math.min(unsigned(this.pl.mdOffset), unsigned(al), unsigned(bm));
     const max = min + this.md.mdSizeSect * 512;
-    if (min < 0) this.err(`${tag}: negative minimum offset: ${min}\n`);
     const isWipe = offset !== 0 &&
       (offset === this.wipe.fixed || offset === this.wipe.flex || offset === this.wipe.resize);
-    if (!isWipe && (offset < min || offset + data.length > max)) {
+    if (!isWipe && (offset < min || offset + length > max)) {
       const u = (x: number) => BigInt.asUintN(64, BigInt(x)).toString();
       this.err(
-        `${tag}: offset+count (${u(offset)}+${data.length}) not in meta data area range [${
-          u(min)
-        }; ${u(max)}], aborted\n`,
+        `${tag}: offset+count (${u(offset)}+${length}) not in meta data area range [${u(min)}; ${
+          u(max)
+        }], aborted\n`,
       );
       if (this.opts.ignoreSanityChecks) this.err("Ignored due to --ignore-sanity-checks\n");
       else this.die(10, "If you want to force this, tell me to --ignore-sanity-checks\n");
     }
+  }
+
+  /** Writes after drbdmeta's range check of the metadata area. */
+  write(offset: number, data: Uint8Array, tag: string): void {
+    const dev = this.openDevice();
+    this.checkRange(offset, data.length, tag);
     if (this.opts.dryRun) {
       this.err(
         ` ${tag.padEnd(26)}: pwrite(${this.fdNumber}, ...,${String(data.length).padStart(6)},${

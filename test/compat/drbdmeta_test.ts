@@ -21,8 +21,10 @@ import {
   created,
   externalCases,
   md,
+  NO_IOCTL_NOTES,
   optionCases,
   peerCountCases,
+  regularFileAccepted,
   resizeCases,
   restoreCases,
   usageCases,
@@ -142,6 +144,7 @@ group("the drbdmeta command line (deno run mod.ts drbdmeta) behaves like drbdmet
       ],
       cli: true,
       unchanged: true,
+      deviation: regularFileAccepted(1),
     },
   ];
 });
@@ -156,6 +159,7 @@ group("stderr on regular files carries drbdmeta's notes on ioctls it cannot use"
     md(dir, "v09", "wipe-md"),
   ],
   rawStderr: true,
+  deviation: NO_IOCTL_NOTES,
 }]);
 
 Deno.test({

@@ -57,6 +57,42 @@ export interface Case {
   minor?: string;
   /** Run ours as a subprocess (`deno run -A mod.ts drbdmeta`) instead of in-process. */
   cli?: boolean;
+  /** Where udrbd deliberately differs from drbdmeta 9.22 (README lists these). */
+  deviation?: Deviation;
+}
+
+/** What both tools did, for checking a deliberate deviation. */
+export interface DeviationContext {
+  /** Folder with the files as udrbd left them. */
+  dir: string;
+  /** Folder with the inputs as they were before either tool ran. */
+  pristine: string;
+  real: Outcome[];
+  ours: Outcome[];
+  /** For device cases: whether udrbd changed the device. */
+  deviceChanged?: boolean;
+}
+
+/**
+ * A deliberate difference from drbdmeta 9.22: differences matching `expected` are not failures;
+ * `check` proves what udrbd does instead (any other difference still fails).
+ */
+export interface Deviation {
+  why: string;
+  expected: RegExp[];
+  check: (ctx: DeviationContext) => string[] | Promise<string[]>;
+}
+
+/** Applies a case's deviation to its list of differences. */
+export async function applyDeviation(
+  deviation: Deviation | undefined,
+  diffs: string[],
+  ctx: DeviationContext,
+): Promise<string[]> {
+  if (!deviation) return diffs;
+  const rest = diffs.filter((d) => !deviation.expected.some((re) => re.test(d)));
+  const problems = (await deviation.check(ctx)).map((p) => `${p} (udrbd: ${deviation.why})`);
+  return [...rest, ...problems];
 }
 
 function exists(path: string): boolean {
@@ -212,6 +248,16 @@ export async function runCase(c: Case): Promise<string[]> {
         }`,
       );
     }
+    diffs.splice(
+      0,
+      diffs.length,
+      ...(await applyDeviation(c.deviation, diffs, {
+        dir: work,
+        pristine,
+        real: realOut,
+        ours: oursOut,
+      })).map((d) => shorten(d, root)),
+    );
     for (const x of (c.cross?.(work) ?? []).map(mapArgs)) {
       const toReal = x.map((a) => a.replaceAll(work, realDir));
       const ref = mapOutcome(await runReal(toReal), realDir, work);

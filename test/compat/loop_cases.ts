@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { compareOutcome } from "./harness.ts";
+import { applyDeviation, compareOutcome, type Deviation } from "./harness.ts";
 import { literalWords, makeDump, readSuperblock } from "./md_format.ts";
 import { richDump } from "./drbdmeta_cases.ts";
 import {
@@ -33,7 +33,30 @@ export interface LoopCase {
   unchanged?: boolean;
   /** Logical sector size of the loop device (default 512). */
   sectorSize?: number;
+  /** Where udrbd deliberately differs from drbdmeta 9.22. */
+  deviation?: Deviation;
 }
+
+/**
+ * drbdmeta 9.22 does not know btrfs ("Found some data": it asks, and --force overwrites the
+ * filesystem); udrbd recognizes it and refuses to truncate it like ext4 or xfs.
+ */
+const BTRFS_PROTECTED: Deviation = {
+  why: "a btrfs filesystem is recognized and not truncated",
+  expected: [/^step \d+ /, /^device bytes differ/, /real drbdmeta changed the device/],
+  check: ({ ours, deviceChanged }) => {
+    const problems: string[] = [];
+    ours.forEach((o, i) => {
+      const isCreate = o.stdout.includes("Found btrfs filesystem") || o.code === 40;
+      if (!isCreate && o.code !== 1) problems.push(`step ${i + 1}: exit ${o.code}`);
+      if (isCreate && !/Found btrfs filesystem[\s\S]*Operation refused/.test(o.stdout)) {
+        problems.push(`step ${i + 1}: btrfs not refused`);
+      }
+    });
+    if (deviceChanged) problems.push("the btrfs device was changed");
+    return problems;
+  },
+};
 
 function copy(src: string, dst: string): void {
   const a = Deno.openSync(src, { read: true });
@@ -81,6 +104,7 @@ export async function runLoopCase(c: LoopCase): Promise<string[]> {
     }
     const msg = compareBytes(`${root}/real`, loop);
     if (msg) diffs.push(`device bytes differ: ${msg}`);
+    const deviceChanged = hashFile(loop) !== before;
     if (c.unchanged) {
       const realAfter = hashFile(`${root}/real`);
       const oursAfter = hashFile(loop);
@@ -91,6 +115,17 @@ export async function runLoopCase(c: LoopCase): Promise<string[]> {
         diffs.push("(test assumption) the real drbdmeta changed the device");
       }
     }
+    diffs.splice(
+      0,
+      diffs.length,
+      ...await applyDeviation(c.deviation, diffs, {
+        dir: root,
+        pristine: `${root}/pristine`,
+        real: realOut,
+        ours: oursOut,
+        deviceChanged,
+      }),
+    );
   } finally {
     clearLkbd();
     if (loop) await sh("losetup", ["-d", loop], { ok: false });
@@ -189,6 +224,7 @@ export function loopCases(): LoopCase[] {
       },
       steps: askingSteps,
       unchanged: true,
+      deviation: label === "btrfs" ? BTRFS_PROTECTED : undefined,
     });
     cases.push({
       name: `existing ${label}: with --force and --ignore-sanity-checks`,
@@ -196,6 +232,7 @@ export function loopCases(): LoopCase[] {
       needs,
       build: async (l) => await build(l),
       steps: (l) => forcedSteps(l),
+      deviation: label === "btrfs" ? BTRFS_PROTECTED : undefined,
     });
   }
   cases.push({
