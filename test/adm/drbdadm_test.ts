@@ -13,11 +13,16 @@ async function withConfig(
   fn: (path: string, dir: string) => Promise<void>,
 ): Promise<void> {
   const dir = Deno.makeTempDirSync({ prefix: "udrbd-adm-test-" });
+  // drbdmeta steps remember devices in DRBD_LIB_DIR: keep that in the test's folder
+  const libDir = Deno.env.get("DRBD_LIB_DIR");
+  Deno.env.set("DRBD_LIB_DIR", `${dir}/lib`);
   try {
     const path = `${dir}/drbd.conf`;
     Deno.writeTextFileSync(path, text.replaceAll("@DIR@", dir));
     await fn(path, dir);
   } finally {
+    if (libDir === undefined) Deno.env.delete("DRBD_LIB_DIR");
+    else Deno.env.set("DRBD_LIB_DIR", libDir);
     Deno.removeSync(dir, { recursive: true });
   }
 }
