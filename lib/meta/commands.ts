@@ -31,6 +31,7 @@ import { DumpParser, type ParsedDump, SlotWords } from "./dump_parser.ts";
 import { ERR_BSIZE, identifyData, pvSizeFromPvs, REFUSE_BSIZE } from "./existing_data.ts";
 import { align, bmBytes, mdByteOffset, refreshPlacement } from "./layout.ts";
 import { deleteLastKnown, loadLastKnown } from "./lkbd.ts";
+import { UNIT_SHIFT } from "../options/units.ts";
 import type { MetaSession } from "./session.ts";
 import { decodeV08, decodeV09, type MdCpu } from "./superblock.ts";
 
@@ -1169,28 +1170,10 @@ export function strtollUnit(
   let v = BigInt(m[2]);
   if (v > 0xffffffffffffffffn) v = 0xffffffffffffffffn;
   if (m[1] === "-") v = BigInt.asUintN(64, -v);
-  let shift = defUnit === "k" ? -10 : 0;
-  switch (m[3]) {
-    case "":
-      return defUnit === "k" ? v : v;
-    case "K":
-    case "k":
-      shift += 10;
-      break;
-    case "M":
-    case "m":
-      shift += 20;
-      break;
-    case "G":
-    case "g":
-      shift += 30;
-      break;
-    case "s":
-      shift += 9;
-      break;
-    default:
-      s.die(20, `${text} is not a valid number\n`);
-  }
+  if (m[3] === "") return v;
+  const unit = UNIT_SHIFT[m[3]];
+  if (unit === undefined) s.die(20, `${text} is not a valid number\n`);
+  const shift = (defUnit === "k" ? -10 : 0) + unit;
   if (shift < 0) return (v + (1n << BigInt(-shift)) - 1n) >> BigInt(-shift);
   if (v > (0xffffffffffffffffn >> BigInt(shift))) s.die(20, `${text}: out of range\n`);
   return v << BigInt(shift);

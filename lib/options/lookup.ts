@@ -7,6 +7,7 @@
 
 import { OPTIONS } from "./table.ts";
 import type { OptionDef, Section, UnitPrefix } from "./types.ts";
+import { UNIT_SHIFT } from "./units.ts";
 
 const byName = new Map<string, OptionDef>();
 for (const def of OPTIONS) {
@@ -45,24 +46,7 @@ const SHIFT: Record<UnitPrefix, number> = { "1": 0, s: -9, k: -10 };
 export function parseNumeric(value: string, unitPrefix: UnitPrefix = "1"): bigint | undefined {
   const m = /^\s*([+]?\d+)([sKkMmGg]?)$/.exec(value);
   if (!m) return undefined;
-  let shift = SHIFT[unitPrefix];
-  switch (m[2]) {
-    case "K":
-    case "k":
-      shift += 10;
-      break;
-    case "M":
-    case "m":
-      shift += 20;
-      break;
-    case "G":
-    case "g":
-      shift += 30;
-      break;
-    case "s":
-      shift += 9;
-      break;
-  }
+  const shift = SHIFT[unitPrefix] + (UNIT_SHIFT[m[2]] ?? 0);
   const n = BigInt(m[1]);
   if (shift < 0) {
     const d = 1n << BigInt(-shift);

@@ -17,3 +17,4 @@ export {
   validateValue,
   type ValueProblem,
 } from "./lookup.ts";
+export { UNIT_SHIFT } from "./units.ts";
