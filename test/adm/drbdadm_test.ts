@@ -131,7 +131,7 @@ Deno.test("drbdadm without a command prints its usage and exits 1", async () => 
   assert.equal((await adm(["frobnicate"])).err, "drbdadm: Unknown command 'frobnicate'\n");
 });
 
-Deno.test("abbreviated long options work unless they are ambiguous", async () => {
+Deno.test("abbreviated long options work unless they are ambiguous", () => {
   const longs = allLongOptions();
   const ok = scanOptions(["--dry", "--config-f=x", "up"], SHORT_OPTIONS, longs, "drbdadm");
   assert.deepEqual(ok.options.map((o) => [o.key, o.value]), [["d", undefined], ["c", "x"]]);
@@ -143,12 +143,12 @@ Deno.test("abbreviated long options work unless they are ambiguous", async () =>
   assert.equal(clustered.options[2].value, "file");
 });
 
-Deno.test("steps are echoed with shell quoting, like drbd-utils", async () => {
+Deno.test("steps are echoed with shell quoting, like drbd-utils", () => {
   assert.equal(shellEscape("--shared-secret=a b'c"), "--shared-secret=a\\ b\\'c");
   assert.equal(shellEscape("ipv6:[fd00::1]:7788"), "ipv6:\\[fd00::1\\]:7788");
 });
 
-Deno.test("every option drbdadm passes to drbdsetup is a row of the option table", async () => {
+Deno.test("every option drbdadm passes to drbdsetup is a row of the option table", () => {
   const admOnly = new Set([
     "force",
     "skip-disk",
