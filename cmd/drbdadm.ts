@@ -120,6 +120,7 @@ export function parseCommandLine(args: string[], io: Console): AdmInvocation | n
         inv.configToTest = v;
         break;
       case "E":
+        (inv.configToExclude ??= []).push(v!);
         break;
       case "s":
       case "m":

@@ -32,6 +32,8 @@ export interface AdmInvocation {
   /** `-c FILE`, or `-` for standard input; undefined: the default files. */
   configFile?: string;
   configToTest?: string;
+  /** `-E FILE` options, in order. */
+  configToExclude?: string[];
   drbdsetup: string;
   drbdmeta: string;
   drbdProxyCtl: string;
@@ -209,6 +211,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
       tty,
       hostname: options.hostname,
       configToTest: inv.configToTest,
+      configToExclude: inv.configToExclude,
     });
   let loaded: LoadResult | undefined;
   let firstError: ConfigError | undefined;

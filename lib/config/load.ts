@@ -22,6 +22,8 @@ export interface ParseOptions {
   file?: string;
   /** `-t FILE`: a second file parsed after the main one (its text is read from disk). */
   configToTest?: string;
+  /** `-E FILE` (repeatable): files that `include` statements skip. */
+  configToExclude?: string[];
 }
 
 /** A parsed configuration plus what drbdadm printed to stderr on the way. */
@@ -49,7 +51,7 @@ function parseAndResolve(
   options: ParseOptions,
 ): Loaded {
   const hostname = options.hostname ?? nodeName();
-  const parser = new Parser({ hostname });
+  const parser = new Parser({ hostname, excludeFiles: options.configToExclude });
   try {
     parser.parseTop(file, text, save);
     if (options.configToTest) {

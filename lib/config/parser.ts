@@ -249,6 +249,8 @@ export interface ParserOptions {
   hostname: string;
   /** Reads a file's text (injectable for tests); default Deno.readTextFileSync. */
   readFile?: (path: string) => string;
+  /** Files `include` skips, as if already read (drbdadm's `-E FILE`). */
+  excludeFiles?: string[];
 }
 
 /** What the parser produces before resolution. */
@@ -372,6 +374,7 @@ export class Parser {
   constructor(options: ParserOptions) {
     this.#hostname = options.hostname;
     this.#readFile = options.readFile ?? ((p) => Deno.readTextFileSync(p));
+    for (const f of options.excludeFiles ?? []) this.#seenFiles.add(realPath(f));
   }
 
   /** Registers a uniqueness key in the global tree (for post-parse checks). */
