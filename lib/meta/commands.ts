@@ -363,10 +363,11 @@ export function forgetPeer(s: MetaSession, _args: string[]): number {
       `Setting all bits in slot ${toIndex} not implemented.\nDo it with dump-md, edit, restore-md\n`,
     );
   }
-  const ok = s.writeSuperblock();
+  // drbdmeta ignores whether this write was valid; only closing decides the outcome
+  s.writeSuperblock();
   const err = s.close();
   if (err) s.err("update failed\n");
-  return ok ? err : err;
+  return err;
 }
 
 // ---- wipe-md --------------------------------------------------------------------------------

@@ -95,11 +95,6 @@ export class MetaDevice {
     }
   }
 
-  /** How many writes this handle has made (tests use it to prove "nothing written"). */
-  get writes(): number {
-    return this.#writes;
-  }
-
   /** Flushes written data to stable storage. */
   sync(): void {
     try {

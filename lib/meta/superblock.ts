@@ -67,15 +67,6 @@ export function emptyMd(): MdCpu {
   };
 }
 
-/** A deep copy of `md`. */
-export function cloneMd(md: MdCpu): MdCpu {
-  return {
-    ...md,
-    historyUuids: [...md.historyUuids],
-    peers: md.peers.map((p) => ({ ...p })),
-  };
-}
-
 function u64(v: DataView, off: number): bigint {
   return v.getBigUint64(off);
 }
