@@ -37,8 +37,9 @@ function isReadable(path: string): boolean {
 const DEPRECATED: Record<string, string> = { state: "role", "outdate-peer": "fence-peer" };
 
 /**
- * Runs drbdadm with `args` (everything after the tool name); returns the exit code. `options`
- * lets tests supply the node name, the terminal state and the step runner.
+ * Runs drbdadm with `args` (everything after the tool name); resolves to the exit code once
+ * every step has run. `options` lets tests and the daemon's callers supply the node name, the
+ * terminal state and the step runners (`setupRunner` for drbdsetup steps only).
  */
 export async function main(
   args: string[],
@@ -51,9 +52,9 @@ export async function main(
   if (!runner && !inv.dryRun && !NO_STEPS.has(inv.command.action)) {
     // drbdmeta is loaded only when a step may run it: dumps and queries start faster
     const { drbdmetaMain } = await import("../lib/meta/cli.ts");
-    runner = defaultRunner(inv.drbdmeta, drbdmetaMain);
+    runner = defaultRunner(inv.drbdmeta, drbdmetaMain, options.setupRunner);
   }
-  return runAdm(inv, io, { ...options, runner });
+  return await runAdm(inv, io, { ...options, runner });
 }
 
 /** Actions that never run a step. */

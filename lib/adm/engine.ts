@@ -37,15 +37,26 @@ export const E = { USAGE: 1, SYNTAX: 2, CONFIG_INVALID: 10, EXEC_ERROR: 20, THIN
 /** How a step is waited for; decides drbdadm's timeout and its failure report. */
 export type Sleeps = "short" | "long" | "very-long" | "forever" | "pid";
 
+/** What a {@link StepRunner} learns about a step besides its argv. */
+export interface StepOptions {
+  /** Whether the step's stderr is to be suppressed (drbdadm only wants its exit code). */
+  quiet: boolean;
+  /** The variables a handler (`/bin/sh -c ...`) gets: DRBD_RESOURCE, DRBD_MINOR, ... */
+  env?: Record<string, string>;
+  /** How long drbdadm 9.22 would wait for the step; a runner may derive its timeout from it. */
+  sleeps?: Sleeps;
+}
+
 /**
- * Runs one step (argv[0] is the drbdsetup or drbdmeta name, or `/bin/sh` for a handler) and
- * returns its exit code. `env` holds the variables a handler gets.
+ * Runs one step (argv[0] is the drbdsetup, drbdmeta or drbd-proxy-ctl name, or `/bin/sh` for a
+ * handler) and returns its exit code, or a promise of it. drbdadm waits for each step before
+ * it prints or runs the next one.
  */
 export type StepRunner = (
   argv: string[],
   io: Console,
-  options: { quiet: boolean; env?: Record<string, string> },
-) => number;
+  options: StepOptions,
+) => number | Promise<number>;
 
 /** One unit of work: a command applied to a resource and possibly a volume, connection, path. */
 export interface Ctx {
@@ -172,14 +183,14 @@ export class Engine {
 
   // ---- running steps ----
 
-  /** Prints (with -d or -v) and runs one step; returns its exit code (0 in a dry run). */
-  system(
+  /** Prints (with -d or -v) and runs one step; resolves to its exit code (0 in a dry run). */
+  async system(
     argv: string[],
     sleeps: Sleeps,
     resName: string | undefined,
     quiet = false,
     env?: Record<string, string>,
-  ): number {
+  ): Promise<number> {
     const { dryRun, verbose, shVarname } = this.opts;
     if (dryRun || verbose) {
       if (shVarname) {
@@ -188,7 +199,7 @@ export class Engine {
       this.io.out(argv.map(shellEscape).join(" ") + "\n");
       if (dryRun) return 0;
     }
-    const rv = this.runner(argv, this.io, { quiet, env });
+    const rv = await this.runner(argv, this.io, { quiet, env, sleeps });
     if (sleeps !== "forever" && sleeps !== "pid" && rv >= 10 && !quiet) {
       this.io.err(`Command '${argv.join(" ")}' terminated with exit code ${rv}\n`);
     }
@@ -242,7 +253,7 @@ export class Engine {
   // ---- iteration ----
 
   /** drbdadm's __call_cmd_fn: checks the disk requirement, iterates paths, calls the action. */
-  callFn(ctx: Ctx, exitOnFail: boolean): number {
+  async callFn(ctx: Ctx, exitOnFail: boolean): Promise<number> {
     const { cmd, vol } = ctx;
     if (cmd.diskRequired && (!vol || !hasDisk(vol) || !vol.metaDisk || !vol.metaIndex)) {
       this.io.err(
@@ -255,22 +266,22 @@ export class Engine {
       let rv = 0;
       for (const path of ctx.conn.paths) {
         if (path.ignore) continue;
-        rv = this.action({ ...ctx, path });
+        rv = await this.action({ ...ctx, path });
         if (rv >= 20 && exitOnFail) this.exit(rv);
       }
       return rv;
     }
-    const rv = this.action(ctx);
+    const rv = await this.action(ctx);
     if (rv >= 20 && exitOnFail) this.exit(rv);
     return rv;
   }
 
-  callCmdFn(cmd: AdmCommand, ctx: Ctx, exitOnFail: boolean): number {
-    return this.callFn({ ...ctx, cmd }, exitOnFail);
+  async callCmdFn(cmd: AdmCommand, ctx: Ctx, exitOnFail: boolean): Promise<number> {
+    return await this.callFn({ ...ctx, cmd }, exitOnFail);
   }
 
   /** drbdadm's call_cmd: iterates volumes and/or connections unless the context fixes them. */
-  callCmd(cmd: AdmCommand, ctx: Ctx, exitOnFail: boolean): number {
+  async callCmd(cmd: AdmCommand, ctx: Ctx, exitOnFail: boolean): Promise<number> {
     const res = ctx.res!;
     const iterVols = !ctx.vol && cmd.iterateVolumes;
     const iterConns = !ctx.conn && cmd.needPeer;
@@ -280,7 +291,7 @@ export class Engine {
     if (iterVols && iterConns) {
       for (const vol of vols) {
         for (const conn of conns) {
-          const rv = this.callFn({ ...base, vol, conn }, exitOnFail);
+          const rv = await this.callFn({ ...base, vol, conn }, exitOnFail);
           if (rv) return rv;
         }
       }
@@ -289,21 +300,21 @@ export class Engine {
     if (iterVols) {
       let rv = 0;
       for (const vol of vols) {
-        rv = this.callFn({ ...base, vol }, exitOnFail);
+        rv = await this.callFn({ ...base, vol }, exitOnFail);
         if (rv) break;
       }
       return rv;
     }
     if (iterConns) {
-      if (this.#setGiSingleNode(base)) return this.callFn(base, exitOnFail);
+      if (this.#setGiSingleNode(base)) return await this.callFn(base, exitOnFail);
       let rv = 0;
       for (const conn of conns) {
-        rv = this.callFn({ ...base, conn }, exitOnFail);
+        rv = await this.callFn({ ...base, conn }, exitOnFail);
         if (rv) break;
       }
       return rv;
     }
-    return this.callFn(base, exitOnFail);
+    return await this.callFn(base, exitOnFail);
   }
 
   #setGiSingleNode(ctx: Ctx): boolean {
@@ -323,7 +334,7 @@ export class Engine {
   }
 
   /** Runs the scheduled steps stage by stage; 1 when a stage failed. */
-  runDeferred(): number {
+  async runDeferred(): Promise<number> {
     for (const stage of STAGES) {
       const list = this.#deferred.get(stage)!;
       this.#deferred.set(stage, []);
@@ -336,7 +347,7 @@ export class Engine {
             `${this.opts.progname}: ${d.ctx.cmd.name} ${res.name}: skipped due to earlier error\n`,
           );
         } else {
-          r = this.callFn(d.ctx, false);
+          r = await this.callFn(d.ctx, false);
           if (
             r && (stage === "prereq" || stage === "disk-prep-down" || stage === "disk-prep-up" ||
               stage === "net-prep-down" || stage === "net-prep-up")
@@ -351,40 +362,40 @@ export class Engine {
 
   // ---- actions ----
 
-  action(ctx: Ctx): number {
+  async action(ctx: Ctx): Promise<number> {
     switch (ctx.cmd.action) {
       case "attach":
-        return this.#attach(ctx);
+        return await this.#attach(ctx);
       case "new-peer":
-        return this.#newPeer(ctx);
+        return await this.#newPeer(ctx);
       case "path":
-        return this.#path(ctx);
+        return await this.#path(ctx);
       case "connect":
-        return this.#connect(ctx);
+        return await this.#connect(ctx);
       case "setup":
-        return this.drbdsetup(ctx, ctx.cmd.takesLong ? "long" : "short");
+        return await this.drbdsetup(ctx, ctx.cmd.takesLong ? "long" : "short");
       case "up":
         return this.#up(ctx);
       case "resource":
-        return this.#resource(ctx);
+        return await this.#resource(ctx);
       case "peer-device":
-        return this.#peerDevice(ctx);
+        return await this.#peerDevice(ctx);
       case "invalidate":
-        return this.#invalidate(ctx);
+        return await this.#invalidate(ctx);
       case "outdate":
-        return this.#outdate(ctx);
+        return await this.#outdate(ctx);
       case "resize":
-        return this.#resize(ctx);
+        return await this.#resize(ctx);
       case "check-resize":
-        return this.#resize(ctx) === 0 ? 0 : this.drbdmeta(ctx, "very-long");
+        return await this.#resize(ctx) === 0 ? 0 : await this.drbdmeta(ctx, "very-long");
       case "adjust":
         return this.#adjust(ctx);
       case "wait":
-        return this.#waitConnect(ctx);
+        return await this.#waitConnect(ctx);
       case "wait-con-int":
-        return this.#waitConInt();
+        return await this.#waitConInt();
       case "setup-and-meta":
-        return this.#setupAndMeta(ctx);
+        return await this.#setupAndMeta(ctx);
       case "dump":
         this.io.out(
           dumpResources(
@@ -396,15 +407,15 @@ export class Engine {
         );
         return 0;
       case "create-md":
-        return this.#createMd(ctx);
+        return await this.#createMd(ctx);
       case "meta":
-        return this.drbdmeta(ctx, "very-long");
+        return await this.drbdmeta(ctx, "very-long");
       case "forget-peer":
-        return this.#forgetPeer(ctx);
+        return await this.#forgetPeer(ctx);
       case "new-minor":
-        return this.#newMinor(ctx);
+        return await this.#newMinor(ctx);
       case "khelper":
-        return this.#khelper(ctx);
+        return await this.#khelper(ctx);
       case "sh-nop":
         return configProblems(this.config).some((d) => !d.warning) ? 10 : 0;
       case "sh-resources":
@@ -444,20 +455,20 @@ export class Engine {
         return this.#shLowerResource(ctx);
       case "proxy-up":
       case "proxy-down":
-        return this.#checkProxy(ctx, ctx.cmd.action === "proxy-up");
+        return await this.#checkProxy(ctx, ctx.cmd.action === "proxy-up");
       case "proxy-conn-up":
-        return this.#proxyConnUp(ctx);
+        return await this.#proxyConnUp(ctx);
       case "proxy-conn-down":
-        return this.#proxyConnDown(ctx);
+        return await this.#proxyConnDown(ctx);
       case "proxy-conn-plugins":
-        return this.#proxyConnPlugins(ctx);
+        return await this.#proxyConnPlugins(ctx);
       case "hidden":
         return 0;
     }
   }
 
   /** drbdadm's __adm_drbdsetup: `drbdsetup CMD [res] [peer] [minor|vnr] [options]`. */
-  drbdsetup(ctx: Ctx, sleeps: Sleeps, quiet = false): number {
+  async drbdsetup(ctx: Ctx, sleeps: Sleeps, quiet = false): Promise<number> {
     const argv = [this.opts.drbdsetup, ctx.cmd.name];
     const { cmd, res, vol, conn } = ctx;
     if (cmd.backendResName && res) argv.push(res.name);
@@ -465,11 +476,11 @@ export class Engine {
     if (vol) argv.push(String(cmd.needPeer && cmd.iterateVolumes ? vol.vnr : vol.minor));
     argv.push(...this.setupOptions(cmd.context));
     if (cmd === INVALIDATE_SETUP && conn) argv.push(`--sync-from-peer-node-id=${peerNodeId(conn)}`);
-    return this.system(argv, sleeps, res?.name, quiet);
+    return await this.system(argv, sleeps, res?.name, quiet);
   }
 
   /** drbdadm's _adm_drbdmeta: `drbdmeta MINOR v09 MDDEV IDX [--node-id=N] CMD [arg] [opts]`. */
-  drbdmeta(ctx: Ctx, sleeps: Sleeps, argument?: string, quiet = false): number {
+  async drbdmeta(ctx: Ctx, sleeps: Sleeps, argument?: string, quiet = false): Promise<number> {
     const { cmd, res, vol, conn } = ctx;
     const v = vol!;
     const argv = [this.opts.drbdmeta, String(v.minor), "v09"];
@@ -483,15 +494,15 @@ export class Engine {
     argv.push(cmd.name);
     if (argument !== undefined) argv.push(argument);
     argv.push(...this.setupOptions(cmd.context));
-    return this.system(argv, sleeps, res?.name, quiet);
+    return await this.system(argv, sleeps, res?.name, quiet);
   }
 
-  #attach(ctx: Ctx): number {
+  async #attach(ctx: Ctx): Promise<number> {
     const vol = ctx.vol!;
     const doAttach = ctx.cmd === ATTACH;
     const reset = ctx.cmd.name === "disk-options" && ctx.cmd !== findCommand("disk-options");
     if (doAttach) {
-      const rv = this.callCmdFn(APPLY_AL, ctx, false);
+      const rv = await this.callCmdFn(APPLY_AL, ctx, false);
       if (rv) return rv;
     }
     const argv = [this.opts.drbdsetup, ctx.cmd.name, String(vol.minor)];
@@ -501,10 +512,10 @@ export class Engine {
     if (reset) argv.push("--set-defaults");
     argv.push(...this.makeOptions(vol.diskOptions));
     argv.push(...this.setupOptions(ctx.cmd.context));
-    return this.system(argv, "long", ctx.res?.name);
+    return await this.system(argv, "long", ctx.res?.name);
   }
 
-  #newMinor(ctx: Ctx): number {
+  async #newMinor(ctx: Ctx): Promise<number> {
     const vol = ctx.vol!;
     const argv = [
       this.opts.drbdsetup,
@@ -514,10 +525,10 @@ export class Engine {
       String(vol.vnr),
     ];
     if (!hasDisk(vol)) argv.push("--diskless");
-    return this.system(argv, "short", ctx.res!.name);
+    return await this.system(argv, "short", ctx.res!.name);
   }
 
-  #resource(ctx: Ctx): number {
+  async #resource(ctx: Ctx): Promise<number> {
     const res = ctx.res!;
     const isNew = ctx.cmd.name === "new-resource";
     const reset = ctx.cmd.name === "resource-options" &&
@@ -527,10 +538,10 @@ export class Engine {
     if (reset) argv.push("--set-defaults");
     if (reset || isNew) argv.push(...this.makeOptions(res.resOptions));
     argv.push(...this.setupOptions(ctx.cmd.context));
-    return this.system(argv, "short", res.name);
+    return await this.system(argv, "short", res.name);
   }
 
-  #resize(ctx: Ctx): number {
+  async #resize(ctx: Ctx): Promise<number> {
     const res = ctx.res!;
     const vol = ctx.vol!;
     const isResize = ctx.cmd.name === "resize";
@@ -539,9 +550,9 @@ export class Engine {
       res.diskOptions.find((o) => o.name === "size");
     if (size) argv.push(`--size=${size.value}`);
     argv.push(...this.setupOptions(ctx.cmd.context));
-    const ex = this.system(argv, "long", res.name, !isResize);
+    const ex = await this.system(argv, "long", res.name, !isResize);
     if (ex) return ex;
-    this.system(
+    await this.system(
       [this.opts.drbdsetup, "check-resize", String(vol.minor)],
       "short",
       res.name,
@@ -550,7 +561,7 @@ export class Engine {
     return 0;
   }
 
-  #newPeer(ctx: Ctx): number {
+  async #newPeer(ctx: Ctx): Promise<number> {
     const { res, conn } = ctx;
     const reset = ctx.cmd.name === "net-options" && ctx.cmd !== findCommand("net-options");
     const argv = [this.opts.drbdsetup, ctx.cmd.name, res!.name, peerNodeId(conn!)];
@@ -562,25 +573,25 @@ export class Engine {
     }
     argv.push(...this.makeOptions(list));
     argv.push(...this.setupOptions(ctx.cmd.context));
-    return this.system(argv, "short", res!.name);
+    return await this.system(argv, "short", res!.name);
   }
 
-  #path(ctx: Ctx): number {
+  async #path(ctx: Ctx): Promise<number> {
     const { res, conn, path } = ctx;
     const argv = [this.opts.drbdsetup, ctx.cmd.name, res!.name, peerNodeId(conn!)];
     argv.push(formatAddress(path!.myAddress), formatAddress(path!.connectTo ?? path!.peerAddress));
     argv.push(...this.setupOptions(ctx.cmd.context));
-    return this.system(argv, "short", res!.name);
+    return await this.system(argv, "short", res!.name);
   }
 
-  #connect(ctx: Ctx): number {
+  async #connect(ctx: Ctx): Promise<number> {
     const { res, conn } = ctx;
     const argv = [this.opts.drbdsetup, ctx.cmd.name, res!.name, peerNodeId(conn!)];
     argv.push(...this.setupOptions(ctx.cmd.context));
-    return this.system(argv, "short", res!.name);
+    return await this.system(argv, "short", res!.name);
   }
 
-  #peerDevice(ctx: Ctx): number {
+  async #peerDevice(ctx: Ctx): Promise<number> {
     const { res, conn, vol } = ctx;
     const pd = findPeerDevice(conn!, vol!.vnr);
     if (!pd) {
@@ -597,7 +608,7 @@ export class Engine {
     if (ctx.cmd === PEER_DEVICE_DEFAULTS) argv.push("--set-defaults");
     argv.push(...this.makeOptions(pd.options));
     argv.push(...this.setupOptions(ctx.cmd.context));
-    return this.system(argv, "short", res!.name);
+    return await this.system(argv, "short", res!.name);
   }
 
   /**
@@ -613,44 +624,44 @@ export class Engine {
     }
   }
 
-  #outdate(ctx: Ctx): number {
-    let rv = this.drbdsetup(ctx, "short", true);
+  async #outdate(ctx: Ctx): Promise<number> {
+    let rv = await this.drbdsetup(ctx, "short", true);
     if (rv === 17) return rv;
     if (rv === 5) {
-      rv = this.drbdmeta(ctx, "very-long");
+      rv = await this.drbdmeta(ctx, "very-long");
       return rv ? 5 : 0;
     }
-    if (rv || this.opts.dryRun) rv = this.drbdmeta(ctx, "very-long");
+    if (rv || this.opts.dryRun) rv = await this.drbdmeta(ctx, "very-long");
     return rv;
   }
 
-  #setupAndMeta(ctx: Ctx): number {
+  async #setupAndMeta(ctx: Ctx): Promise<number> {
     const setupCmd = {
       ...ctx.cmd,
       context: ctx.cmd.context === "forceable" ? undefined : ctx.cmd.context,
     };
-    let rv = this.drbdsetup({ ...ctx, cmd: setupCmd }, "short", true);
+    let rv = await this.drbdsetup({ ...ctx, cmd: setupCmd }, "short", true);
     const backing = ctx.vol && hasDisk(ctx.vol) && ctx.vol.metaDisk;
     if (rv === 11 || rv === 17 || !backing) return rv;
-    if (rv || this.opts.dryRun) rv = this.drbdmeta(ctx, "very-long");
+    if (rv || this.opts.dryRun) rv = await this.drbdmeta(ctx, "very-long");
     return rv;
   }
 
-  #invalidate(ctx: Ctx): number {
-    let rv = this.callCmd(INVALIDATE_SETUP, ctx, false);
+  async #invalidate(ctx: Ctx): Promise<number> {
+    let rv = await this.callCmd(INVALIDATE_SETUP, ctx, false);
     if (rv === 11 || rv === 17) return rv;
-    if (rv || this.opts.dryRun) rv = this.callCmd(INVALIDATE_META, ctx, false);
+    if (rv || this.opts.dryRun) rv = await this.callCmd(INVALIDATE_META, ctx, false);
     return rv;
   }
 
-  #forgetPeer(ctx: Ctx): number {
-    let rv = this.callCmd(FORGET_PEER_SETUP, ctx, false);
+  async #forgetPeer(ctx: Ctx): Promise<number> {
+    let rv = await this.callCmd(FORGET_PEER_SETUP, ctx, false);
     if (rv === 11 || rv === 17) return rv;
-    if (rv || this.opts.dryRun) rv = this.callCmd(FORGET_PEER_META, ctx, false);
+    if (rv || this.opts.dryRun) rv = await this.callCmd(FORGET_PEER_META, ctx, false);
     return rv;
   }
 
-  #createMd(ctx: Ctx): number {
+  async #createMd(ctx: Ctx): Promise<number> {
     const res = ctx.res!;
     const idx = this.opts.backendOptions.findIndex((b) => b.startsWith("--max-peers="));
     let maxPeers: string;
@@ -668,8 +679,8 @@ export class Engine {
       maxPeers = String(n || 1);
     }
     let deviceUuid = 0n;
-    if (!this.opts.dryRun) deviceUuid = this.#readDevUuid(ctx);
-    const rv = this.drbdmeta(ctx, "very-long", maxPeers);
+    if (!this.opts.dryRun) deviceUuid = await this.#readDevUuid(ctx);
+    const rv = await this.drbdmeta(ctx, "very-long", maxPeers);
     if (saved !== undefined) this.opts.backendOptions.unshift(saved);
     if (rv || this.opts.dryRun) return rv;
     if (deviceUuid === 0n) {
@@ -679,13 +690,13 @@ export class Engine {
     const backend = this.opts.backendOptions;
     this.opts.backendOptions = [deviceUuid.toString(16).toUpperCase().padStart(16, "0")];
     const uuidCmd = { ...ctx.cmd, name: "write-dev-uuid", context: "wildcard" as const };
-    this.drbdmeta({ ...ctx, cmd: uuidCmd }, "very-long");
+    await this.drbdmeta({ ...ctx, cmd: uuidCmd }, "very-long");
     this.opts.backendOptions = backend;
     return rv;
   }
 
   /** The device UUID in existing metadata (0 when there is none), read without printing. */
-  #readDevUuid(ctx: Ctx): bigint {
+  async #readDevUuid(ctx: Ctx): Promise<bigint> {
     let text = "";
     const capture: Console = {
       out: (t) => (text += t),
@@ -706,7 +717,7 @@ export class Engine {
         : v.metaIndex ?? "",
       "read-dev-uuid",
     ];
-    this.runner(argv, capture, { quiet: true });
+    await this.runner(argv, capture, { quiet: true, sleeps: "very-long" });
     const m = /^\s*([0-9a-fA-F]+)/.exec(text);
     return m ? BigInt("0x" + m[1]) : 0n;
   }
@@ -799,7 +810,7 @@ export class Engine {
     }
   }
 
-  #checkProxy(ctx: Ctx, up: boolean): number {
+  async #checkProxy(ctx: Ctx, up: boolean): Promise<number> {
     const conn = ctx.conn!;
     if (conn.paths.length > 1) {
       this.io.err("Multiple paths in connection within proxy setup not allowed\n");
@@ -808,8 +819,8 @@ export class Engine {
     const path = conn.paths[0];
     if (!path?.myProxy || !path.myProxy.onHosts.includes(this.opts.hostname)) return 0;
     if (!path.peerProxy) return 0;
-    if (!up) return this.#proxyConnDown(ctx);
-    return this.#proxyConnUp(ctx) || this.#proxyConnPlugins(ctx);
+    if (!up) return await this.#proxyConnDown(ctx);
+    return await this.#proxyConnUp(ctx) || await this.#proxyConnPlugins(ctx);
   }
 
   #proxyName(ctx: Ctx): string {
@@ -819,23 +830,23 @@ export class Engine {
     }`;
   }
 
-  #proxyConnUp(ctx: Ctx): number {
+  async #proxyConnUp(ctx: Ctx): Promise<number> {
     const path = ctx.conn!.paths[0];
     if (!path?.myProxy || !path.peerProxy) return 0;
     const hp = (a?: Address) => `${a?.addr ?? ""}:${a?.port ?? ""}`;
     const text = `add connection ${this.#proxyName(ctx)} ${hp(path.myProxy.inside)} ` +
       `${hp(path.peerProxy.outside)} ${hp(path.myProxy.outside)} ${hp(path.myAddress)}`;
-    return this.system([this.opts.drbdProxyCtl, "-c", text], "short", ctx.res!.name);
+    return await this.system([this.opts.drbdProxyCtl, "-c", text], "short", ctx.res!.name);
   }
 
-  #proxyConnDown(ctx: Ctx): number {
+  async #proxyConnDown(ctx: Ctx): Promise<number> {
     const path = ctx.conn!.paths[0];
     if (!path?.myProxy || !path.peerProxy) return 0;
     const text = `del connection ${this.#proxyName(ctx)}`;
-    return this.system([this.opts.drbdProxyCtl, "-c", text], "short", ctx.res!.name);
+    return await this.system([this.opts.drbdProxyCtl, "-c", text], "short", ctx.res!.name);
   }
 
-  #proxyConnPlugins(ctx: Ctx): number {
+  async #proxyConnPlugins(ctx: Ctx): Promise<number> {
     const path = ctx.conn!.paths[0];
     if (!path?.myProxy || !path.peerProxy) return 0;
     const name = this.#proxyName(ctx);
@@ -846,10 +857,10 @@ export class Engine {
       plugins.forEach((p, i) => argv.push("-c", `set plugin ${name} ${i} ${p.name}`));
       argv.push(`set plugin ${name} ${plugins.length} END`);
     }
-    return argv.length > 2 ? this.system(argv, "short", ctx.res!.name) : 0;
+    return argv.length > 2 ? await this.system(argv, "short", ctx.res!.name) : 0;
   }
 
-  #waitConnect(ctx: Ctx): number {
+  async #waitConnect(ctx: Ctx): Promise<number> {
     const { res, vol, conn } = ctx;
     const r = res!;
     const argv = [this.opts.drbdsetup];
@@ -862,10 +873,10 @@ export class Engine {
       if (ci?.value) timeout = (parseInt(ci.value, 10) || 0) * 2;
       argv.push("--wfc-timeout", String(timeout));
     } else argv.push(...this.makeOptions(r.startupOptions));
-    return this.system(argv, "forever", r.name);
+    return await this.system(argv, "forever", r.name);
   }
 
-  #waitConInt(): number {
+  async #waitConInt(): Promise<number> {
     if (!this.opts.tty) {
       this.io.err("WARN: stdin/stdout is not a TTY; using /dev/console");
       this.io.out("WARN: stdin/stdout is not a TTY; using /dev/console");
@@ -874,12 +885,12 @@ export class Engine {
       if (r.ignore || r.stacked !== this.opts.stacked) continue;
       const argv = [this.opts.drbdsetup, "wait-connect-resource", r.name];
       argv.push(...this.makeOptions(r.startupOptions));
-      this.system(argv, "pid", r.name);
+      await this.system(argv, "pid", r.name);
     }
     return 0;
   }
 
-  #khelper(ctx: Ctx): number {
+  async #khelper(ctx: Ctx): Promise<number> {
     const res = ctx.res!;
     const handler = res.handlers.find((h) => h.name === ctx.cmd.name);
     if (!handler?.value) return 0;
@@ -893,7 +904,7 @@ export class Engine {
       DRBD_MY_NODE_ID: Deno.env.get("DRBD_MY_NODE_ID") ?? res.me?.nodeId ?? "",
     };
     for (const h of res.hosts) if (h.nodeId) env[`DRBD_NODE_ID_${h.nodeId}`] = h.names.join(" ");
-    return this.system(["/bin/sh", "-c", handler.value], "very-long", res.name, false, env);
+    return await this.system(["/bin/sh", "-c", handler.value], "very-long", res.name, false, env);
   }
 
   #shModParms(): number {

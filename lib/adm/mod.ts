@@ -7,7 +7,13 @@
 
 export { type AdmCommand, COMMANDS, CONTEXTS, findCommand } from "./commands.ts";
 export { scanOptions, type ScanResult } from "./getopt.ts";
-export { Engine, formatAddress, type StepRunner } from "./engine.ts";
-export { type AdmInvocation, defaultRunner, runAdm, type RunOptions } from "./run.ts";
+export { Engine, formatAddress, type Sleeps, type StepOptions, type StepRunner } from "./engine.ts";
+export {
+  type AdmInvocation,
+  defaultRunner,
+  type DrbdmetaMain,
+  runAdm,
+  type RunOptions,
+} from "./run.ts";
 export { shellEscape } from "./shell.ts";
 export { hiddenCommandsText, usageText, versionText } from "./usage.ts";

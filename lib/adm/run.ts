@@ -17,7 +17,7 @@ import {
 } from "../config/mod.ts";
 import type { Config, Connection, Resource, Volume } from "../config/types.ts";
 import type { AdmCommand } from "./commands.ts";
-import { E, Engine, type StepRunner } from "./engine.ts";
+import { E, Engine, type StepOptions, type StepRunner } from "./engine.ts";
 import { usageText } from "./usage.ts";
 import { convertResyncAfter } from "./model.ts";
 
@@ -47,8 +47,16 @@ export type DrbdmetaMain = (args: string[], io: Console, options: { progname: st
 
 /** Hooks for tests and embedding. */
 export interface RunOptions {
-  /** Runs the steps; default: drbdmeta in-process, drbdsetup reports the missing daemon. */
+  /**
+   * Runs every step. Default: {@link defaultRunner} (drbdmeta in-process, handlers as
+   * processes, drbdsetup steps through `setupRunner`).
+   */
   runner?: StepRunner;
+  /**
+   * Runs the drbdsetup steps when `runner` is not given (argv[0] is drbdsetup's name as drbdadm
+   * knows it, `-s` included). Default: report that the udrbd daemon is not running.
+   */
+  setupRunner?: StepRunner;
   /** Node name (default: `UDRBD_HOSTNAME`, then `uname -n`). */
   hostname?: string;
   /** Whether stdin and stdout are terminals; default: ask the console. */
@@ -66,11 +74,17 @@ export const DEFAULT_CONFIG_FILES = [
 ];
 
 /**
- * The default step runner: `drbdmeta` steps run our drbdmeta in-process; `drbdsetup` steps need
- * the udrbd node daemon, which does not exist yet, so they fail plainly with exit code 20.
+ * The default step runner: `drbdmeta` steps run our drbdmeta in-process, handlers run as
+ * processes, and every other step (drbdsetup, drbd-proxy-ctl) goes to `setupRunner`; without
+ * one it fails plainly with exit code 20, saying that the udrbd daemon is not running.
  */
-export function defaultRunner(drbdmeta: string, drbdmetaMain?: DrbdmetaMain): StepRunner {
-  return (argv, io, { quiet, env }) => {
+export function defaultRunner(
+  drbdmeta: string,
+  drbdmetaMain?: DrbdmetaMain,
+  setupRunner: StepRunner = daemonMissing,
+): StepRunner {
+  return (argv, io, options) => {
+    const { quiet, env } = options;
     if (argv[0] === "/bin/sh") return runHandler(argv, io, env);
     if (argv[0] === drbdmeta) {
       if (!drbdmetaMain) {
@@ -87,26 +101,34 @@ export function defaultRunner(drbdmeta: string, drbdmetaMain?: DrbdmetaMain): St
       };
       return drbdmetaMain(argv.slice(1), sink, { progname: "drbdmeta" });
     }
-    if (!quiet) {
-      io.err(
-        `${argv[0]} ${argv[1] ?? ""}: the udrbd daemon is not running ` +
-          "(udrbd cannot run DRBD resources yet; use 'drbdadm -d' to see the steps)\n",
-      );
-    }
-    return 20;
+    return setupRunner(argv, io, options);
   };
 }
 
+function daemonMissing(argv: string[], io: Console, { quiet }: StepOptions): number {
+  if (!quiet) {
+    io.err(
+      `${argv[0]} ${argv[1] ?? ""}: the udrbd daemon is not running ` +
+        "(udrbd cannot run DRBD resources yet; use 'drbdadm -d' to see the steps)\n",
+    );
+  }
+  return 20;
+}
+
 /** Runs a handler command line (drbdadm's "before-resync-target" etc.) with its variables. */
-function runHandler(argv: string[], io: Console, env?: Record<string, string>): number {
+async function runHandler(
+  argv: string[],
+  io: Console,
+  env?: Record<string, string>,
+): Promise<number> {
   try {
-    const out = new Deno.Command(argv[0], {
+    const out = await new Deno.Command(argv[0], {
       args: argv.slice(1),
       env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).outputSync();
+    }).output();
     const dec = new TextDecoder();
     if (out.stdout.length) io.out(dec.decode(out.stdout));
     if (out.stderr.length) io.err(dec.decode(out.stderr));
@@ -142,10 +164,16 @@ function countResources(config: Config): Counts {
   return c;
 }
 
-/** Runs a parsed drbdadm command line; returns the exit code. */
-export function runAdm(inv: AdmInvocation, io: Console, options: RunOptions = {}): number {
+/**
+ * Runs a parsed drbdadm command line, one step after the other; resolves to the exit code.
+ */
+export async function runAdm(
+  inv: AdmInvocation,
+  io: Console,
+  options: RunOptions = {},
+): Promise<number> {
   try {
-    return runInner(inv, io, options);
+    return await runInner(inv, io, options);
   } catch (e) {
     if (e instanceof ExitError) return e.code;
     throw e;
@@ -157,7 +185,7 @@ function usageExit(io: Console, inv: AdmInvocation, addinfo: string): never {
   throw new ExitError(E.USAGE);
 }
 
-function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number {
+async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): Promise<number> {
   const cmd = inv.command;
   const names = inv.resources;
   const die = (code: number, message: string): never => {
@@ -268,7 +296,7 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
         : `${Deno.cwd()}/${config.file}`,
     },
     config,
-    options.runner ?? defaultRunner(inv.drbdmeta),
+    options.runner ?? defaultRunner(inv.drbdmeta, undefined, options.setupRunner),
   );
 
   let rv = 0;
@@ -291,19 +319,19 @@ function runInner(inv: AdmInvocation, io: Console, options: RunOptions): number 
         for (const res of config.resources) {
           if (res.ignore || res.stacked !== engine.opts.stacked) continue;
           if (cmd.needPeer || cmd.name === "up" || isAdjust) setPeers(config, res);
-          const r = engine.callCmd(cmd, { cmd, res }, true);
+          const r = await engine.callCmd(cmd, { cmd, res }, true);
           if (r > rv) rv = r;
         }
       }
     } else {
-      rv = runNamed(engine, cmd, names, isDump, hostname, die);
+      rv = await runNamed(engine, cmd, names, isDump, hostname, die);
     }
   } else {
-    const r = engine.callFn({ cmd }, false);
+    const r = await engine.callFn({ cmd }, false);
     if (r >= 10) die(r, `command ${cmd.name} exited with code ${r}\n`);
     rv = r;
   }
-  const r = engine.runDeferred();
+  const r = await engine.runDeferred();
   return Math.max(r, rv);
 }
 
@@ -375,14 +403,14 @@ function connName(conn: Connection): string | undefined {
   return conn.netOptions.find((o) => o.name === "_name")?.value ?? conn.name;
 }
 
-function runNamed(
+async function runNamed(
   engine: Engine,
   cmd: AdmCommand,
   names: string[],
   isDump: boolean,
   hostname: string,
   die: (code: number, message: string) => never,
-): number {
+): Promise<number> {
   const { config, io } = engine;
   const find = (n: string) => {
     const r = config.resources.find((x) => x.name === n);
@@ -461,7 +489,7 @@ function runNamed(
     }
     engine.opts.stacked = res.stacked;
     if (cmd.name === "outdate") engine.checkDisklessOutdate(res, vol);
-    const r = engine.callCmd(cmd, { cmd, res, vol, conn: t.conn }, true);
+    const r = await engine.callCmd(cmd, { cmd, res, vol, conn: t.conn }, true);
     if (r > rv) rv = r;
   }
   return rv;
