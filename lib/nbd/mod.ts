@@ -28,3 +28,22 @@ export {
 } from "./block_device.ts";
 export { NbdServer, type NbdServerOptions } from "./server.ts";
 export { Cmd, CmdFlag, Errno, TxFlag } from "./protocol.ts";
+export {
+  attach,
+  type AttachOptions,
+  type DrbdLinkOptions,
+  drbdLinks,
+  findFreeNbd,
+  type FindFreeNbdOptions,
+  KernelAttachment,
+  type KernelLogger,
+  type LinkOptions,
+  makeLinks,
+  nbdClientArgv,
+  type NbdClientArgvOptions,
+  nbdDisconnectArgv,
+  nbdDriverPresent,
+  relativeTarget,
+  removeLinks,
+  type SysfsOptions,
+} from "./kernel.ts";
