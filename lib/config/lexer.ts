@@ -107,19 +107,80 @@ const IPV6 = `(?:(?:${HEX4}:){0,5}${HEX4})?:(?:${HEX4})?:(?:${HEX4}(?::${HEX4}){
 const IPV6_MAPPED = `::[fF]{4}:${IPV4}`;
 const DQ_CH = '(?:[^"\\\\\\n]|\\\\[^\\n])';
 
-/** Scanner rules in priority order (earlier wins a tie). Keywords are handled via STRING. */
-const RULES: [TokenKind, RegExp][] = [
-  ["kmodvers", /[0-9]+\.[0-9]+\.[0-9]+/y],
-  ["ipaddr", new RegExp(IPV4, "y")],
-  ["ipaddr6", new RegExp(IPV6, "y")],
-  ["ipaddr6", new RegExp(IPV6_MAPPED, "y")],
-  ["integer", /[0-9]{1,8}[MKGs]?/y],
-  ["string", new RegExp(`"${DQ_CH}{0,255}"`, "y")],
-  ["string", new RegExp(`${STRING_CH}{1,128}`, "y")],
-  ["err-string-too-long", new RegExp(`${STRING_CH}{129}`, "y")],
-  ["err-dqstring-too-long", new RegExp(`"${DQ_CH}{255}.`, "y")],
-  ["err-dqstring", new RegExp(`"${DQ_CH}{0,255}[\\\\\\n]`, "y")],
-];
+/**
+ * The scanner rules that stay regular expressions, in priority order: IPv6 addresses and the
+ * error rules for bad quoted strings. They are rare, so they are compiled on first use; the
+ * common tokens are measured by hand in {@link Lexer.next} (same lengths, no regex).
+ */
+let ipv6: RegExp[] | undefined;
+let dqErrors: [TokenKind, RegExp][] | undefined;
+const ipv6Rules = () => ipv6 ??= [new RegExp(IPV6, "y"), new RegExp(IPV6_MAPPED, "y")];
+const dqErrorRules = () =>
+  dqErrors ??= [
+    ["err-dqstring-too-long", new RegExp(`"${DQ_CH}{255}.`, "y")],
+    ["err-dqstring", new RegExp(`"${DQ_CH}{0,255}[\\\\\\n]`, "y")],
+  ];
+
+/** Length of the run of decimal digits at `i`. */
+function digitsAt(t: string, i: number): number {
+  let e = i;
+  for (; e < t.length; e++) {
+    const c = t.charCodeAt(e);
+    if (c < 48 || c > 57) break;
+  }
+  return e - i;
+}
+
+/** Match length of `[0-9]+\.[0-9]+\.[0-9]+` at `p` (0: no match). */
+function kmodversLen(t: string, p: number): number {
+  let i = p;
+  for (let g = 0; g < 3; g++) {
+    const d = digitsAt(t, i);
+    if (d === 0) return 0;
+    i += d;
+    if (g < 2) {
+      if (t.charCodeAt(i) !== 46) return 0;
+      i++;
+    }
+  }
+  return i - p;
+}
+
+/** Match length of `([0-9]{1,3}\.){3}[0-9]{1,3}` at `p` (0: no match). */
+function ipv4Len(t: string, p: number): number {
+  let i = p;
+  for (let g = 0; g < 3; g++) {
+    // a longer digit run cannot be followed by the '.' the group needs
+    const d = digitsAt(t, i);
+    if (d === 0 || d > 3 || t.charCodeAt(i + d) !== 46) return 0;
+    i += d + 1;
+  }
+  const d = digitsAt(t, i);
+  return d === 0 ? 0 : i + Math.min(d, 3) - p;
+}
+
+/** Match length of `[0-9]{1,8}[MKGs]?` at `p` (0: no match). */
+function integerLen(t: string, p: number): number {
+  const d = Math.min(digitsAt(t, p), 8);
+  if (d === 0) return 0;
+  const u = t.charCodeAt(p + d);
+  return u === 77 || u === 75 || u === 71 || u === 115 ? d + 1 : d;
+}
+
+/** Match length of a complete double-quoted string (at most 255 characters) at `p`, or 0. */
+function quotedLen(t: string, p: number): number {
+  let i = p + 1;
+  for (let units = 0; units < 255 && i < t.length; units++) {
+    const c = t.charCodeAt(i);
+    if (c === 34 || c === 10) break;
+    if (c === 92) {
+      // a backslash escapes any character but a newline
+      if (i + 1 >= t.length || t.charCodeAt(i + 1) === 10) break;
+      i += 2;
+    } else i++;
+  }
+  return i < t.length && t.charCodeAt(i) === 34 ? i + 1 - p : 0;
+}
 
 /** True for characters of drbd.conf's unquoted words: `[a-zA-Z0-9/._-]`. */
 function isStringChar(c: number): boolean {
@@ -161,93 +222,114 @@ export class Lexer {
   /** The next token (kind "eof" at the end). */
   next(): Token {
     const t = this.#text;
+    const n = t.length;
+    let p = this.#pos;
+    let c: number;
     for (;;) {
-      if (this.#pos >= t.length) {
+      if (p >= n) {
+        this.#pos = p;
         return this.last = { kind: "eof", text: "", quoted: false, line: this.line };
       }
-      const c = t[this.#pos];
-      if (c === "\n") {
+      c = t.charCodeAt(p);
+      if (c === 10) {
         this.line++;
-        this.#pos++;
-        continue;
-      }
-      if (c === " " || c === "\t" || c === "\r") {
-        this.#pos++;
-        continue;
-      }
-      if (c === "#") {
-        const nl = t.indexOf("\n", this.#pos);
-        this.#pos = nl < 0 ? t.length : nl;
-        continue;
-      }
-      break;
+        p++;
+      } else if (c === 32 || c === 9 || c === 13) p++;
+      else if (c === 35) {
+        const nl = t.indexOf("\n", p);
+        p = nl < 0 ? n : nl;
+      } else break;
     }
-    const c = t[this.#pos];
-    let bestKind: TokenKind = "else";
-    let bestLen = 0;
-    if ("{};[]:".includes(c)) {
-      bestKind = c as TokenKind;
-      bestLen = 1;
+    // Punctuation other than ':' starts no other rule.
+    if (c === 123 || c === 125 || c === 59 || c === 91 || c === 93) {
+      if (c === 123) this.depth++;
+      else if (c === 125) this.depth--;
+      this.#pos = p + 1;
+      const ch = t[p];
+      return this.last = { kind: ch as TokenKind, text: ch, quoted: false, line: this.line };
     }
-    // Fast path: a plain word that no other rule can match at equal or greater length.
-    const code = t.charCodeAt(this.#pos);
-    if (isStringChar(code) && !(code >= 48 && code <= 57)) {
-      let e = this.#pos + 1;
-      while (e < t.length && isStringChar(t.charCodeAt(e))) e++;
-      const len = e - this.#pos;
-      if (len <= 128 && t[e] !== ":" && t[e] !== "%") {
-        const raw = t.slice(this.#pos, e);
-        this.#pos = e;
-        const kind = KEYWORDS.has(raw) ? "keyword" : "string";
-        return this.last = { kind, text: raw, quoted: false, line: this.line };
+    // The longest match wins, ties go to the earlier rule (kmodvers, ipaddr, ipaddr6,
+    // ipaddr6-mapped, integer, quoted string, string, err-string-too-long, then the quoted
+    // string errors). Only digits start numbers and IPv4 addresses, only hex digits or ':'
+    // start IPv6 ones, only '"' starts quoted strings: rules that cannot match are skipped.
+    let kind: TokenKind = "else";
+    let len = 0;
+    if (c === 58) {
+      kind = ":";
+      len = 1;
+    }
+    const digit = c >= 48 && c <= 57;
+    let run = 0;
+    while (p + run < n && isStringChar(t.charCodeAt(p + run))) run++;
+    if (digit) {
+      len = kmodversLen(t, p);
+      if (len > 0) kind = "kmodvers";
+      const l = ipv4Len(t, p);
+      if (l > len) {
+        kind = "ipaddr";
+        len = l;
       }
     }
-    // Only digits start numbers and IPv4 addresses, only hex digits or ':' start IPv6 ones,
-    // only '"' starts quoted strings: skip rules that cannot match (speed, same result).
-    const digit = c >= "0" && c <= "9";
-    let hexOrColon = digit || c === ":" || (c >= "a" && c <= "f") || (c >= "A" && c <= "F");
-    if (hexOrColon) {
+    if (digit || c === 58 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) {
       // an IPv6 address has two colons among its leading hex digits and colons
       let colons = 0;
-      for (let i = this.#pos; i < t.length && colons < 2; i++) {
+      for (let i = p; i < n && colons < 2; i++) {
         const h = t.charCodeAt(i);
         if (h === 58) colons++;
         else if (!((h >= 48 && h <= 57) || (h >= 97 && h <= 102) || (h >= 65 && h <= 70))) break;
       }
-      hexOrColon = colons >= 2;
-    }
-    for (const [kind, re] of RULES) {
-      if (
-        (kind === "kmodvers" || kind === "ipaddr" || kind === "integer") && !digit ||
-        kind === "ipaddr6" && !hexOrColon ||
-        (kind === "err-dqstring-too-long" || kind === "err-dqstring") && c !== '"'
-      ) continue;
-      re.lastIndex = this.#pos;
-      const m = re.exec(t);
-      if (m && m[0].length > bestLen) {
-        bestKind = kind;
-        bestLen = m[0].length;
+      if (colons >= 2) {
+        for (const re of ipv6Rules()) {
+          re.lastIndex = p;
+          const m = re.exec(t);
+          if (m && m[0].length > len) {
+            kind = "ipaddr6";
+            len = m[0].length;
+          }
+        }
       }
     }
-    if (bestLen === 0) {
+    if (digit) {
+      const l = integerLen(t, p);
+      if (l > len) {
+        kind = "integer";
+        len = l;
+      }
+    }
+    if (c === 34) {
+      len = quotedLen(t, p);
+      if (len > 0) {
+        this.#pos = p + len;
+        const text = unescape(t.slice(p, p + len));
+        return this.last = { kind: "string", text, quoted: true, line: this.line };
+      }
+      // a quoted string error can only be longer when the string did not match
+      for (const [k, re] of dqErrorRules()) {
+        re.lastIndex = p;
+        const m = re.exec(t);
+        if (m && m[0].length > len) {
+          kind = k;
+          len = m[0].length;
+        }
+      }
+    }
+    if (Math.min(run, 128) > len) {
+      kind = "string";
+      len = Math.min(run, 128);
+    }
+    if (run > 128 && 129 > len) {
+      kind = "err-string-too-long";
+      len = 129;
+    }
+    if (len === 0) {
       // flex's "." rule: one character (not a newline).
-      this.#pos++;
-      return this.last = { kind: "else", text: c, quoted: false, line: this.line };
+      this.#pos = p + 1;
+      return this.last = { kind: "else", text: t[p], quoted: false, line: this.line };
     }
-    const raw = t.slice(this.#pos, this.#pos + bestLen);
-    if (bestLen === 1 && bestKind === c) {
-      if (c === "{") this.depth++;
-      else if (c === "}") this.depth--;
-      this.#pos++;
-      return this.last = { kind: bestKind, text: c, quoted: false, line: this.line };
-    }
-    const startLine = this.line;
     // flex counts lines only in its "\n" rule: newlines inside a token do not count
-    this.#pos += bestLen;
-    if (bestKind === "string" && raw[0] === '"') {
-      return this.last = { kind: "string", text: unescape(raw), quoted: true, line: startLine };
-    }
-    if (bestKind === "string" && KEYWORDS.has(raw)) bestKind = "keyword";
-    return this.last = { kind: bestKind, text: raw, quoted: false, line: startLine };
+    this.#pos = p + len;
+    const raw = len === 1 && kind === ":" ? ":" : t.slice(p, p + len);
+    if (kind === "string" && KEYWORDS.has(raw)) kind = "keyword";
+    return this.last = { kind, text: raw, quoted: false, line: this.line };
   }
 }
