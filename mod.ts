@@ -25,6 +25,10 @@ export const TOOLS: Record<string, { load: () => Promise<{ main: ToolMain }>; su
     load: () => import("./cmd/drbdmeta.ts"),
     summary: "create, dump, restore and modify DRBD metadata",
   },
+  daemon: {
+    load: () => import("./cmd/daemon.ts"),
+    summary: "the node daemon that holds this host's resources (start, --foreground, --stop)",
+  },
 };
 
 /** The name this process was invoked as (argv[0]), e.g. a `drbdmeta` symlink to udrbd. */
