@@ -1,0 +1,142 @@
+/**
+ * The node's state as data: the status snapshot every status surface formats
+ * (lib/status/types.ts, drbdsetup 9.22's JSON shape) and the running configuration that
+ * `drbdsetup show` prints.
+ *
+ * @module
+ */
+
+import type {
+  ConnectionStatus,
+  DeviceStatus,
+  PeerDeviceStatus,
+  ResourceStatus,
+} from "../status/types.ts";
+import type { Resource } from "./resource.ts";
+
+/** The running configuration of one resource (the input of drbdsetup's show printer). */
+export interface ShowResource {
+  name: string;
+  nodeId: number;
+  options: Record<string, string>;
+  connections: {
+    peerNodeId: number;
+    name?: string;
+    paths: { local: string; remote: string }[];
+    net: Record<string, string>;
+    peerDevices: { volume: number; options: Record<string, string> }[];
+  }[];
+  volumes: {
+    volume: number;
+    minor: number;
+    disk?: {
+      backingDev: string;
+      metaDev: string;
+      metaIdx: string;
+      options: Record<string, string>;
+    };
+  }[];
+}
+
+/** The status snapshot of a resource. */
+export function resourceStatus(r: Resource): ResourceStatus {
+  const devices: DeviceStatus[] = [...r.devices.values()]
+    .sort((a, b) => a.volume - b.volume)
+    .map((d) => ({
+      volume: d.volume,
+      minor: d.minor,
+      "disk-state": d.diskState,
+      client: false,
+      quorum: true,
+      size: d.size / 1024,
+      read: Math.floor(d.stats.read),
+      written: Math.floor(d.stats.written),
+      "al-writes": d.disk?.al.stats.alWrites ?? 0,
+      "bm-writes": d.stats.bmWrites,
+      "upper-pending": d.stats.upperPending,
+      "lower-pending": d.stats.lowerPending,
+      "al-suspended": false,
+      blocked: r.suspendedUser ? "upper" : "no",
+      udrbd: d.disk ? { backingDev: d.disk.backing } : {},
+    }));
+  const connections: ConnectionStatus[] = [...r.connections.values()].map((c) => {
+    const peer_devices: PeerDeviceStatus[] = [...r.devices.values()]
+      .sort((a, b) => a.volume - b.volume)
+      .map((d) => {
+        const pd = c.peerDevice(d.volume);
+        const meta = d.disk?.meta;
+        const slot = meta?.slotOf(c.peerNodeId);
+        return {
+          volume: d.volume,
+          "replication-state": pd.replication,
+          "peer-disk-state": pd.peerDisk,
+          "peer-client": false,
+          "resync-suspended": "no",
+          received: 0,
+          sent: 0,
+          "out-of-sync": slot !== undefined && meta ? meta.outOfSync(slot) * 4 : 0,
+          pending: 0,
+          unacked: 0,
+        };
+      });
+    const protocol = c.net.protocol as "A" | "B" | "C" | undefined;
+    return {
+      "peer-node-id": c.peerNodeId,
+      name: c.name,
+      "connection-state": c.state,
+      congested: false,
+      "peer-role": c.peerRole,
+      "ap-in-flight": 0,
+      "rs-in-flight": 0,
+      peer_devices,
+      udrbd: {
+        protocol: protocol ?? "C",
+        epochs: 1,
+        paths: c.paths.map((p) => ({ local: p.local, peer: p.remote, established: false })),
+      },
+    };
+  });
+  return {
+    name: r.name,
+    "node-id": r.nodeId,
+    role: r.role,
+    "suspended-user": r.suspendedUser,
+    "suspended-no-data": false,
+    "suspended-fencing": false,
+    "suspended-quorum": false,
+    "force-io-failures": false,
+    "write-ordering": "flush",
+    devices,
+    connections,
+  };
+}
+
+/** The running configuration of a resource. */
+export function showResource(r: Resource, _minors: Map<number, number>): ShowResource {
+  return {
+    name: r.name,
+    nodeId: r.nodeId,
+    options: { ...r.options },
+    connections: [...r.connections.values()].map((c) => ({
+      peerNodeId: c.peerNodeId,
+      name: c.name,
+      paths: c.paths.map((p) => ({ ...p })),
+      net: { ...c.net },
+      peerDevices: [...c.peerDevices.values()]
+        .filter((pd) => Object.keys(pd.options).length > 0)
+        .map((pd) => ({ volume: pd.volume, options: { ...pd.options } })),
+    })),
+    volumes: [...r.devices.values()].sort((a, b) => a.volume - b.volume).map((d) => ({
+      volume: d.volume,
+      minor: d.minor,
+      disk: d.disk
+        ? {
+          backingDev: d.disk.backing,
+          metaDev: d.disk.metaIndex === "internal" ? "internal" : d.disk.metaPath,
+          metaIdx: String(d.disk.metaIndex),
+          options: { ...d.disk.options },
+        }
+        : undefined,
+    })),
+  };
+}
