@@ -157,3 +157,22 @@ export function exists(path: string): boolean {
     return false;
   }
 }
+
+/** The error `fn` rejects with; fails unless it is an instance of `cls` (whose message has `includes`). */
+export async function rejects<E extends Error>(
+  fn: () => Promise<unknown>,
+  // deno-lint-ignore no-explicit-any
+  cls: abstract new (...args: any[]) => E,
+  includes?: string,
+): Promise<E> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof cls)) throw new Error(`expected a ${cls.name}, got ${e}`, { cause: e });
+    if (includes !== undefined && !e.message.includes(includes)) {
+      throw new Error(`expected "${includes}" in the message, got "${e.message}"`);
+    }
+    return e;
+  }
+  throw new Error(`expected a ${cls.name}, but it succeeded`);
+}
