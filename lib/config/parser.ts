@@ -314,26 +314,76 @@ export function insertVolume(list: Volume[], vol: Volume): void {
 
 /** drbdadm's hostname comparison: case-insensitive, short names match up to the first dot. */
 export function hostnamesEqual(a: string, b: string): boolean {
+  if (a === b) return true;
   const da = a.indexOf(".");
   const db = b.indexOf(".");
-  if (da >= 0 && db >= 0) return a.toLowerCase() === b.toLowerCase();
-  const la = da < 0 ? a.length : da;
-  const lb = db < 0 ? b.length : db;
-  return la === lb && a.slice(0, la).toLowerCase() === b.slice(0, lb).toLowerCase();
+  const both = da >= 0 && db >= 0;
+  const la = both || da < 0 ? a.length : da;
+  const lb = both || db < 0 ? b.length : db;
+  if (la === lb) {
+    // ASCII case folding without allocating; other characters take the slow path below
+    let i = 0;
+    for (; i < la; i++) {
+      let x = a.charCodeAt(i);
+      let y = b.charCodeAt(i);
+      if (x === y) continue;
+      if (x >= 128 || y >= 128) break;
+      if (x >= 65 && x <= 90) x += 32;
+      if (y >= 65 && y <= 90) y += 32;
+      if (x !== y) return false;
+    }
+    if (i === la) return true;
+  } else if (!both) return false;
+  return a.slice(0, la).toLowerCase() === b.slice(0, lb).toLowerCase();
 }
 
 /** True when `name` is one of `names` (drbdadm's hostname_in_list). */
 export function hostnameInList(name: string, names: string[]): boolean {
-  return names.some((n) => hostnamesEqual(n, name));
+  for (let i = 0; i < names.length; i++) if (hostnamesEqual(names[i], name)) return true;
+  return false;
+}
+
+/** True when `s` from index `from` on is one or more decimal digits (`/^\d+$/`). */
+export function allDigits(s: string, from = 0): boolean {
+  if (from >= s.length) return false;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** Minor number of a device name (`/dev/drbdN` or `N`), or -1 (drbd-utils' dt_minor_of_dev). */
 export function minorOfDevice(device: string): number {
-  if (/^\d+$/.test(device)) return parseInt(device, 10);
-  if (device.startsWith("/dev/drbd") && /^\d+$/.test(device.slice(9))) {
+  if (allDigits(device)) return parseInt(device, 10);
+  if (device.startsWith("/dev/drbd") && allDigits(device, 9)) {
     return parseInt(device.slice(9), 10);
   }
   return -1;
+}
+
+/**
+ * The four numbers of a dotted IPv4 address (`/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/`, at most
+ * `maxDigits` digits each), or undefined.
+ */
+export function ipv4Parts(addr: string, maxDigits = Infinity): number[] | undefined {
+  const parts: number[] = [];
+  let i = 0;
+  for (let g = 0; g < 4; g++) {
+    const start = i;
+    while (i < addr.length && addr.charCodeAt(i) >= 48 && addr.charCodeAt(i) <= 57) i++;
+    if (i === start || i - start > maxDigits) return undefined;
+    // short groups by arithmetic (no substring); long ones as Number() rounds them
+    let n = 0;
+    if (i - start <= 15) { for (let k = start; k < i; k++) n = n * 10 + addr.charCodeAt(k) - 48; }
+    else n = Number(addr.slice(start, i));
+    parts.push(n);
+    if (g < 3) {
+      if (addr.charCodeAt(i) !== 46) return undefined;
+      i++;
+    }
+  }
+  return i === addr.length ? parts : undefined;
 }
 
 /** True for loopback addresses (drbd-utils' addr_scope_local). */
@@ -341,8 +391,10 @@ export function addrScopeLocal(addr: string): boolean {
   if (addr.includes(":")) {
     return /^(0{0,4}:){2,7}0{0,3}1$/.test(addr) || addr === "::1";
   }
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(addr);
-  return !!m && Number(m[1]) === 127 && m.slice(1).every((x) => Number(x) <= 255);
+  // only 127.x.x.x can be local: skip the parse for every other address
+  if (!addr.startsWith("127.")) return false;
+  const p = ipv4Parts(addr, 3);
+  return !!p && p[1] <= 255 && p[2] <= 255 && p[3] <= 255;
 }
 
 /**
@@ -525,9 +577,10 @@ export class Parser {
   }
 
   #rangeCheck(name: string, value: string, min: number, max: number): void {
-    const n = /^\d+/.exec(value);
-    let v = n ? Number(n[0]) : 0;
-    const unit = value.slice(n ? n[0].length : 0);
+    let d = 0;
+    while (d < value.length && value.charCodeAt(d) >= 48 && value.charCodeAt(d) <= 57) d++;
+    let v = d > 0 ? Number(value.slice(0, d)) : 0;
+    const unit = d === value.length ? "" : value.slice(d);
     if (unit === "K" || unit === "k") v *= 1024;
     else if (unit === "M" || unit === "m") v *= 1024 ** 2;
     else if (unit === "G" || unit === "g") v *= 1024 ** 3;
@@ -1001,7 +1054,7 @@ export class Parser {
   #checkMinorNonsense(device: string | undefined, minor: number): void {
     if (!device) return;
     const rest = device.slice(9);
-    if (/^\d+$/.test(rest)) {
+    if (allDigits(rest)) {
       if (parseInt(rest, 10) === minor) return;
       this.#err(
         `${this.#f.file}:${this.#fline}: explicit minor number must match with device name\n` +

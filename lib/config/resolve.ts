@@ -18,10 +18,17 @@ import type {
   Resource,
   Volume,
 } from "./types.ts";
-import { addrScopeLocal, hostnameInList, insertVolume, newVolume, type Parser } from "./parser.ts";
+import {
+  addrScopeLocal,
+  hostnameInList,
+  insertVolume,
+  ipv4Parts,
+  newVolume,
+  type Parser,
+} from "./parser.ts";
 import type { Problems } from "./problems.ts";
 import { hostHasIp } from "./host.ts";
-import { crc32cRaw } from "../util/crc32c.ts";
+import { crc32cText } from "../util/crc32c.ts";
 
 /** What resolution needs besides the resources. */
 export interface ResolveContext {
@@ -50,11 +57,18 @@ function derror(ctx: ResolveContext, host: HostSection, res: Resource, what: str
 }
 
 function findVolume(list: Volume[], vnr: number): Volume | undefined {
-  return list.find((v) => v.vnr === vnr);
+  for (let i = 0; i < list.length; i++) if (list[i].vnr === vnr) return list[i];
+  return undefined;
 }
 
+// Loops over arrays below index instead of `for...of`: drbdadm runs this code once, cold, and
+// unoptimized `for...of` allocates an iterator result per element (measured: ~2 MB of garbage
+// per 500 resources).
+
 function inheritVolumes(ctx: ResolveContext, from: Volume[], host: HostSection): void {
-  for (const s of from) {
+  const names = host.names;
+  for (let i = 0; i < from.length; i++) {
+    const s = from[i];
     let t = findVolume(host.volumes, s.vnr);
     if (!t) {
       t = newVolume(s.vnr, s.pos);
@@ -66,7 +80,7 @@ function inheritVolumes(ctx: ResolveContext, from: Volume[], host: HostSection):
     }
     if (!t.disk && s.disk) {
       t.disk = s.disk;
-      for (const h of host.names) {
+      for (const h of names) {
         ctx.parser.checkUniq("disk", `disk:${h}:${t.disk}`, {
           file: t.pos.file,
           line: t.diskPos?.line ?? 0,
@@ -76,7 +90,7 @@ function inheritVolumes(ctx: ResolveContext, from: Volume[], host: HostSection):
     if (!t.device && s.device) t.device = s.device;
     if (t.minor === -1 && s.minor !== -1) {
       t.minor = s.minor;
-      for (const h of host.names) {
+      for (const h of names) {
         const p = { file: t.pos.file, line: t.devicePos?.line ?? 0 };
         ctx.parser.checkUniq("device-minor", `device-minor:${h}:${t.minor}`, p);
         if (t.device) ctx.parser.checkUniq("device", `device:${h}:${t.device}`, p);
@@ -126,12 +140,18 @@ function checkVolumeSetsEqual(
 ): void {
   const compareStacked = !!host1.lower && host1.lower.me === host2;
   if (host1 === host2) return;
-  const other = compareStacked ? host1.lower!.name : namesToStr(host2.names);
-  const where = `${ctx.file}:${ctx.lastLine}`;
   let i = 0;
   let j = 0;
   const a = host1.volumes;
   const b = host2.volumes;
+  // the common case, equal volume sets, needs none of the message texts below
+  if (a.length === b.length) {
+    while (i < a.length && a[i].vnr === b[i].vnr && a[i].implicit === b[i].implicit) i++;
+    if (i === a.length) return;
+    i = 0;
+  }
+  const other = compareStacked ? host1.lower!.name : namesToStr(host2.names);
+  const where = `${ctx.file}:${ctx.lastLine}`;
   while (i < a.length || j < b.length) {
     while (i < a.length && (j >= b.length || a[i].vnr < b[j].vnr)) {
       ctx.problems.error(
@@ -283,8 +303,6 @@ function findHostByAddress(res: Resource, a: Address): HostSection | undefined {
   );
 }
 
-const ENCODER = new TextEncoder();
-
 function toInt32(n: number): number {
   return n | 0;
 }
@@ -292,7 +310,8 @@ function toInt32(n: number): number {
 function setHostInfoInPath(ctx: ResolveContext, res: Resource, conn: Connection, path: Path) {
   const hashes: number[] = [];
   const infos: HostSection[] = [];
-  for (const ha of path.hosts) {
+  for (let i = 0; i < path.hosts.length; i++) {
+    const ha = path.hosts[i];
     let host: HostSection | undefined;
     if (ha.hostInfo) {
       host = ha.hostInfo;
@@ -302,7 +321,7 @@ function setHostInfoInPath(ctx: ResolveContext, res: Resource, conn: Connection,
         );
         return;
       }
-      hashes.push(toInt32(crc32cRaw(0x1a656f21, ENCODER.encode(host.address.addr))));
+      hashes.push(toInt32(crc32cText(0x1a656f21, host.address.addr)));
       infos.push(host);
     } else if (ha.byAddress) {
       host = findHostByAddress(res, ha.address!);
@@ -359,7 +378,7 @@ function setHostInfoInPath(ctx: ResolveContext, res: Resource, conn: Connection,
         if (!ha.hostInfo) continue;
         if (!ha.proxy) break;
         proxyHashes.push(
-          toInt32(crc32cRaw(0x1a656f21, ENCODER.encode(ha.proxy.outside?.addr ?? ""))),
+          toInt32(crc32cText(0x1a656f21, ha.proxy.outside?.addr ?? "")),
         );
       }
       ok = proxyHashes.length === 2 && assignIds(proxyHashes, infos);
@@ -528,8 +547,8 @@ function addressesEqual(a: Address, b: Address): boolean {
 
 function normAddr(a: Address): string {
   if (a.af === "ipv4") {
-    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a.addr);
-    if (m) return m.slice(1).map(Number).join(".");
+    const p = ipv4Parts(a.addr);
+    if (p) return `${p[0]}.${p[1]}.${p[2]}.${p[3]}`;
   }
   if (a.af === "ipv6") return expandIpv6(a.addr) ?? a.addr;
   return a.addr;

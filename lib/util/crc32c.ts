@@ -50,3 +50,18 @@ export function crc32cRaw(seed: number, data: Uint8Array): number {
   while (i < n) c = t[(c ^ data[i++]) & 0xff] ^ (c >>> 8);
   return c >>> 0;
 }
+
+/**
+ * Continues DRBD's CRC-32C register `seed` over the UTF-8 bytes of `text` (drbdadm hashes
+ * addresses to assign node-ids); ASCII text is hashed without encoding it first.
+ */
+export function crc32cText(seed: number, text: string): number {
+  const t = tables ??= buildTables();
+  let c = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch >= 0x80) return crc32cRaw(seed, new TextEncoder().encode(text));
+    c = t[(c ^ ch) & 0xff] ^ (c >>> 8);
+  }
+  return c >>> 0;
+}

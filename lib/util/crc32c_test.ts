@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import CRC32C from "crc-32/crc32c";
-import { crc32cRaw } from "./crc32c.ts";
+import { crc32cRaw, crc32cText } from "./crc32c.ts";
 
 const ASCII = new TextEncoder();
 
@@ -27,4 +27,10 @@ Deno.test("node-id hash of an address matches drbdadm's (which host becomes node
   // signed hash becomes node 0
   const h = (s: string) => crc32cRaw(0x1a656f21, ASCII.encode(s)) | 0;
   assert.ok(h("10.0.0.1") > h("10.0.0.2"));
+});
+
+Deno.test("CRC-32C of a text is that of its UTF-8 bytes (node-ids of non-ASCII addresses)", () => {
+  for (const s of ["", "10.0.0.1", "fe80::1%eth0", "h\u00f6st", "\u{1f600}x"]) {
+    assert.equal(crc32cText(0x1a656f21, s), crc32cRaw(0x1a656f21, ASCII.encode(s)), s);
+  }
 });
