@@ -32,12 +32,11 @@ export function strtoull(text: string, scale: UnitPrefix = "1"): bigint | Number
   else if (m[1] === "-") n = (U64 + 1n - n) & U64;
   const rest = text.slice(m[0].length);
   if (rest.length > 1) return "invalid";
-  let shift = SCALE_SHIFT[scale];
-  if (rest.length === 1) {
-    const s = SUFFIX_SHIFT[rest];
-    if (s === undefined) return "invalid";
-    shift += s;
-  }
+  // a bare number is already in the field's unit; only a suffix scales
+  if (rest.length === 0) return n;
+  const suffix = SUFFIX_SHIFT[rest];
+  if (suffix === undefined) return "invalid";
+  const shift = SCALE_SHIFT[scale] + suffix;
   if (shift < 0) {
     const d = 1n << BigInt(-shift);
     return ((n + d - 1n) >> BigInt(-shift)) & U64;

@@ -9,6 +9,8 @@ mount -t tmpfs -o size=64k,mode=0755 udrbd-oracle-proc /proc
 : >/proc/drbd
 mount -t tmpfs -o size=64k,mode=0755 udrbd-oracle-run /run
 mkdir -p /run/lock
+# a block device node for attach (an unbound loop device; drbdsetup only opens and stats it)
+mknod /run/udrbd-blk b 7 7
 shim=$1
 shift
 LD_PRELOAD=$shim exec /usr/sbin/drbdsetup "$@"
