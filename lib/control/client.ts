@@ -5,7 +5,7 @@
  * @module
  */
 import { LineReader, LineTooLongError } from "./lines.ts";
-import { runDir as defaultRunDir, runFiles } from "./paths.ts";
+import { NOT_STARTED, runDir as defaultRunDir, runFiles } from "./paths.ts";
 import {
   CONTROL_VERSION,
   ControlError,
@@ -221,6 +221,7 @@ export async function connectDaemon(
     if (!nobodyListens(e)) throw cannotReach(socket, e);
   }
   if (!options.start) return undefined;
+  const logStart = fileSize(log);
   try {
     await startDaemon(dir, { command: options.command, args: options.args });
   } catch (e) {
@@ -235,6 +236,13 @@ export async function connectDaemon(
   for (;;) {
     const answer = await tryHello(socket);
     if (answer) return answer.client;
+    const failure = startFailure(log, logStart);
+    if (failure) {
+      throw new ControlError(
+        EXIT_GENERIC,
+        `the udrbd daemon did not start: ${failure}\n(see ${log})`,
+      );
+    }
     if (Date.now() >= deadline) {
       throw new ControlError(
         EXIT_GENERIC,
@@ -245,6 +253,39 @@ export async function connectDaemon(
     await new Promise((r) => setTimeout(r, pause));
     pause = Math.min(pause * 2, 200);
   }
+}
+
+function fileSize(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The reason a daemon we started logged for giving up, if it did so after `offset`. */
+function startFailure(log: string, offset: number): string | undefined {
+  let text: string;
+  try {
+    using f = Deno.openSync(log, { read: true });
+    const size = f.statSync().size;
+    if (size <= offset) return undefined;
+    f.seekSync(offset, Deno.SeekMode.Start);
+    const buf = new Uint8Array(Math.min(size - offset, 1 << 20));
+    let n = 0;
+    while (n < buf.length) {
+      const got = f.readSync(buf.subarray(n));
+      if (got === null) break;
+      n += got;
+    }
+    text = new TextDecoder().decode(buf.subarray(0, n));
+  } catch {
+    return undefined;
+  }
+  const at = text.indexOf(NOT_STARTED);
+  if (at < 0) return undefined;
+  const end = text.indexOf("\n", at);
+  return text.slice(at + NOT_STARTED.length, end < 0 ? undefined : end);
 }
 
 /**

@@ -8,7 +8,7 @@
 import { Logger, type LogLevel } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { tryHello } from "./client.ts";
-import { ensureRunDir, runDir as defaultRunDir, type RunFiles } from "./paths.ts";
+import { ensureRunDir, NOT_STARTED, runDir as defaultRunDir, type RunFiles } from "./paths.ts";
 import type { ControlHandler, HelloResult } from "./protocol.ts";
 import { ControlServer } from "./server.ts";
 
@@ -129,17 +129,23 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     level: options.logLevel ?? "info",
     stderr: options.foreground ?? false,
   });
+  const state = { listening: false };
   try {
-    return await serve(files, log, options);
+    return await serve(files, log, options, state);
   } catch (e) {
-    log.error(`daemon failed: ${describe(e)}`);
+    log.error(`${state.listening ? "daemon failed: " : NOT_STARTED}${describe(e)}`);
     return DAEMON_EXIT_FAILED;
   } finally {
     log.close();
   }
 }
 
-async function serve(files: RunFiles, log: Logger, options: RunDaemonOptions): Promise<number> {
+async function serve(
+  files: RunFiles,
+  log: Logger,
+  options: RunDaemonOptions,
+  state: { listening: boolean },
+): Promise<number> {
   const got = await acquire(files, options.busyTimeoutMs ?? 10_000);
   if ("other" in got) {
     log.info(`another udrbd daemon (pid ${got.other.pid}) already serves ${files.dir}`);
@@ -147,7 +153,7 @@ async function serve(files: RunFiles, log: Logger, options: RunDaemonOptions): P
   }
   if ("busy" in got) {
     log.error(
-      `${files.dir} is held by process ${got.busy} (${files.pid} is locked), ` +
+      `${NOT_STARTED}${files.dir} is held by process ${got.busy} (${files.pid} is locked), ` +
         `which does not answer on ${files.socket}; not starting a second daemon`,
     );
     return DAEMON_EXIT_FAILED;
@@ -193,12 +199,13 @@ async function serve(files: RunFiles, log: Logger, options: RunDaemonOptions): P
       onStop: () => stopRequested("asked to stop over the control socket"),
       closeGraceMs: options.closeGraceMs,
     });
+    state.listening = true;
     log.info(`listening on ${files.socket}`);
     const why = await stop;
     stopping = true;
     log.info(`stopping (${why})`);
   } catch (e) {
-    log.error(`cannot start: ${describe(e)}`);
+    log.error(`${state.listening ? "daemon failed: " : NOT_STARTED}${describe(e)}`);
     code = DAEMON_EXIT_FAILED;
   }
   try {

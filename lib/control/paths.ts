@@ -13,6 +13,12 @@ export function runDir(): string {
   return Deno.env.get("UDRBD_RUN_DIR") || DEFAULT_RUN_DIR;
 }
 
+/**
+ * How the daemon's log line begins when the daemon gave up before it listened; a client
+ * that started it looks for it to report the reason at once instead of waiting in vain.
+ */
+export const NOT_STARTED = "daemon not started: ";
+
 /** The paths of the files in a run directory. */
 export interface RunFiles {
   /** The run directory itself. */

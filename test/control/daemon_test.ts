@@ -256,6 +256,40 @@ Deno.test("udrbd daemon --stop stops the running daemon and waits for it to exit
   }
 });
 
+Deno.test("udrbd daemon starts the node daemon in the background; --stop ends it", async () => {
+  const dir = tempRunDir();
+  const udrbd = (...args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MOD_TS, "daemon", ...args],
+      env: { UDRBD_RUN_DIR: dir },
+      stdin: "null",
+    }).output();
+  const dec = new TextDecoder();
+  const pids: number[] = [];
+  try {
+    const started = await udrbd();
+    assert.equal(started.code, 0, dec.decode(started.stderr));
+    const hello = await answering(dir);
+    pids.push(hello.pid);
+    assert.equal(
+      dec.decode(started.stdout),
+      `udrbd daemon started (pid ${hello.pid}, log ${runFiles(dir).log})\n`,
+    );
+    const again = await udrbd();
+    assert.equal(again.code, 0);
+    assert.equal(
+      dec.decode(again.stdout),
+      `udrbd daemon already running (pid ${hello.pid}, run directory ${dir})\n`,
+    );
+    const stopped = await udrbd("--stop");
+    assert.equal(stopped.code, 0, dec.decode(stopped.stderr));
+    assert.ok(!alive(hello.pid));
+    assert.ok(!exists(runFiles(dir).socket) && !exists(runFiles(dir).pid));
+  } finally {
+    cleanup(dir, pids);
+  }
+});
+
 Deno.test("udrbd daemon explains its options and refuses unknown ones", async () => {
   const help = new MemoryConsole();
   assert.equal(await daemonMain(["--help"], help), 0);
@@ -280,6 +314,27 @@ Deno.test("a daemon that does not come up is reported with a pointer to its log"
     );
     assert.equal(e.exitCode, 20);
     assert.match(e.message, /did not answer within 0.3 s .*daemon\.log/);
+  } finally {
+    cleanup(dir);
+  }
+});
+
+Deno.test("a daemon that gives up at start-up is reported at once, with its reason", async () => {
+  const dir = tempRunDir();
+  try {
+    const e = await rejects(
+      () =>
+        connectDaemon({
+          runDir: dir,
+          start: true,
+          command: [...testDaemonCommand(), "--fail-start"],
+        }),
+      ControlError,
+    );
+    assert.match(
+      e.message,
+      /^the udrbd daemon did not start: Error: backing device \/dev\/nowhere missing\n\(see .*daemon\.log\)$/,
+    );
   } finally {
     cleanup(dir);
   }
@@ -324,7 +379,7 @@ Deno.test("a daemon whose engine fails to start exits 1 and leaves no files behi
     });
     assert.equal(code, 1);
     assert.ok(!exists(files.socket) && !exists(files.pid));
-    assert.match(log(dir), /cannot start: Error: metadata unreadable/);
+    assert.match(log(dir), /error daemon not started: Error: metadata unreadable/);
   } finally {
     cleanup(dir);
   }

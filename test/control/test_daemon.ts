@@ -2,7 +2,8 @@
  * A daemon for the tests: {@link runDaemon} with the {@link TestHandler} in place of the engine.
  * Environment: UDRBD_RUN_DIR; UDRBD_TEST_START_MS (engine start-up time); UDRBD_TEST_SHUTDOWN_MS
  * (time shutdown() takes, as a metadata flush would); UDRBD_TEST_MARK (a file shutdown()
- * writes when it has finished). Arguments: --foreground, --detached (ignored), --log-level L.
+ * writes when it has finished). Arguments: --foreground, --detached (ignored), --log-level L,
+ * --fail-start (the engine fails to start).
  *
  * @module
  */
@@ -21,6 +22,7 @@ const code = await runDaemon({
   logLevel: levelAt >= 0 ? parseLogLevel(Deno.args[levelAt + 1]) : undefined,
   createHandler: async (log) => {
     if (startMs) await sleep(startMs);
+    if (Deno.args.includes("--fail-start")) throw new Error("backing device /dev/nowhere missing");
     return new TestHandler({
       log,
       onShutdown: async () => {
