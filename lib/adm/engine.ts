@@ -21,6 +21,8 @@ import type {
 } from "../config/types.ts";
 import { lookupOption } from "../options/mod.ts";
 import { configProblems } from "../config/mod.ts";
+// drbdadm's hostname_in_list; lib/config/mod.ts does not export it
+import { hostnameInList } from "../config/parser.ts";
 import {
   type AdmCommand,
   type ContextName,
@@ -170,6 +172,8 @@ export class Engine {
   readonly opts: EngineOptions;
   readonly config: Config;
   readonly runner: StepRunner;
+  /** Connections named as `res:peer` on the command line so far (drbdadm's on_cmdline). */
+  readonly onCmdline = new WeakSet<Connection>();
   #deferred = new Map<Stage, Deferred[]>(STAGES.map((s) => [s, []]));
   #skipFurther = new Set<Resource>();
   #adjustFlags?: { skipDisk: boolean; skipNet: boolean };
@@ -771,7 +775,7 @@ export class Engine {
         this.schedule(CONNECT, c, "net-connect");
         this.#schedulePeerDeviceOptions(c);
         const path = conn.paths[0];
-        if (path?.myProxy && path.myProxy.onHosts.includes(this.opts.hostname)) {
+        if (path?.myProxy && hostnameInList(this.opts.hostname, path.myProxy.onHosts)) {
           this.schedule(PROXY_CONN_DOWN, c, "net-prep-down");
           this.schedule(PROXY_CONN_UP, c, "net-prep-up");
           this.schedule(PROXY_CONN_PLUGINS, c, "net-prep-up");
@@ -817,8 +821,28 @@ export class Engine {
       this.exit(E.CONFIG_INVALID);
     }
     const path = conn.paths[0];
-    if (!path?.myProxy || !path.myProxy.onHosts.includes(this.opts.hostname)) return 0;
-    if (!path.peerProxy) return 0;
+    const { hostname } = this.opts;
+    const res = ctx.res!;
+    // a connection named on the command line must have a proxy here; others are skipped
+    const skip = (message: string): number => {
+      if (!this.onCmdline.has(conn)) return 0;
+      this.io.err(message);
+      this.exit(E.CONFIG_INVALID);
+    };
+    if (!path?.myProxy) {
+      const [open, close] = conn.name ? [`'${conn.name}' (`, ")"] : ["", ""];
+      const peer = conn.peer?.names.length ? conn.peer.names.join(" ") : "UNKNOWN";
+      return skip(
+        `${res.file}:${conn.pos.line}: In resource '${res.name}', no proxy config for ` +
+          `connection ${open}from '${hostname}' to '${peer}'${close}.\n`,
+      );
+    }
+    if (!hostnameInList(hostname, path.myProxy.onHosts)) {
+      return skip(`The proxy config in resource ${res.name} is not for ${hostname}.\n`);
+    }
+    if (!path.peerProxy) {
+      return skip(`There is no proxy config for the peer in resource ${res.name}.\n`);
+    }
     if (!up) return await this.#proxyConnDown(ctx);
     return await this.#proxyConnUp(ctx) || await this.#proxyConnPlugins(ctx);
   }

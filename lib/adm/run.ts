@@ -20,6 +20,7 @@ import type { AdmCommand } from "./commands.ts";
 import { E, Engine, type StepOptions, type StepRunner } from "./engine.ts";
 import { usageText } from "./usage.ts";
 import { convertResyncAfter } from "./model.ts";
+import { matchOnProxy } from "./proxy_match.ts";
 
 /** A parsed drbdadm command line. */
 export interface AdmInvocation {
@@ -235,7 +236,9 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
       verbose: inv.verbose > 0,
       verifyIps,
       resNameRequired: cmd.resNameRequired,
-      stacked: inv.stacked,
+      // drbdadm verifies the address of a stacked resource named on the command line even
+      // without -S (it sets is_drbd_top from the named resource before verify_ips)
+      stacked: inv.stacked || (resources.length > 0 && resources[0] !== "all"),
       tty,
       hostname: options.hostname,
       configToTest: inv.configToTest,
@@ -245,7 +248,9 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   let firstError: ConfigError | undefined;
   // Names are resolved here, as drbdadm does it (an unknown name after a known one ends the
   // run silently); lib/config is asked only about the names it knows.
-  let known = names;
+  // proxy commands choose this node's host sections only afterwards (see proxy_match.ts), so
+  // names the name matching ignores must not end the run here
+  let known = cmd.isProxyCmd && names.length > 0 ? ["all"] : names;
   while (!loaded) {
     try {
       loaded = load(known);
@@ -269,14 +274,8 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   const config: Config = loaded.config;
 
   const hostname = config.hostname;
-  if (cmd.isProxyCmd) {
-    // proxy commands select this host's part of a resource by where its proxy runs
-    for (const r of config.resources) {
-      const hasProxy = r.hosts.some((h) => h.proxy?.onHosts.includes(hostname)) ||
-        r.connections.some((c) => c.paths.some((p) => p.myProxy?.onHosts.includes(hostname)));
-      if (!hasProxy) r.ignore = true;
-    }
-  }
+  // proxy commands select this host's part of a resource by where its proxy runs
+  if (cmd.isProxyCmd) matchOnProxy(config);
   const engine = new Engine(
     io,
     {
@@ -434,8 +433,13 @@ async function runNamed(
       }
     } else {
       const hi = hostByName(res, peer);
+      if (hi && hi === res.me && res.connections.length > 0) {
+        // drbdadm's two checking passes each report this before the run reports it again
+        for (let pass = 0; pass < 2; pass++) io.err(notAPeer(peer, id));
+        continue;
+      }
       for (const c of res.connections) {
-        if (hi && c.peer === hi) onCmdline.add(c);
+        if (hi && c.peer === hi) engine.onCmdline.add(c);
         const match = hi
           ? c.peer !== undefined && c.peer.nodeId === hi.nodeId
           : connName(c) === peer;
@@ -508,8 +512,9 @@ function byMinor(config: Config, id: string): Target {
   return {};
 }
 
-/** Connections named as `res:peer` on this command line so far (drbdadm's on_cmdline). */
-const onCmdline = new WeakSet<Connection>();
+function notAPeer(peer: string, id: string): string {
+  return `Host name '${peer}' (from '${id}') is not a peer, but the local node\n`;
+}
 
 /** drbdadm's ctx_by_name (and ctx_by_minor) for one command-line name. */
 function resolve(engine: Engine, id: string): Target {
@@ -529,12 +534,12 @@ function resolve(engine: Engine, id: string): Target {
         if (res.me === hi) {
           return {
             res,
-            error: `Host name '${peer}' (from '${id}') is not a peer, but the local node\n`,
+            error: notAPeer(peer, id),
           };
         }
         if (c.peer === hi) {
           found.push(c);
-          onCmdline.add(c);
+          engine.onCmdline.add(c);
         }
         selected = c.peer !== undefined && c.peer.nodeId === hi.nodeId;
       } else {
@@ -547,7 +552,7 @@ function resolve(engine: Engine, id: string): Target {
     if (!valid) return { res, error: `Not a valid connection (${id}) for this host\n` };
     if (found.length === 1) {
       // drbdadm takes the first connection ever named on the command line, not this one
-      const conn = hi ? res.connections.find((c) => onCmdline.has(c)) ?? found[0] : found[0];
+      const conn = hi ? res.connections.find((c) => engine.onCmdline.has(c)) ?? found[0] : found[0];
       if (conn.ignore) return { res, error: `Connection '${peer}' has the ignore flag set\n` };
       t.conn = conn;
     }

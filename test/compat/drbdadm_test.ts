@@ -5,6 +5,11 @@
  * that emits steps, `dump-xml`). Stdout, exit code and the file:line of the first error must be
  * equal. The real tool runs as a subprocess (in parallel); ours runs in-process.
  *
+ * Proxy commands (`proxy-up`, `proxy-down`) run for every configuration that mentions a proxy,
+ * and `dump`/`dump-xml` for stacked resources too; for those, and for the command lines listed
+ * in a `NAME.cases` file beside `NAME.conf` (one per line, `#` starts a comment), stderr must be
+ * equal as well.
+ *
  * `@HOST@` in a configuration becomes this machine's node name and `@DIR@` the folder the
  * corpus is copied to.
  *
@@ -69,6 +74,16 @@ interface Outcome {
   code: number;
   /** file:line named in the first line of stderr, for failures. */
   where: string;
+  /** stderr without the real tool's module-loading noise. */
+  stderr: string;
+}
+
+/** One command line of the comparison. */
+interface Case {
+  name: string;
+  args: string[];
+  /** Compare stderr too, not only where the first error points. */
+  stderr?: boolean;
 }
 
 const NOISE = /modinfo: not found|modprobe: not found|Failed to modprobe/;
@@ -80,7 +95,12 @@ function whereOf(stderr: string, code: number): string {
 }
 
 function outcome(stdout: string, stderr: string, code: number, work: string): Outcome {
-  return { stdout: stdout.replaceAll(work, "@DIR@"), code, where: whereOf(stderr, code) };
+  return {
+    stdout: stdout.replaceAll(work, "@DIR@"),
+    code,
+    where: whereOf(stderr, code),
+    stderr: stderr.split("\n").filter((l) => !NOISE.test(l)).join("\n").replaceAll(work, "@DIR@"),
+  };
 }
 
 async function runReal(args: string[], work: string): Promise<Outcome> {
@@ -136,24 +156,57 @@ function prepareCorpus(): string {
   return work;
 }
 
-/** The command lines of one configuration, as the shared compat script builds them. */
-async function casesOf(name: string, conf: string, work: string): Promise<[string, string[]][]> {
-  const cases: [string, string[]][] = [
-    [`${name}.dump-all`, ["-c", conf, "dump", "all"]],
-    [`${name}.sh-resources`, ["-c", conf, "sh-resources"]],
+const words = (text: string) => text.split(/\s+/).filter((x) => x);
+
+/**
+ * The command lines of one configuration: those of the shared compat script, then the ones
+ * that need stderr compared (proxy commands, stacked resources, the `.cases` file).
+ */
+async function casesOf(name: string, conf: string, work: string): Promise<Case[]> {
+  const cases: Case[] = [
+    { name: `${name}.dump-all`, args: ["-c", conf, "dump", "all"] },
+    { name: `${name}.sh-resources`, args: ["-c", conf, "sh-resources"] },
   ];
-  if (name.startsWith("e")) return cases;
-  const listed = await runReal(["-c", conf, "sh-resources"], work);
-  for (const r of listed.stdout.split(/\s+/).filter((x) => x)) {
-    cases.push([`${name}.${r}.dump`, ["-c", conf, "dump", r]]);
-    for (const s of SH_COMMANDS) cases.push([`${name}.${r}.${s}`, ["-c", conf, s, r]]);
-    for (const k of STEP_COMMANDS) cases.push([`${name}.${r}.d-${k}`, ["-c", conf, "-d", k, r]]);
-    cases.push([`${name}.${r}.d-primary-force`, ["-c", conf, "-d", "primary", "--force", r]]);
-    cases.push([
-      `${name}.${r}.d-connect-discard`,
-      ["-c", conf, "-d", "connect", "--discard-my-data", r],
-    ]);
-    cases.push([`${name}.${r}.dump-xml`, ["-c", conf, "dump-xml", r]]);
+  const extra = (id: string, args: string[]) =>
+    cases.push({ name: `${name}.${id}`, args: ["-c", conf, ...args], stderr: true });
+  let listed: string[] = [];
+  if (!name.startsWith("e")) {
+    listed = words((await runReal(["-c", conf, "sh-resources"], work)).stdout);
+    for (const r of listed) {
+      const add = (id: string, args: string[]) =>
+        cases.push({ name: `${name}.${r}.${id}`, args: ["-c", conf, ...args] });
+      add("dump", ["dump", r]);
+      for (const s of SH_COMMANDS) add(s, [s, r]);
+      for (const k of STEP_COMMANDS) add(`d-${k}`, ["-d", k, r]);
+      add("d-primary-force", ["-d", "primary", "--force", r]);
+      add("d-connect-discard", ["-d", "connect", "--discard-my-data", r]);
+      add("dump-xml", ["dump-xml", r]);
+    }
+    const stacked = words((await runReal(["-c", conf, "-S", "sh-resources"], work)).stdout);
+    for (const r of stacked) {
+      extra(`${r}.dump`, ["dump", r]);
+      extra(`${r}.dump-xml`, ["dump-xml", r]);
+    }
+  }
+  const text = Deno.readTextFileSync(conf);
+  if (/\bproxy\b/.test(text)) {
+    const all = (await runReal(["-c", conf, "dump", "all"], work)).stdout;
+    const names = [...all.matchAll(/^resource (\S+) \{/gm)].map((m) => m[1]);
+    for (const k of ["proxy-up", "proxy-down"]) {
+      extra(`d-${k}-all`, ["-d", k, "all"]);
+      extra(`S-d-${k}-all`, ["-S", "-d", k, "all"]);
+      for (const r of names) extra(`${r}.d-${k}`, ["-d", k, r]);
+    }
+  }
+  let lines: string[] = [];
+  try {
+    lines = Deno.readTextFileSync(conf.replace(/\.conf$/, ".cases")).split("\n");
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  for (const line of lines) {
+    const args = words(line.replace(/#.*/, ""));
+    if (args.length) extra(args.join("_"), args);
   }
   return cases;
 }
@@ -178,13 +231,21 @@ async function unifiedDiff(real: string, ours: string, maxLines: number): Promis
   }
 }
 
-async function describe(name: string, real: Outcome, ours: Outcome): Promise<string> {
-  let text = `--- ${name}\n`;
+function differ(c: Case, real: Outcome, ours: Outcome): boolean {
+  return real.stdout !== ours.stdout || real.code !== ours.code || real.where !== ours.where ||
+    (!!c.stderr && real.stderr !== ours.stderr);
+}
+
+async function describe(c: Case, real: Outcome, ours: Outcome): Promise<string> {
+  let text = `--- ${c.name}: drbdadm ${c.args.join(" ")}\n`;
   if (real.code !== ours.code) text += `exit code: real ${real.code}, ours ${ours.code}\n`;
   if (real.where !== ours.where) {
     text += `first error at: real '${real.where}', ours '${ours.where}'\n`;
   }
   if (real.stdout !== ours.stdout) text += (await unifiedDiff(real.stdout, ours.stdout, 30)) + "\n";
+  if (c.stderr && real.stderr !== ours.stderr) {
+    text += "stderr:\n" + (await unifiedDiff(real.stderr, ours.stderr, 30)) + "\n";
+  }
   return text;
 }
 
@@ -210,14 +271,11 @@ for (const name of configs) {
     fn: async () => {
       const conf = `${work}/${name}.conf`;
       const cases = await casesOf(name, conf, work);
-      const real = await pool(cases, ([, args]) => runReal(args, work));
+      const real = await pool(cases, (c) => runReal(c.args, work));
       const problems: string[] = [];
       for (let i = 0; i < cases.length; i++) {
-        const ours = await runOurs(cases[i][1], work);
-        const r = real[i];
-        if (r.stdout !== ours.stdout || r.code !== ours.code || r.where !== ours.where) {
-          problems.push(await describe(cases[i][0], r, ours));
-        }
+        const ours = await runOurs(cases[i].args, work);
+        if (differ(cases[i], real[i], ours)) problems.push(await describe(cases[i], real[i], ours));
       }
       assert.equal(
         problems.length,
