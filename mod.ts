@@ -21,6 +21,10 @@ export const TOOLS: Record<string, { load: () => Promise<{ main: ToolMain }>; su
     load: () => import("./cmd/drbdadm.ts"),
     summary: "administer DRBD resources from drbd.conf",
   },
+  drbdsetup: {
+    load: () => import("./cmd/drbdsetup.ts"),
+    summary: "configure DRBD resources on the node daemon",
+  },
   drbdmeta: {
     load: () => import("./cmd/drbdmeta.ts"),
     summary: "create, dump, restore and modify DRBD metadata",

@@ -52,9 +52,27 @@ export async function main(
   if (!runner && !inv.dryRun && !NO_STEPS.has(inv.command.action)) {
     // drbdmeta is loaded only when a step may run it: dumps and queries start faster
     const { drbdmetaMain } = await import("../lib/meta/cli.ts");
-    runner = defaultRunner(inv.drbdmeta, drbdmetaMain, options.setupRunner);
+    let setupRunner = options.setupRunner;
+    if (!setupRunner) {
+      // drbdsetup steps run in-process against the node daemon, started on demand
+      const { drbdsetupMain } = await import("../lib/setup/main.ts");
+      setupRunner = (argv, stepIo, { quiet }) =>
+        drbdsetupMain(argv.slice(1), quiet ? silentErr(stepIo) : stepIo);
+    }
+    runner = defaultRunner(inv.drbdmeta, drbdmetaMain, setupRunner);
   }
   return await runAdm(inv, io, { ...options, runner });
+}
+
+/** `io` without its stderr: what a quiet step shows. */
+function silentErr(io: Console): Console {
+  return {
+    out: (t) => io.out(t),
+    err: () => {},
+    stdinIsTerminal: () => io.stdinIsTerminal(),
+    readLine: () => io.readLine(),
+    flush: () => io.flush(),
+  };
 }
 
 /** Actions that never run a step. */

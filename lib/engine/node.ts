@@ -524,8 +524,8 @@ export class Node implements ControlHandler, ResourceHost {
 
   #newPath(q: SetupArgs): void {
     const c = this.#connection(q);
-    const local = q.args.local_addr;
-    const remote = q.args.remote_addr;
+    const local = q.args["local-addr"] ?? q.args.local_addr;
+    const remote = q.args["remote-addr"] ?? q.args.remote_addr;
     for (const r of this.resources.values()) {
       for (const other of r.connections.values()) {
         for (const p of other.paths) {
@@ -541,9 +541,9 @@ export class Node implements ControlHandler, ResourceHost {
 
   #delPath(q: SetupArgs): void {
     const c = this.#connection(q);
-    const i = c.paths.findIndex((p) =>
-      p.local === q.args.local_addr && p.remote === q.args.remote_addr
-    );
+    const local = q.args["local-addr"] ?? q.args.local_addr;
+    const remote = q.args["remote-addr"] ?? q.args.remote_addr;
+    const i = c.paths.findIndex((p) => p.local === local && p.remote === remote);
     if (i < 0) throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "no such path");
     c.paths.splice(i, 1);
   }

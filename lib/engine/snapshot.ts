@@ -25,6 +25,7 @@ export interface ShowResource {
     paths: { local: string; remote: string }[];
     net: Record<string, string>;
     peerDevices: { volume: number; options: Record<string, string> }[];
+    standalone?: boolean;
   }[];
   volumes: {
     volume: number;
@@ -122,6 +123,7 @@ export function showResource(r: Resource, _minors: Map<number, number>): ShowRes
       name: c.name,
       paths: c.paths.map((p) => ({ ...p })),
       net: { ...c.net },
+      standalone: c.state === "StandAlone",
       peerDevices: [...c.peerDevices.values()]
         .filter((pd) => Object.keys(pd.options).length > 0)
         .map((pd) => ({ volume: pd.volume, options: { ...pd.options } })),
