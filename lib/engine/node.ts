@@ -41,6 +41,8 @@ interface MinorEntry {
 export interface NodeOptions {
   runDir: string;
   log: Logger;
+  /** `HOST:BASEPORT`: also export minor N over TCP on BASEPORT+N (default `$UDRBD_NBD_TCP`). */
+  nbdTcp?: string;
 }
 
 /** Creates the node a daemon serves. */
@@ -56,10 +58,12 @@ export class Node implements ControlHandler, ResourceHost {
   #log: Logger;
   #watchers = new Set<() => void>();
   #claimed = new Map<string, number>();
+  #nbdTcp: string | undefined;
 
   constructor(options: NodeOptions) {
     this.#runDir = options.runDir;
     this.#log = options.log;
+    this.#nbdTcp = options.nbdTcp ?? Deno.env.get("UDRBD_NBD_TCP");
     Deno.mkdirSync(runFiles(this.#runDir).nbd, { recursive: true, mode: 0o700 });
   }
 
@@ -294,17 +298,31 @@ export class Node implements ControlHandler, ResourceHost {
     }
     const device = new Device(r, minor, volume, { ...q.options });
     const path = `${runFiles(this.#runDir).nbd}/drbd${minor}.sock`;
-    const server = NbdServer.listen({
-      device,
-      name: `drbd${minor}`,
-      description: `udrbd ${r.name}/${volume} (minor ${minor})`,
-      path,
-      log: (m) => this.#log.warn(`drbd${minor}: ${m}`),
-    });
+    const tcp = this.#tcpFor(minor);
+    let server: NbdServer;
+    try {
+      server = NbdServer.listen({
+        device,
+        name: `drbd${minor}`,
+        description: `udrbd ${r.name}/${volume} (minor ${minor})`,
+        path,
+        tcp,
+        log: (m) => this.#log.warn(`drbd${minor}: ${m}`),
+      });
+    } catch (e) {
+      throw new DrbdError(
+        q.objname,
+        ERR.INVALID_REQUEST,
+        `cannot export minor ${minor}: ${e instanceof Error ? e.message : e}`,
+      );
+    }
     r.devices.set(volume, device);
     const entry: MinorEntry = { device, resource: r, server };
     this.minors.set(minor, entry);
-    this.#log.info(`${r.name}/${volume}: minor ${minor} exported at ${path}`);
+    this.#log.info(
+      `${r.name}/${volume}: minor ${minor} exported at ${path}` +
+        (tcp ? ` and tcp ${tcp.hostname}:${tcp.port}` : ""),
+    );
     entry.kernel = await kernelAttach({
       socketPath: path,
       exportName: `drbd${minor}`,
@@ -322,6 +340,23 @@ export class Node implements ControlHandler, ResourceHost {
       throw new DrbdError(q.objname, SS.DEVICE_IN_USE);
     }
     await this.#removeMinor(m);
+  }
+
+  /**
+   * The TCP address of a minor's export when the user asked for one: `UDRBD_NBD_TCP` =
+   * `HOST:BASEPORT` exports minor N on BASEPORT+N as well as on its Unix socket.
+   */
+  #tcpFor(minor: number): { hostname: string; port: number } | undefined {
+    const spec = this.#nbdTcp;
+    if (!spec) return undefined;
+    const colon = spec.lastIndexOf(":");
+    const host = spec.slice(0, colon).replace(/^\[(.*)\]$/, "$1") || "127.0.0.1";
+    const base = Number(spec.slice(colon + 1));
+    if (colon < 0 || !Number.isInteger(base) || base <= 0 || base + minor > 65535) {
+      this.#log.once("nbd-tcp", "warn", `UDRBD_NBD_TCP=${spec} is not HOST:PORT; TCP export off`);
+      return undefined;
+    }
+    return { hostname: host, port: base + minor };
   }
 
   async #removeMinor(m: MinorEntry): Promise<void> {

@@ -13,31 +13,9 @@ import type {
   ResourceStatus,
 } from "../status/types.ts";
 import type { Resource } from "./resource.ts";
+import type { ShowResource } from "../setup/show.ts";
 
-/** The running configuration of one resource (the input of drbdsetup's show printer). */
-export interface ShowResource {
-  name: string;
-  nodeId: number;
-  options: Record<string, string>;
-  connections: {
-    peerNodeId: number;
-    name?: string;
-    paths: { local: string; remote: string }[];
-    net: Record<string, string>;
-    peerDevices: { volume: number; options: Record<string, string> }[];
-    standalone?: boolean;
-  }[];
-  volumes: {
-    volume: number;
-    minor: number;
-    disk?: {
-      backingDev: string;
-      metaDev: string;
-      metaIdx: string;
-      options: Record<string, string>;
-    };
-  }[];
-}
+export type { ShowResource };
 
 /** The status snapshot of a resource. */
 export function resourceStatus(r: Resource): ResourceStatus {
