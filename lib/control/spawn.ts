@@ -54,10 +54,12 @@ function findProgram(name: string): string | undefined {
  * directory in `$UDRBD_RUN_DIR`; it reports into its log file.
  */
 export async function startDaemon(dir: string, options: StartDaemonOptions = {}): Promise<void> {
-  ensureRunDir(dir);
+  // the daemon runs in "/": a relative run directory must mean the same place there
+  const abs = dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`;
+  ensureRunDir(abs);
   const argv = [...(options.command ?? daemonCommand()), DETACHED_FLAG, ...(options.args ?? [])];
   const common = {
-    env: { UDRBD_RUN_DIR: dir },
+    env: { UDRBD_RUN_DIR: abs },
     // a daemon must not keep the caller's directory (a mount point, say) busy
     cwd: "/",
     stdin: "null",

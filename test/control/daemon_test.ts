@@ -4,8 +4,6 @@
  * The daemon here is test_daemon.ts: runDaemon with the test handler in place of the engine.
  */
 import assert from "node:assert/strict";
-import { main as daemonMain } from "../../cmd/daemon.ts";
-import { MemoryConsole } from "../../lib/cli/io.ts";
 import { connectDaemon, tryHello } from "../../lib/control/client.ts";
 import { runDaemon } from "../../lib/control/daemon.ts";
 import { runFiles } from "../../lib/control/paths.ts";
@@ -93,6 +91,38 @@ Deno.test("drbdsetup's first command starts the daemon on demand and it stops on
     assert.ok(!exists(files.socket) && !exists(files.pid), "control.sock and daemon.pid removed");
     assert.match(log(dir), /stopping \(asked to stop over the control socket\)/);
     assert.match(log(dir), /test handler: shutdown done/);
+  } finally {
+    cleanup(dir, pids);
+  }
+});
+
+Deno.test("a relative UDRBD_RUN_DIR means the same directory to the daemon it starts", async () => {
+  const dir = tempRunDir();
+  const parent = dir.slice(0, dir.lastIndexOf("/"));
+  const name = dir.slice(dir.lastIndexOf("/") + 1);
+  const client = new URL("../../lib/control/client.ts", import.meta.url).href;
+  // drbdsetup run from the run directory's parent, naming it relatively
+  const code = `
+    import { connectDaemon } from ${JSON.stringify(client)};
+    const c = await connectDaemon({ runDir: ${JSON.stringify(name)}, start: true,
+      command: ${JSON.stringify(testDaemonCommand())} });
+    console.log((await c.call("hello")).pid);
+    await c.close();`;
+  const pids: number[] = [];
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      cwd: parent,
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const pid = Number(new TextDecoder().decode(out.stdout).trim());
+    pids.push(pid);
+    assert.equal(Deno.readTextFileSync(runFiles(dir).pid).trim(), String(pid));
+    const c = (await connectDaemon({ runDir: dir, start: false }))!;
+    await c.call("daemon.stop");
+    await c.close();
+    await until(() => !alive(pid), "the daemon to exit");
   } finally {
     cleanup(dir, pids);
   }
@@ -291,17 +321,25 @@ Deno.test("udrbd daemon starts the node daemon in the background; --stop ends it
 });
 
 Deno.test("udrbd daemon explains its options and refuses unknown ones", async () => {
-  const help = new MemoryConsole();
-  assert.equal(await daemonMain(["--help"], help), 0);
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MOD_TS, "daemon", ...args],
+      stdin: "null",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+  const help = await run("--help");
+  assert.equal(help.code, 0);
   assert.match(
     help.stdout,
     /USAGE: udrbd daemon \[--foreground\] \[--stop\] \[--log-level LEVEL\]/,
   );
-  const bad = new MemoryConsole();
-  assert.equal(await daemonMain(["--log-level", "loud"], bad), 20);
+  const bad = await run("--log-level", "loud");
+  assert.equal(bad.code, 20);
   assert.match(bad.stderr, /unknown log level 'loud'/);
-  const unknown = new MemoryConsole();
-  assert.equal(await daemonMain(["--bogus"], unknown), 20);
+  const unknown = await run("--bogus");
+  assert.equal(unknown.code, 20);
   assert.match(unknown.stderr, /unknown argument '--bogus'/);
 });
 
