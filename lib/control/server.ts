@@ -37,6 +37,10 @@ export interface ControlServerOptions {
   maxQueuedBytes?: number;
   /** How long {@link ControlServer.close} lets cancelled calls finish (default 5000 ms). */
   closeGraceMs?: number;
+  /** Clients connected at once (default 256); more are disconnected at once, and logged. */
+  maxConnections?: number;
+  /** Calls in flight on one connection (default 1024); more are refused with an error. */
+  maxCallsPerConnection?: number;
 }
 
 const encoder = new TextEncoder();
@@ -177,6 +181,11 @@ class Connection {
     }
     if (this.#server.stopping) {
       this.#fail(id, new ControlError(EXIT_GENERIC, "the udrbd daemon is stopping"));
+      return true;
+    }
+    const limit = this.#server.options.maxCallsPerConnection ?? 1024;
+    if (this.#calls.size >= limit) {
+      this.#fail(id, new ControlError(EXIT_GENERIC, `too many requests in flight (${limit})`));
       return true;
     }
     this.#startCall(id, op, args);
@@ -425,7 +434,9 @@ export class ControlServer {
         this.#log.warn(`control socket: accept failed: ${e}`);
         continue;
       }
-      if (this.#stopping) {
+      const max = this.options.maxConnections ?? 256;
+      if (this.#stopping || this.#conns.size >= max) {
+        if (!this.#stopping) this.#log.warn(`control socket: refusing a client, ${max} connected`);
         conn.close();
         continue;
       }

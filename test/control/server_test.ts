@@ -389,3 +389,22 @@ Deno.test("without start, connectDaemon says no daemon runs instead of starting 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("connections and calls in flight are bounded; the bound is reported, not a hang", async () => {
+  await using s = await setup({ maxConnections: 2, maxCallsPerConnection: 2 });
+  const a = await ControlClient.connect(s.path);
+  const b = await ControlClient.connect(s.path);
+  await a.call("echo", {});
+  await b.call("echo", {});
+  const c = await Raw.open(s.path);
+  assert.equal(await c.line(), null, "the third client is disconnected");
+  c.close();
+  assert.ok(s.logged.some((l) => l.includes("refusing a client, 2 connected")));
+  const gates = [a.call("gate", { key: "1" }), a.call("gate", { key: "2" })];
+  await rejects(() => a.call("gate", { key: "3" }), ControlError, "too many requests in flight");
+  await b.call("release", { key: "1" });
+  await b.call("release", { key: "2" });
+  assert.deepEqual(await Promise.all(gates), [{ released: "1" }, { released: "2" }]);
+  await a.close();
+  await b.close();
+});
