@@ -144,10 +144,19 @@ async function stop(dir: string, io: Console): Promise<number> {
     io.out(`no udrbd daemon is running (run directory ${dir})\n`);
     return 0;
   }
+  // a daemon whose event loop hangs accepts connections but never answers
+  const signal = AbortSignal.timeout(STOP_TIMEOUT_MS);
   let pid: number;
   try {
-    pid = (await client.call<HelloResult>("hello")).pid;
-    await client.call("daemon.stop");
+    pid = (await client.call<HelloResult>("hello", undefined, { signal })).pid;
+    await client.call("daemon.stop", undefined, { signal });
+  } catch (e) {
+    if (!signal.aborted) throw e;
+    io.err(
+      `udrbd daemon: the daemon did not answer within ${STOP_TIMEOUT_MS / 1000} s; ` +
+        `see ${runFiles(dir).log}\n`,
+    );
+    return 1;
   } finally {
     await client.close();
   }
