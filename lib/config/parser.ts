@@ -362,28 +362,41 @@ export function minorOfDevice(device: string): number {
   return -1;
 }
 
+/** The four numbers of the last address {@link scanIpv4} accepted (reused: no allocation). */
+export const IPV4_PARTS = new Float64Array(4);
+
 /**
- * The four numbers of a dotted IPv4 address (`/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/`, at most
- * `maxDigits` digits each), or undefined.
+ * Whether `addr` is a dotted IPv4 address (`/^(\d+)\.(\d+)\.(\d+)\.(\d+)$/`, at most
+ * `maxDigits` digits per number): undefined if not, `"canonical"` when it is spelled as its
+ * numbers print (no leading zeros), `"other"` otherwise. Its numbers are then in
+ * {@link IPV4_PARTS}.
  */
-export function ipv4Parts(addr: string, maxDigits = Infinity): number[] | undefined {
-  const parts: number[] = [];
+export function scanIpv4(addr: string, maxDigits = Infinity): "canonical" | "other" | undefined {
   let i = 0;
+  let canonical = true;
   for (let g = 0; g < 4; g++) {
     const start = i;
-    while (i < addr.length && addr.charCodeAt(i) >= 48 && addr.charCodeAt(i) <= 57) i++;
-    if (i === start || i - start > maxDigits) return undefined;
-    // short groups by arithmetic (no substring); long ones as Number() rounds them
     let n = 0;
-    if (i - start <= 15) { for (let k = start; k < i; k++) n = n * 10 + addr.charCodeAt(k) - 48; }
-    else n = Number(addr.slice(start, i));
-    parts.push(n);
+    for (; i < addr.length; i++) {
+      const c = addr.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + c - 48;
+    }
+    const len = i - start;
+    if (len === 0 || len > maxDigits) return undefined;
+    // beyond 15 digits the sum above may round differently from Number(), and print otherwise
+    if (len > 15) {
+      n = Number(addr.slice(start, i));
+      canonical = false;
+    } else if (len > 1 && addr.charCodeAt(start) === 48) canonical = false;
+    IPV4_PARTS[g] = n;
     if (g < 3) {
       if (addr.charCodeAt(i) !== 46) return undefined;
       i++;
     }
   }
-  return i === addr.length ? parts : undefined;
+  if (i !== addr.length) return undefined;
+  return canonical ? "canonical" : "other";
 }
 
 /** True for loopback addresses (drbd-utils' addr_scope_local). */
@@ -393,8 +406,8 @@ export function addrScopeLocal(addr: string): boolean {
   }
   // only 127.x.x.x can be local: skip the parse for every other address
   if (!addr.startsWith("127.")) return false;
-  const p = ipv4Parts(addr, 3);
-  return !!p && p[1] <= 255 && p[2] <= 255 && p[3] <= 255;
+  const p = IPV4_PARTS;
+  return scanIpv4(addr, 3) !== undefined && p[1] <= 255 && p[2] <= 255 && p[3] <= 255;
 }
 
 /**

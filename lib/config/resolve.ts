@@ -22,9 +22,10 @@ import {
   addrScopeLocal,
   hostnameInList,
   insertVolume,
-  ipv4Parts,
+  IPV4_PARTS,
   newVolume,
   type Parser,
+  scanIpv4,
 } from "./parser.ts";
 import type { Problems } from "./problems.ts";
 import { hostHasIp } from "./host.ts";
@@ -547,8 +548,11 @@ function addressesEqual(a: Address, b: Address): boolean {
 
 function normAddr(a: Address): string {
   if (a.af === "ipv4") {
-    const p = ipv4Parts(a.addr);
-    if (p) return `${p[0]}.${p[1]}.${p[2]}.${p[3]}`;
+    const form = scanIpv4(a.addr);
+    // the usual spelling is canonical already: no new string
+    if (form === "canonical") return a.addr;
+    const p = IPV4_PARTS;
+    if (form) return `${p[0]}.${p[1]}.${p[2]}.${p[3]}`;
   }
   if (a.af === "ipv6") return expandIpv6(a.addr) ?? a.addr;
   return a.addr;
