@@ -19,6 +19,7 @@ import { DrbdError, ERR, OtherError, SS } from "./errors.ts";
 import { parseMetaIndex } from "./metadata.ts";
 import { Connection, Resource, type ResourceHost } from "./resource.ts";
 import { resourceStatus, type ShowResource, showResource } from "./snapshot.ts";
+import { type ProcFile, startProcFile } from "./proc_file.ts"; // proc file
 
 /** A request's arguments as drbdsetup sends them. */
 export interface SetupArgs {
@@ -59,18 +60,22 @@ export class Node implements ControlHandler, ResourceHost {
   #watchers = new Set<() => void>();
   #claimed = new Map<string, number>();
   #nbdTcp: string | undefined;
+  /** `$UDRBD_RUN_DIR/proc`, DRBD 8.4's /proc/drbd (proc file). */
+  #proc: ProcFile;
 
   constructor(options: NodeOptions) {
     this.#runDir = options.runDir;
     this.#log = options.log;
     this.#nbdTcp = options.nbdTcp ?? Deno.env.get("UDRBD_NBD_TCP");
     Deno.mkdirSync(runFiles(this.#runDir).nbd, { recursive: true, mode: 0o700 });
+    this.#proc = startProcFile(this.#runDir, () => this.status(), this.#log); // proc file
   }
 
   // ---- ResourceHost ------------------------------------------------------------------------
 
   notify(): void {
     for (const w of this.#watchers) w();
+    this.#proc.touch(); // proc file
   }
 
   info(message: string): void {
@@ -100,6 +105,7 @@ export class Node implements ControlHandler, ResourceHost {
     for (const r of [...this.resources.values()]) {
       await this.#teardown(r, true);
     }
+    this.#proc.stop(); // proc file
   }
 
   // ---- dispatch ----------------------------------------------------------------------------
