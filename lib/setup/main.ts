@@ -96,7 +96,12 @@ export async function drbdsetupMain(
     return parsed.exitCode;
   }
   if (parsed.warnings) io.err(parsed.warnings);
-  const a = parsed.args;
+  const a = { ...parsed.args };
+  // the daemon runs in "/": relative device paths mean the caller's directory
+  for (const k of ["lower_dev", "meta_data_dev"]) {
+    const v = a[k];
+    if (v && !v.startsWith("/")) a[k] = `${Deno.cwd()}/${v}`;
+  }
   const req: SetupRequest = {
     command: parsed.command,
     objname: a.resource ?? a.minor ?? "all",
