@@ -70,6 +70,13 @@ function atLeast(type: string, len: number, want: number): void {
   if (len < want) fail(type, `payload is ${len} bytes, expected at least ${want}`);
 }
 
+/** Reserved bytes must be zero, so that a later version can give them a meaning. */
+function zero(type: string, v: DataView, o: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    if (v.getUint8(o + i) !== 0) fail(type, "reserved bytes are not zero");
+  }
+}
+
 function getU64(type: string, v: DataView, o: number): number {
   const hi = v.getUint32(o);
   if (hi >= 0x200000) fail(type, "64-bit value beyond 2^53");
@@ -167,6 +174,12 @@ function encChange(c: Partial<PeerState>, v: DataView, o: number): void {
 function decChange(type: string, v: DataView, o: number): Partial<PeerState> {
   const mask = v.getUint8(o);
   if (mask & ~31) fail(type, `unknown state mask bits ${mask}`);
+  zero(type, v, o + 5, 3);
+  if (!(mask & Mask.role)) zero(type, v, o + 1, 1);
+  if (!(mask & Mask.disk)) zero(type, v, o + 2, 1);
+  if (!(mask & Mask.connection)) zero(type, v, o + 3, 1);
+  if (!(mask & Mask.replication)) zero(type, v, o + 4, 1);
+  if (!(mask & Mask.flags)) zero(type, v, o + 8, 4);
   const c: Partial<PeerState> = {};
   if (mask & Mask.role) c.role = enumValue(type, ROLES, v.getUint8(o + 1));
   if (mask & Mask.disk) c.disk = enumValue(type, DISK_STATES, v.getUint8(o + 2));
@@ -263,6 +276,7 @@ const blockRequest: Codec<"DataRequest" | "ResyncRequest" | "VerifyRequest"> = {
   },
   dec(type, v, _b, o, len, volume) {
     exact(type, len, 24);
+    zero(type, v, o + 20, 4);
     return {
       type,
       volume,
@@ -283,6 +297,7 @@ const digest: Codec<"CsumResyncRequest" | "VerifyReply"> = {
   },
   dec(type, v, b, o, len, volume) {
     atLeast(type, len, 24);
+    zero(type, v, o + 20, 4);
     if (len - 24 > MAX_DIGEST_SIZE) fail(type, `digest longer than ${MAX_DIGEST_SIZE} bytes`);
     return {
       type,
@@ -358,6 +373,7 @@ const outOfSync: Codec<"OutOfSync"> = {
   },
   dec(type, v, _b, o, len, volume) {
     exact(type, len, 16);
+    zero(type, v, o + 12, 4);
     return {
       type,
       volume,
@@ -376,6 +392,7 @@ const barrier: Codec<"Barrier"> = {
   },
   dec(type, v, _b, o, len) {
     exact(type, len, 8);
+    zero(type, v, o + 4, 4);
     return { type, barrier: v.getUint32(o) };
   },
 };
@@ -453,6 +470,7 @@ const uuids: Codec<"Uuids"> = {
     atLeast(type, len, 40);
     const n = v.getUint32(o + 32);
     if (n > MAX_HISTORY_UUIDS) fail(type, `${n} history UUIDs, at most ${MAX_HISTORY_UUIDS}`);
+    zero(type, v, o + 36, 4);
     exact(type, len, 40 + 8 * n);
     const history: bigint[] = [];
     for (let i = 0; i < n; i++) history.push(v.getBigUint64(o + 40 + 8 * i));
@@ -606,6 +624,7 @@ const twoPcRequest: Codec<"TwoPcPrepare" | "TwoPcCommit" | "TwoPcAbort"> = {
     exact(type, len, 24 + CHANGE_SIZE);
     const target = v.getInt32(o + 8);
     if (target < -1 || target > MAX_NODE_ID) fail(type, `target node id ${target} out of range`);
+    zero(type, v, o + 12, 4);
     return {
       type,
       tid: v.getUint32(o),
@@ -631,6 +650,7 @@ const twoPcReply: Codec<"TwoPcReply"> = {
   },
   dec(type, v, _b, o, len) {
     exact(type, len, 24);
+    zero(type, v, o + 12, 4);
     return {
       type,
       tid: v.getUint32(o),
@@ -703,6 +723,7 @@ const hello: Codec<"Hello"> = {
     exact(type, len, 40 + nameLen + algLen);
     const channel = v.getUint8(o + 20);
     if (channel > 1) fail(type, `socket kind ${channel} is neither data (0) nor meta (1)`);
+    zero(type, v, o + 21, 1);
     const protocolMin = v.getUint32(o), protocolMax = v.getUint32(o + 4);
     if (protocolMin > protocolMax) fail(type, `protocol range ${protocolMin}-${protocolMax}`);
     return {
