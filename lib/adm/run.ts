@@ -257,7 +257,9 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       firstError ??= e;
-      const unknown = /^'(.*)' not defined in your config \(for this host\)\.$/.exec(e.message);
+      // the unknown name is the last message; an earlier one may be a dump's non-fatal error
+      const last = e.messages.at(-1) ?? e.message;
+      const unknown = /^'(.*)' not defined in your config \(for this host\)\.\n?$/.exec(last);
       const rest = unknown ? known.filter((n) => n !== unknown[1]) : [];
       if (!unknown || rest.length === 0 || rest.length === known.length) {
         for (const m of firstError.messages) io.err(m.endsWith("\n") ? m : m + "\n");

@@ -114,12 +114,26 @@ Deno.test("without -d, create-md and dump-md run drbdmeta in-process on the back
   });
 });
 
-Deno.test("without -d, steps that need the node daemon fail plainly instead of pretending", async () => {
-  await withConfig(R0, async (conf) => {
-    const r = await adm(["-c", conf, "primary", "r0"]);
-    assert.equal(r.code, 20);
-    assert.match(r.err, /udrbd daemon is not running/);
-    assert.match(r.err, /Command 'drbdsetup primary r0' terminated with exit code 20/);
+Deno.test("without -d, drbdadm starts the node daemon and reports drbdsetup's refusal", async () => {
+  await withConfig(R0, async (conf, dir) => {
+    // the daemon started on demand lives in this test's run directory, and is stopped here
+    const runDir = Deno.env.get("UDRBD_RUN_DIR");
+    Deno.env.set("UDRBD_RUN_DIR", `${dir}/run`);
+    try {
+      const r = await adm(["-c", conf, "primary", "r0"]);
+      assert.equal(r.code, 10, r.err);
+      assert.match(r.err, /^r0: Failure: \(158\) Unknown resource$/m);
+      assert.match(r.err, /Command 'drbdsetup primary r0' terminated with exit code 10/);
+    } finally {
+      const mod = new URL("../../mod.ts", import.meta.url).pathname;
+      await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", mod, "daemon", "--stop"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (runDir === undefined) Deno.env.delete("UDRBD_RUN_DIR");
+      else Deno.env.set("UDRBD_RUN_DIR", runDir);
+    }
   });
 });
 
