@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { attachedDiskState } from "./attached.ts";
 import { type Console, ExitError } from "../cli/io.ts";
 import { MD_INDEX_FLEX_EXT, MD_INDEX_FLEX_INT, type MdFormat } from "./constants.ts";
 import {
@@ -370,6 +371,8 @@ export function drbdmetaMain(args: string[], io: Console, options: { progname: s
     const command = COMMANDS.find((c) => c.name === rest[4]);
     if (!command) die(20, `Unknown command '${rest[4]}'.\n`);
     const cmd = command!;
+    const attached = attachedDiskState(minorOf(device)) !== undefined;
+    if (attached && cmd.modifiesMd) die(20, `Device '${device}' is configured!\n`);
     if (opts.peerMaxBioSize && cmd.name !== "create-md") {
       die(10, "The --peer-max-bio-size option is only allowed with create-md\n");
     }
@@ -404,6 +407,9 @@ export function drbdmetaMain(args: string[], io: Console, options: { progname: s
     session.isApplyAl = cmd.name === "apply-al";
     try {
       const rv = cmd.run(session, rest.slice(5));
+      if (attached) {
+        io.err(`# Output might be stale, since minor ${minorOf(device)} is attached\n`);
+      }
       return rv ? 1 : 0;
     } finally {
       session.dev?.close();

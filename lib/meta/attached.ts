@@ -1,0 +1,40 @@
+/**
+ * Whether a DRBD minor has a disk attached in the running udrbd daemon — what drbdmeta 9.22
+ * asks `drbdsetup <minor> dstate` before it touches metadata. Read synchronously from the
+ * daemon's /proc/drbd-format file, and only while the daemon that wrote it is alive (a killed
+ * daemon's stale file must not block `drbdadm up`'s apply-al).
+ *
+ * @module
+ */
+
+/** The disk state of `minor` in the running daemon, or undefined when it has none. */
+export function attachedDiskState(minor: number, runDir?: string): string | undefined {
+  if (minor < 0) return undefined;
+  const dir = runDir ?? (Deno.env.get("UDRBD_RUN_DIR") || "/run/udrbd");
+  let proc: string;
+  let pid: number;
+  try {
+    pid = Number(Deno.readTextFileSync(`${dir}/daemon.pid`).trim());
+    proc = Deno.readTextFileSync(`${dir}/proc`);
+  } catch {
+    return undefined;
+  }
+  if (!alive(pid)) return undefined;
+  for (const line of proc.split("\n")) {
+    const m = /^\s*(\d+): cs:\S+(?: ro:\S+ ds:([A-Za-z]+))?/.exec(line);
+    if (!m || Number(m[1]) !== minor || !m[2]) continue;
+    return m[2] === "Diskless" ? undefined : m[2];
+  }
+  return undefined;
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // the state letter follows the parenthesised command name; Z is a zombie
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
