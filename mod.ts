@@ -29,6 +29,10 @@ export const TOOLS: Record<string, { load: () => Promise<{ main: ToolMain }>; su
     load: () => import("./cmd/drbdmeta.ts"),
     summary: "create, dump, restore and modify DRBD metadata",
   },
+  "drbd-overview": {
+    load: () => import("./cmd/drbd_overview.ts"),
+    summary: "one line per DRBD minor in DRBD 8.4's layout, with what is mounted from it",
+  },
   daemon: {
     load: () => import("./cmd/daemon.ts"),
     summary: "the node daemon that holds this host's resources (start, --foreground, --stop)",
