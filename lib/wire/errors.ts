@@ -29,12 +29,15 @@ export class HandshakeError extends Error {
   /** True when the peer refused (we received its Disconnect), false when we did. */
   readonly byPeer: boolean;
 
-  /** Creates the error; `byPeer` marks a refusal received from the peer. */
-  constructor(code: number, message: string, byPeer = false) {
+  /**
+   * Creates the error; `byPeer` marks a refusal received from the peer; `fatal` defaults to
+   * whether the code is a configuration error.
+   */
+  constructor(code: number, message: string, byPeer = false, fatal = FATAL_CODES.has(code)) {
     super(message);
     this.name = "HandshakeError";
     this.code = code;
-    this.fatal = FATAL_CODES.has(code);
+    this.fatal = fatal;
     this.byPeer = byPeer;
   }
 }

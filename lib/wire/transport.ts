@@ -203,6 +203,7 @@ export class PeerListener {
     this.#closed = true;
     this.#listener.close();
     for (const s of this.#unrouted) s.close();
+    for (const ep of this.#endpoints.values()) ep.abort(new Error("the peer listener was closed"));
     await this.#loop;
     await Promise.allSettled(this.#tasks);
   }
@@ -250,9 +251,13 @@ export class PeerListener {
     }
     this.#unrouted.delete(sock);
     const key = endpointKey(hello.resource, hello.peerNodeId, hello.nodeId);
-    // With a single registration, let it answer: it can say precisely what does not match.
-    const ep = this.#endpoints.get(key) ??
-      (this.#endpoints.size === 1 ? [...this.#endpoints.values()][0] : undefined);
+    // A resource with a single registration answers even a wrong node id, so that both sides
+    // learn exactly what does not match; another resource is simply not here (yet).
+    const exact = this.#endpoints.get(key);
+    const same = [...this.#endpoints.values()].filter((e) =>
+      e.identity.resource === hello.resource
+    );
+    const ep = exact ?? (same.length === 1 ? same[0] : undefined);
     if (!ep || this.#closed) {
       await sock.refuse(
         new HandshakeError(
@@ -262,7 +267,7 @@ export class PeerListener {
       );
       return;
     }
-    await ep.adopt(sock, hello);
+    await ep.adopt(sock, hello, !exact);
   }
 }
 
@@ -321,8 +326,17 @@ class Endpoint {
     }
   }
 
-  /** Takes a socket accepted by the listener after its Hello arrived. */
-  adopt(sock: HandshakeSocket, hello: HelloPacket): Promise<void> {
+  /** Stops connecting; {@link Endpoint.run} rejects with `err`. */
+  abort(err: Error): void {
+    this.#fail(err);
+  }
+
+  /**
+   * Takes a socket accepted by the listener after its Hello arrived. A `stray` socket was meant
+   * for another resource or node: we answer so its sender learns exactly what is wrong, but a
+   * stranger at our door is no reason for us to give up (never fatal here).
+   */
+  adopt(sock: HandshakeSocket, hello: HelloPacket, stray: boolean): Promise<void> {
     sock.adopt(this.#o.clock, this.#o.timeoutMs);
     const task = (async () => {
       const id = hex(hello.nonce);
@@ -343,7 +357,10 @@ class Endpoint {
         await authenticate(sock, this.identity, hello.channel, hello.nonce);
         await this.#socketReady(pair, hello.channel, sock, neg);
       } catch (e) {
-        await this.#socketFailed(pair, sock, e);
+        const err = stray && e instanceof HandshakeError
+          ? new HandshakeError(e.code, e.message, e.byPeer, false)
+          : e;
+        await this.#socketFailed(pair, sock, err);
       }
     })();
     return this.#track(task);
