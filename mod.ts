@@ -41,10 +41,6 @@ export const TOOLS: Record<string, { load: () => Promise<{ main: ToolMain }>; su
     load: () => import("./cmd/install.ts"),
     summary: "install the tools, completions, man pages and systemd units (--uninstall)",
   },
-  completions: {
-    load: () => import("./cmd/completions.ts"),
-    summary: "print the shell completion script (bash, zsh or fish)",
-  },
 };
 
 /** The name this process was invoked as (argv[0]), e.g. a `drbdmeta` symlink to udrbd. */
