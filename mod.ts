@@ -37,6 +37,10 @@ export const TOOLS: Record<string, { load: () => Promise<{ main: ToolMain }>; su
     load: () => import("./cmd/daemon.ts"),
     summary: "the node daemon that holds this host's resources (start, --foreground, --stop)",
   },
+  completions: {
+    load: () => import("./cmd/completions.ts"),
+    summary: "print the shell completion script (bash, zsh or fish)",
+  },
   install: {
     load: () => import("./cmd/install.ts"),
     summary: "install the tools, completions, man pages and systemd units (--uninstall)",
