@@ -21,6 +21,7 @@ import { Errno } from "../nbd/protocol.ts";
 import { MDF } from "../meta/constants.ts";
 import { ActivityLog } from "./activity_log.ts";
 import { DiskMeta, type MetaIndex } from "./metadata.ts";
+import type { ReplicatedWrite } from "./peer.ts";
 import type { DiskState } from "./states.ts";
 
 /** What a device needs from its resource (role, promotion, peers, I/O suspension). */
@@ -35,6 +36,17 @@ export interface DeviceOwner {
   lastClientGone(): void;
   /** Bitmap slots of peers that do not receive this write (not connected). */
   unreplicatedSlots(device: Device): number[];
+  /**
+   * Runs the local write `local` and sends `w` to every peer that replicates this volume;
+   * resolves when the write is done locally and each peer's protocol (A/B/C) is satisfied.
+   */
+  replicate(
+    device: Device,
+    w: ReplicatedWrite,
+    local: () => Promise<void> | void,
+  ): Promise<void> | void;
+  /** Flush barrier to every replicating peer (after the local flush). */
+  flushPeers(device: Device): Promise<void> | void;
   /** Resolves when I/O is not suspended. */
   ioAllowed(): Promise<void> | undefined;
   /** Called on the first write after promotion (new current UUID when peers miss it). */
@@ -132,15 +144,24 @@ export class Device implements BlockDevice {
   }
 
   pwrite(buf: Uint8Array, offset: number, flags: WriteFlags): Promise<void> {
-    return this.#write(offset, buf.length, (d) => d.data.pwrite(buf, offset, flags));
+    return this.#write(
+      { kind: "write", sector: offset / 512, length: buf.length, data: buf, fua: flags.fua },
+      (d) => d.data.pwrite(buf, offset, flags),
+    );
   }
 
   trim(offset: number, length: number, flags: WriteFlags): Promise<void> {
-    return this.#write(offset, length, (d) => d.data.trim(offset, length, flags));
+    return this.#write(
+      { kind: "trim", sector: offset / 512, length, fua: flags.fua },
+      (d) => d.data.trim(offset, length, flags),
+    );
   }
 
   zero(offset: number, length: number, flags: ZeroFlags): Promise<void> {
-    return this.#write(offset, length, (d) => d.data.zero(offset, length, flags));
+    return this.#write(
+      { kind: "zero", sector: offset / 512, length, fua: flags.fua },
+      (d) => d.data.zero(offset, length, flags),
+    );
   }
 
   async flush(): Promise<void> {
@@ -148,6 +169,8 @@ export class Device implements BlockDevice {
     if (gate) await gate;
     if (!this.disk) throw new BlockDeviceError(Errno.EIO, "no disk");
     await this.disk.data.flush();
+    const peers = this.owner.flushPeers(this);
+    if (peers) await peers;
   }
 
   blockStatus(offset: number, length: number): Extent[] {
@@ -168,10 +191,11 @@ export class Device implements BlockDevice {
   }
 
   async #write(
-    offset: number,
-    length: number,
+    w: ReplicatedWrite,
     io: (d: AttachedDisk) => Promise<void> | void,
   ): Promise<void> {
+    const offset = w.sector * 512;
+    const length = w.length;
     const gate = this.owner.ioAllowed();
     if (gate) await gate;
     if (!this.owner.isPrimary()) await this.owner.autoPromote();
@@ -191,7 +215,7 @@ export class Device implements BlockDevice {
       disk.meta.setOutOfSync(sector, sectors, this.owner.unreplicatedSlots(this));
       this.stats.lowerPending++;
       try {
-        await io(disk);
+        await this.owner.replicate(this, w, () => io(disk));
       } finally {
         this.stats.lowerPending--;
       }

@@ -255,6 +255,65 @@ export class DiskMeta {
     }
   }
 
+  /** Bits (4 KiB blocks) covering the agreed size. */
+  get bitCount(): number {
+    return Math.ceil(this.md.effectiveSize / 8);
+  }
+
+  /** Whether bit (4 KiB block) `bit` of `slot` is set. */
+  isOutOfSync(slot: number, bit: number): boolean {
+    const [byte, mask] = this.#locate(slot, bit);
+    return byte < this.#bm.length && (this.#bm[byte] & mask) !== 0;
+  }
+
+  /** The first set bit of `slot` at or after `from`, or -1 (resync walks the bitmap with it). */
+  nextOutOfSync(slot: number, from: number): number {
+    const end = this.bitCount;
+    const p = this.md.maxPeers;
+    const bm = this.#bm;
+    for (let b = Math.max(0, from); b < end;) {
+      const word = 4 * ((b >>> 5) * p + slot);
+      if ((b & 31) === 0 && (bm[word] | bm[word + 1] | bm[word + 2] | bm[word + 3]) === 0) {
+        b += 32;
+        continue;
+      }
+      if (bm[word + ((b & 31) >>> 3)] & (1 << (b & 7))) return b;
+      b++;
+    }
+    return -1;
+  }
+
+  /** Sets `count` bits of `slot` from bit `first` (a peer's bitmap merged by OR). */
+  setBits(slot: number, first: number, count: number): void {
+    if (count > 0) this.setOutOfSync(first * 8, count * 8, [slot]);
+  }
+
+  /** Clears `count` bits of `slot` from bit `first` (blocks the peer acknowledged in sync). */
+  clearBits(slot: number, first: number, count: number): void {
+    const bm = this.#bm;
+    for (let b = first; b < first + count; b++) {
+      const [byte, mask] = this.#locate(slot, b);
+      if (byte >= bm.length || !(bm[byte] & mask)) continue;
+      bm[byte] &= ~mask;
+      this.#counts[slot]--;
+      this.#dirty.add(Math.floor(byte / BM_BLOCK));
+    }
+  }
+
+  /** The bits of `slot` as a plain bitmap (bit i at byte i>>3, bit i&7), for sending. */
+  slotBits(slot: number): Uint8Array {
+    const n = this.bitCount;
+    const out = new Uint8Array(Math.ceil(n / 8));
+    for (let b = this.nextOutOfSync(slot, 0); b >= 0; b = this.nextOutOfSync(slot, b + 1)) {
+      out[b >>> 3] |= 1 << (b & 7);
+    }
+    return out;
+  }
+
+  #locate(slot: number, bit: number): [number, number] {
+    return [4 * ((bit >>> 5) * this.md.maxPeers + slot) + ((bit & 31) >>> 3), 1 << (bit & 7)];
+  }
+
   /** Clears every bit of a slot (new-current-uuid --clear-bitmap, a finished full sync). */
   clearSlot(slot: number): void {
     const p = this.md.maxPeers;

@@ -17,6 +17,7 @@ import type { ResourceStatus } from "../status/types.ts";
 import { Device } from "./device.ts";
 import { DrbdError, ERR, OtherError, SS } from "./errors.ts";
 import { parseMetaIndex } from "./metadata.ts";
+import { PeerLink } from "./peer.ts";
 import { Connection, Resource, type ResourceHost } from "./resource.ts";
 import { resourceStatus, type ShowResource, showResource } from "./snapshot.ts";
 import { type ProcFile, startProcFile } from "./proc_file.ts"; // proc file
@@ -459,6 +460,7 @@ export class Node implements ControlHandler, ResourceHost {
     if (clear && justCreated && device.diskState === "Inconsistent") {
       resource.setDiskState(device, "UpToDate");
     }
+    resource.peersChanged();
   }
 
   #resize(q: SetupArgs): void {
@@ -590,28 +592,45 @@ export class Node implements ControlHandler, ResourceHost {
   }
 
   #connect(q: SetupArgs): void {
+    const r = this.#resource(q);
     const c = this.#connection(q);
     if (c.paths.length === 0) throw new DrbdError(q.objname, SS.NO_NET_CONFIG);
-    if (c.state !== "StandAlone") return;
-    c.state = "Connecting";
+    if (c.state !== "StandAlone" || c.link) return;
     this.#log.info(`${q.objname}: connection to ${c.name} (node-id ${c.peerNodeId}) Connecting`);
+    c.link = new PeerLink({
+      resource: r,
+      connection: c,
+      log: this.#log,
+      notify: () => this.notify(),
+    });
   }
 
-  #disconnect(q: SetupArgs): void {
+  async #disconnect(q: SetupArgs): Promise<void> {
     const c = this.#connection(q);
-    if (c.state === "StandAlone") throw new DrbdError(q.objname, SS.ALREADY_STANDALONE);
+    if (c.state === "StandAlone" && !c.link) {
+      throw new DrbdError(q.objname, SS.ALREADY_STANDALONE);
+    }
+    await this.#stopLink(c);
+  }
+
+  /** Ends a connection's task (closing the link); the connection is StandAlone after. */
+  async #stopLink(c: Connection): Promise<void> {
+    const link = c.link;
+    c.link = undefined;
+    await link?.stop();
     c.state = "StandAlone";
     c.peerRole = "Unknown";
     for (const pd of c.peerDevices.values()) {
       pd.replication = "Off";
       pd.peerDisk = "DUnknown";
+      pd.resync = undefined;
     }
   }
 
-  #delPeer(q: SetupArgs): void {
+  async #delPeer(q: SetupArgs): Promise<void> {
     const r = this.#resource(q);
     const c = this.#connection(q);
-    c.state = "StandAlone";
+    await this.#stopLink(c);
     r.connections.delete(c.peerNodeId);
   }
 
@@ -637,7 +656,7 @@ export class Node implements ControlHandler, ResourceHost {
       }
     }
     r.resumeIo();
-    for (const c of r.connections.values()) c.state = "StandAlone";
+    for (const c of r.connections.values()) await this.#stopLink(c);
     r.connections.clear();
     for (const d of [...r.devices.values()]) {
       const m = this.minors.get(d.minor);

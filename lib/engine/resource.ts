@@ -8,6 +8,7 @@
 import { MDF } from "../meta/constants.ts";
 import { type AttachedDisk, Device, type DeviceOwner } from "./device.ts";
 import { DrbdError, ERR, SS } from "./errors.ts";
+import type { PeerLink, ReplicatedWrite } from "./peer.ts";
 import type { ConnectionState, DiskState, ReplicationState, Role } from "./states.ts";
 
 /** One path (pair of addresses) of a connection, as given to new-path. */
@@ -22,6 +23,11 @@ export interface PeerDevice {
   options: Record<string, string>;
   replication: ReplicationState;
   peerDisk: DiskState;
+  /** KiB sent to / received from the peer on this connection (writes and resync). */
+  sent: number;
+  received: number;
+  /** The running resync: sectors to sync when it started, and when (performance.now()). */
+  resync?: { total: number; startMs: number };
 }
 
 /** A connection to one peer node. */
@@ -33,6 +39,8 @@ export class Connection {
   state: ConnectionState = "StandAlone";
   peerRole: Role = "Unknown";
   readonly peerDevices = new Map<number, PeerDevice>();
+  /** The connection's task while `connect` is in effect (see peer.ts). */
+  link: PeerLink | undefined;
 
   constructor(peerNodeId: number, name: string, net: Record<string, string>) {
     this.peerNodeId = peerNodeId;
@@ -44,7 +52,14 @@ export class Connection {
   peerDevice(volume: number): PeerDevice {
     let pd = this.peerDevices.get(volume);
     if (!pd) {
-      pd = { volume, options: {}, replication: "Off", peerDisk: "DUnknown" };
+      pd = {
+        volume,
+        options: {},
+        replication: "Off",
+        peerDisk: "DUnknown",
+        sent: 0,
+        received: 0,
+      };
       this.peerDevices.set(volume, pd);
     }
     return pd;
@@ -124,13 +139,62 @@ export class Resource implements DeviceOwner {
     if (!meta) return [];
     const slots: number[] = [];
     for (const c of this.connections.values()) {
-      if (c.state === "Connected" && c.peerDevice(device.volume).replication === "Established") {
-        continue;
-      }
+      if (c.link?.replicating(device.volume)) continue;
       const slot = meta.slotOf(c.peerNodeId, true);
       if (slot !== undefined) slots.push(slot);
     }
     return slots;
+  }
+
+  replicate(
+    device: Device,
+    w: ReplicatedWrite,
+    local: () => Promise<void> | void,
+  ): Promise<void> | void {
+    const links = this.#replicatingLinks(device);
+    // Without peers the write path stays as short as it was: no extra promise in between.
+    if (links.length === 0) return local();
+    return this.#replicate(device, w, local, links);
+  }
+
+  async #replicate(
+    device: Device,
+    w: ReplicatedWrite,
+    local: () => Promise<void> | void,
+    links: PeerLink[],
+  ): Promise<void> {
+    const first = Math.floor(w.sector / 8);
+    const last = Math.floor((w.sector + Math.ceil(w.length / 512) - 1) / 8);
+    const releases: (() => void)[] = [];
+    let acks: Promise<void>[];
+    try {
+      for (const l of links) releases.push(await l.lockRange(device.volume, first, last));
+      const written = local();
+      acks = links.map((l) => l.sendWrite(device, w));
+      await written;
+    } finally {
+      for (const release of releases) release();
+    }
+    await Promise.all(acks);
+  }
+
+  flushPeers(device: Device): Promise<void> | void {
+    const links = this.#replicatingLinks(device);
+    if (links.length === 0) return;
+    return Promise.all(links.map((l) => l.flush())).then(() => {});
+  }
+
+  #replicatingLinks(device: Device): PeerLink[] {
+    const links: PeerLink[] = [];
+    for (const c of this.connections.values()) {
+      if (c.link?.replicating(device.volume)) links.push(c.link);
+    }
+    return links;
+  }
+
+  /** Tells every connected peer that role, disk state or UUIDs changed here. */
+  peersChanged(): void {
+    for (const c of this.connections.values()) c.link?.localChanged();
   }
 
   ioAllowed(): Promise<void> | undefined {
@@ -172,6 +236,7 @@ export class Resource implements DeviceOwner {
       d.firstWritePending = true;
     }
     this.#host.notify("change", "resource", this);
+    this.peersChanged();
   }
 
   /** Becomes Secondary; refused while a client holds a device open. */
@@ -192,6 +257,7 @@ export class Resource implements DeviceOwner {
     this.role = "Secondary";
     this.#autoPromoted = false;
     this.#host.notify("change", "resource", this);
+    this.peersChanged();
   }
 
   /** Why promotion is refused (an SS_ code), or undefined when allowed. */

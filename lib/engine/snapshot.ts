@@ -45,17 +45,28 @@ export function resourceStatus(r: Resource): ResourceStatus {
         const pd = c.peerDevice(d.volume);
         const meta = d.disk?.meta;
         const slot = meta?.slotOf(c.peerNodeId);
+        const rs = pd.resync;
+        const elapsed = rs ? Math.round(performance.now() - rs.startMs) : 0;
+        const outOfSync = slot !== undefined && meta ? meta.outOfSync(slot) * 4 : 0;
+        const done = rs ? Math.max(0, rs.total - outOfSync * 2) : 0;
         return {
           volume: d.volume,
           "replication-state": pd.replication,
           "peer-disk-state": pd.peerDisk,
           "peer-client": false,
           "resync-suspended": "no",
-          received: 0,
-          sent: 0,
-          "out-of-sync": slot !== undefined && meta ? meta.outOfSync(slot) * 4 : 0,
+          received: Math.floor(pd.received),
+          sent: Math.floor(pd.sent),
+          "out-of-sync": outOfSync,
           pending: 0,
           unacked: 0,
+          "rs-total": rs?.total ?? 0,
+          "rs-dt-start-ms": elapsed,
+          "rs-paused-ms": 0,
+          "rs-dt0-ms": elapsed,
+          "rs-db0-sectors": done,
+          "rs-dt1-ms": elapsed,
+          "rs-db1-sectors": done,
         };
       });
     const protocol = c.net.protocol as "A" | "B" | "C" | undefined;
@@ -71,7 +82,11 @@ export function resourceStatus(r: Resource): ResourceStatus {
       udrbd: {
         protocol: protocol ?? "C",
         epochs: 1,
-        paths: c.paths.map((p) => ({ local: p.local, peer: p.remote, established: false })),
+        paths: c.paths.map((p, i) => ({
+          local: p.local,
+          peer: p.remote,
+          established: i === 0 && c.state === "Connected",
+        })),
       },
     };
   });

@@ -1,0 +1,840 @@
+/**
+ * One connection's life in the node daemon: connecting (listen on the path's local address and
+ * dial the remote, every connect-int), the per-volume handshake (sizes, UUIDs, state), the sync
+ * decision, resync as SyncSource or SyncTarget, replicated application writes with protocol
+ * A/B/C completion, barriers for flushes, and falling back to Connecting when the link is lost.
+ *
+ * @module
+ */
+
+import {
+  type BitmapPacket,
+  connectPeer,
+  DpFlag,
+  encodeRuns,
+  forEachSetRun,
+  type Packet,
+  type PeerConnection,
+  type PeerState,
+} from "../wire/mod.ts";
+import type { Logger } from "../util/log.ts";
+import type { Device } from "./device.ts";
+import { RangeLock } from "./range_lock.ts";
+import type { Connection, PeerDevice, Resource } from "./resource.ts";
+import { decideSync, type SyncSide } from "./sync.ts";
+
+/** What the link needs from the node. */
+export interface PeerLinkHost {
+  resource: Resource;
+  connection: Connection;
+  log: Logger;
+  /** Something status shows changed. */
+  notify(): void;
+}
+
+/** An application write to replicate: a block of data, a discard or a write of zeroes. */
+export interface ReplicatedWrite {
+  kind: "write" | "trim" | "zero";
+  /** First 512-byte sector. */
+  sector: number;
+  /** Bytes (a multiple of 512). */
+  length: number;
+  /** The block for `write`; unchanged until the returned promise settles. */
+  data?: Uint8Array;
+  fua: boolean;
+}
+
+interface PeerUuids {
+  current: bigint;
+  bitmap: bigint;
+  history: bigint[];
+}
+
+type Phase = "handshake" | "idle" | "bitmap" | "sync";
+
+interface Volume {
+  phase: Phase;
+  role?: "source" | "target";
+  peerUuids?: PeerUuids;
+  peerSectors?: number;
+  gotBitmap: boolean;
+  lock: RangeLock;
+  rsInflight: number;
+  rsWake?: () => void;
+}
+
+interface PendingWrite {
+  volume: number;
+  sector: number;
+  length: number;
+  want: "RecvAck" | "WriteAck";
+  settle: () => void;
+  resolve: () => void;
+}
+
+interface PendingResync {
+  volume: number;
+  bit: number;
+  bits: number;
+}
+
+/** Bits (4 KiB each) the source sends in one ResyncData packet. */
+const RESYNC_CHUNK_BITS = 32;
+/** Resync packets in flight (sent, not yet acknowledged) per volume. */
+const RESYNC_WINDOW = 16;
+/** Bytes of encoded bitmap per Bitmap packet. */
+const BITMAP_CHUNK = 4096;
+
+/** Replication states in which application writes are sent to the peer. */
+const REPLICATING = new Set(["Established", "SyncSource"]);
+
+/** A drbd.conf numeric option value in its unit, accepting a K/M/G suffix (in KiB units). */
+function kib(text: string | undefined, fallback: number): number {
+  if (!text) return fallback;
+  const m = /^(\d+)([kKmMgG]?)/.exec(text);
+  if (!m) return fallback;
+  const mul = { "": 1, k: 1, m: 1024, g: 1024 * 1024 }[m[2].toLowerCase()] ?? 1;
+  return Number(m[1]) * mul;
+}
+
+/** `ipv4:ADDR:PORT` (or `ADDR:PORT`, `ipv6:[ADDR]:PORT`) as host and port. */
+export function parsePathAddress(text: string): { hostname: string; port: number } {
+  const bare = text.replace(/^(ipv4|ipv6|ssocks|sdp):/, "");
+  const colon = bare.lastIndexOf(":");
+  const hostname = bare.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+  const port = Number(bare.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new Error(`${text} is not an address with a port`);
+  }
+  return { hostname, port };
+}
+
+/** The per-connection task started by `connect` and ended by `disconnect`, `down`, `del-peer`. */
+export class PeerLink {
+  #h: PeerLinkHost;
+  #abort = new AbortController();
+  #task: Promise<void>;
+  #pc: PeerConnection | undefined;
+  #vols = new Map<number, Volume>();
+  #pending = new Map<number, PendingWrite>();
+  #resync = new Map<number, PendingResync>();
+  #barriers = new Map<number, () => void>();
+  #nextId = 1;
+  #barrier = 0;
+  #standAlone = false;
+  #lastAttemptError = "";
+
+  /** Starts connecting at once. */
+  constructor(host: PeerLinkHost) {
+    this.#h = host;
+    this.#task = this.#run();
+  }
+
+  get #r(): Resource {
+    return this.#h.resource;
+  }
+
+  get #c(): Connection {
+    return this.#h.connection;
+  }
+
+  get #prefix(): string {
+    return `${this.#r.name} ${this.#c.name}`;
+  }
+
+  /** Closes the connection (if any) and stops connecting; the connection ends StandAlone. */
+  async stop(reason = "disconnect requested"): Promise<void> {
+    this.#standAlone = true;
+    this.#abort.abort(new Error(reason));
+    await this.#pc?.close(reason);
+    await this.#task;
+  }
+
+  /** Whether application writes of `volume` go to this peer now. */
+  replicating(volume: number): boolean {
+    return this.#pc?.state === "connected" && this.#c.state === "Connected" &&
+      REPLICATING.has(this.#c.peerDevice(volume).replication);
+  }
+
+  /** Locks blocks [first, last] of `volume` against concurrent resync reads (see RangeLock). */
+  lockRange(volume: number, first: number, last: number): Promise<() => void> {
+    return this.#vol(volume).lock.lock(first, last);
+  }
+
+  /**
+   * Sends an application write to the peer; resolves when the protocol is satisfied (A: handed
+   * to the socket, B: RecvAck, C: WriteAck). When the connection fails first, the blocks are
+   * marked out of sync for this peer instead and the promise resolves: the write itself succeeded.
+   */
+  sendWrite(device: Device, w: ReplicatedWrite): Promise<void> {
+    const pc = this.#pc;
+    const protocol = this.#c.net.protocol ?? "C";
+    if (!pc || pc.state !== "connected") {
+      this.#markOutOfSync(device, w.sector, w.length);
+      return Promise.resolve();
+    }
+    const blockId = this.#nextId++;
+    let flags = w.fua ? DpFlag.FUA : 0;
+    if (protocol === "B") flags |= DpFlag.SEND_RECEIVE_ACK;
+    if (protocol === "C") flags |= DpFlag.SEND_WRITE_ACK;
+    const packet: Packet = w.kind === "write"
+      ? {
+        type: "Data",
+        volume: device.volume,
+        sector: w.sector,
+        blockId,
+        seq: 0,
+        flags,
+        payload: w.data!,
+      }
+      : {
+        type: "Trim",
+        volume: device.volume,
+        sector: w.sector,
+        blockId,
+        seq: 0,
+        flags: flags | (w.kind === "trim" ? DpFlag.DISCARD : DpFlag.ZEROES),
+        size: w.length,
+      };
+    this.#c.peerDevice(device.volume).sent += w.kind === "write" ? w.length / 1024 : 0;
+    const sent = pc.send(packet);
+    if (protocol === "A") {
+      return sent.catch(() => this.#markOutOfSync(device, w.sector, w.length));
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const want = protocol === "B" ? "RecvAck" : "WriteAck";
+    this.#pending.set(blockId, {
+      volume: device.volume,
+      sector: w.sector,
+      length: w.length,
+      want,
+      settle: pc.expectReply(want),
+      resolve,
+    });
+    // A failed send ends the connection; #lost() marks the write out of sync and resolves it.
+    sent.catch(() => {});
+    return promise;
+  }
+
+  /** A flush on the Primary: a barrier the peer completes (its disk flushed) before acking. */
+  async flush(): Promise<void> {
+    const pc = this.#pc;
+    if (!pc || pc.state !== "connected") return;
+    const barrier = ++this.#barrier;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const settle = pc.expectReply("BarrierAck");
+    this.#barriers.set(barrier, () => {
+      settle();
+      resolve();
+    });
+    pc.send({ type: "Barrier", barrier }).catch(() => {});
+    await promise;
+  }
+
+  /**
+   * The local role, disk state or UUIDs changed (promote, demote, new-current-uuid): tell the
+   * peer, and decide again where no resync runs (a forced promotion starts the initial sync).
+   */
+  localChanged(): void {
+    const pc = this.#pc;
+    if (!pc || pc.state !== "connected") return;
+    for (const d of this.#r.devices.values()) {
+      this.#sendUuids(d);
+      this.#sendState(d);
+      const v = this.#vol(d.volume);
+      if (v.phase === "idle" && v.peerUuids) this.#decide(d);
+    }
+  }
+
+  // ---- connecting --------------------------------------------------------------------------
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      this.#setState("Connecting");
+      let pc: PeerConnection;
+      try {
+        pc = await this.#connect(signal);
+      } catch (e) {
+        if (signal.aborted) break;
+        this.#h.log.warn(`${this.#prefix}: connecting failed: ${(e as Error).message}`);
+        await this.#sleep(this.#connectIntMs(), signal);
+        continue;
+      }
+      await this.#serve(pc);
+      if (this.#standAlone || signal.aborted) break;
+      this.#setState("Unconnected");
+    }
+    this.#setState("StandAlone");
+  }
+
+  /** Waits `ms`, or less when the signal aborts. */
+  #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  #connectIntMs(): number {
+    return kib(this.#c.net["connect-int"], 10) * 1000;
+  }
+
+  #connect(signal: AbortSignal): Promise<PeerConnection> {
+    const path = this.#c.paths[0];
+    const net = this.#c.net;
+    const secret = net["shared-secret"];
+    return connectPeer({
+      resource: this.#r.name,
+      nodeId: this.#r.nodeId,
+      peerNodeId: this.#c.peerNodeId,
+      local: parsePathAddress(path.local),
+      remote: parsePathAddress(path.remote),
+      auth: secret ? { alg: net["cram-hmac-alg"] || "sha1", secret } : undefined,
+      connectIntMs: this.#connectIntMs(),
+      pingIntMs: kib(net["ping-int"], 10) * 1000,
+      pingTimeoutMs: kib(net["ping-timeout"], 5) * 100,
+      timeoutMs: kib(net["timeout"], 60) * 100,
+      maxBuffers: kib(net["max-buffers"], 2048),
+      retryFatal: true,
+      signal,
+      onAttemptFailed: (e) => {
+        // Refused dials repeat every connect-int; log a reason once until it changes.
+        if (e.message === this.#lastAttemptError) return;
+        this.#lastAttemptError = e.message;
+        const level = /authentication|wrong peer|versions/.test(e.message) ? "error" : "info";
+        this.#h.log.log(level, `${this.#prefix}: connection attempt failed: ${e.message}`);
+      },
+    });
+  }
+
+  #setState(state: Connection["state"]): void {
+    if (this.#c.state === state) return;
+    this.#c.state = state;
+    this.#h.log.info(`${this.#prefix}: conn( ${state} )`);
+    this.#h.notify();
+  }
+
+  // ---- an established connection -----------------------------------------------------------
+
+  /** Runs one connection until it ends. */
+  async #serve(pc: PeerConnection): Promise<void> {
+    this.#pc = pc;
+    this.#lastAttemptError = "";
+    this.#vols.clear();
+    for (const d of this.#r.devices.values()) {
+      const pd = this.#c.peerDevice(d.volume);
+      pd.sent = pd.received = 0;
+      pd.resync = undefined;
+    }
+    this.#setState("Connected");
+    const data = this.#dataLoop(pc);
+    const meta = this.#metaLoop(pc);
+    for (const d of this.#r.devices.values()) {
+      pc.send({
+        type: "Sizes",
+        volume: d.volume,
+        backingSize: d.disk ? Math.floor(d.disk.meta.backingBytes / 512) : 0,
+        userSize: 0,
+        currentSize: d.size / 512,
+        maxBioSize: 1 << 20,
+        flags: 0,
+      }).catch(() => {});
+      this.#sendUuids(d);
+      this.#sendState(d);
+    }
+    const info = await pc.closed;
+    await Promise.allSettled([data, meta]);
+    this.#pc = undefined;
+    this.#lost(info.reason, info.by === "lost");
+  }
+
+  async #dataLoop(pc: PeerConnection): Promise<void> {
+    try {
+      for await (const p of pc.packets("data")) await this.#onData(pc, p);
+    } catch (e) {
+      this.#h.log.error(`${this.#prefix}: ${(e as Error).message}`);
+      await pc.close(`receiver failed: ${(e as Error).message}`);
+    }
+  }
+
+  async #metaLoop(pc: PeerConnection): Promise<void> {
+    for await (const p of pc.packets("meta")) this.#onMeta(p);
+  }
+
+  /** The connection ended: pending writes become out-of-sync blocks, peer state unknown. */
+  #lost(reason: string, broken: boolean): void {
+    this.#setState(this.#standAlone ? "Disconnecting" : broken ? "NetworkFailure" : "Unconnected");
+    if (!this.#standAlone) this.#h.log.warn(`${this.#prefix}: connection lost: ${reason}`);
+    else this.#h.log.info(`${this.#prefix}: connection closed: ${reason}`);
+    for (const w of this.#pending.values()) {
+      const d = this.#r.devices.get(w.volume);
+      if (d) this.#markOutOfSync(d, w.sector, w.length);
+      w.resolve();
+    }
+    this.#pending.clear();
+    this.#resync.clear();
+    for (const done of this.#barriers.values()) done();
+    this.#barriers.clear();
+    for (const v of this.#vols.values()) {
+      v.phase = "handshake";
+      v.rsWake?.();
+    }
+    this.#c.peerRole = "Unknown";
+    for (const pd of this.#c.peerDevices.values()) {
+      pd.replication = "Off";
+      pd.peerDisk = "DUnknown";
+      pd.resync = undefined;
+    }
+    // A Primary that loses a peer starts a new data generation, so the peer's missing writes
+    // are recognised by its bitmap UUID on reconnect.
+    if (this.#r.isPrimary()) {
+      for (const d of this.#r.devices.values()) {
+        if (d.disk && d.upToDate) this.#r.newCurrentUuid(d, false);
+      }
+    }
+    this.#h.notify();
+  }
+
+  #vol(volume: number): Volume {
+    let v = this.#vols.get(volume);
+    if (!v) {
+      v = { phase: "handshake", gotBitmap: false, lock: new RangeLock(), rsInflight: 0 };
+      this.#vols.set(volume, v);
+    }
+    return v;
+  }
+
+  #slot(d: Device): number | undefined {
+    return d.disk?.meta.slotOf(this.#c.peerNodeId, true);
+  }
+
+  #markOutOfSync(d: Device, sector: number, length: number): void {
+    const slot = this.#slot(d);
+    if (slot === undefined || !d.disk) return;
+    d.disk.meta.setOutOfSync(sector, Math.ceil(length / 512), [slot]);
+  }
+
+  #send(p: Packet): void {
+    this.#pc?.send(p).catch(() => {});
+  }
+
+  #sendUuids(d: Device): void {
+    const md = d.disk?.meta.md;
+    const slot = this.#slot(d);
+    this.#send({
+      type: "Uuids",
+      volume: d.volume,
+      current: md?.currentUuid ?? 0n,
+      bitmap: md?.peers[this.#c.peerNodeId]?.bitmapUuid ?? 0n,
+      dirtyBits: BigInt(slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0),
+      flags: 0n,
+      history: md ? md.historyUuids.filter((u) => u !== 0n).slice(0, 64) : [],
+    });
+  }
+
+  #sendState(d: Device): void {
+    const state: PeerState = {
+      role: this.#r.role,
+      disk: d.diskState,
+      connection: "Connected",
+      replication: this.#c.peerDevice(d.volume).replication,
+      flags: 0,
+    };
+    this.#send({ type: "State", volume: d.volume, state });
+  }
+
+  // ---- data socket -------------------------------------------------------------------------
+
+  async #onData(pc: PeerConnection, p: Packet): Promise<void> {
+    if (!("volume" in p)) {
+      if (p.type === "Barrier") await this.#onBarrier(p.barrier);
+      return;
+    }
+    const d = this.#r.devices.get(p.volume);
+    if (!d) throw new Error(`the peer sent ${p.type} for volume ${p.volume}, which is not here`);
+    const v = this.#vol(p.volume);
+    const pd = this.#c.peerDevice(p.volume);
+    switch (p.type) {
+      case "Sizes":
+        v.peerSectors = p.currentSize;
+        if (d.disk && p.currentSize > 0 && p.currentSize !== d.size / 512) {
+          this.#h.log.warn(
+            `${this.#prefix}/${d.volume}: sizes differ (here ${
+              d.size / 512
+            }, peer ${p.currentSize} sectors)`,
+          );
+        }
+        return;
+      case "Uuids":
+        v.peerUuids = { current: p.current, bitmap: p.bitmap, history: [...p.history] };
+        return;
+      case "State":
+        return this.#onState(d, v, pd, p.state);
+      case "Bitmap":
+        return this.#onBitmap(d, v, p);
+      case "Data":
+      case "Trim":
+        return await this.#onWrite(pc, d, p);
+      case "ResyncData":
+        return await this.#onResyncData(d, v, p.sector, p.blockId, p.payload);
+      default:
+        this.#h.log.warn(`${this.#prefix}: ignoring ${p.type} (not implemented)`);
+    }
+  }
+
+  #onState(d: Device, v: Volume, pd: PeerDevice, s: PeerState): void {
+    this.#c.peerRole = s.role;
+    pd.peerDisk = s.disk;
+    if (v.phase === "sync" && v.role === "target" && s.replication === "Established") {
+      this.#finishTarget(d, v, pd);
+    } else if (v.phase === "handshake" || v.phase === "idle") {
+      if (v.peerUuids) this.#decide(d);
+    }
+    this.#h.notify();
+  }
+
+  /** Runs the sync decision for a volume and starts what it says. */
+  #decide(d: Device): void {
+    const v = this.#vol(d.volume);
+    const pd = this.#c.peerDevice(d.volume);
+    const disk = d.disk;
+    const peer = v.peerUuids!;
+    if (!disk || peer.current === 0n) {
+      v.phase = "idle";
+      pd.replication = "Established";
+      return;
+    }
+    const md = disk.meta.md;
+    const local: SyncSide = {
+      current: md.currentUuid,
+      bitmap: md.peers[this.#c.peerNodeId]?.bitmapUuid ?? 0n,
+      history: md.historyUuids.filter((u) => u !== 0n),
+      usable: d.upToDate,
+    };
+    const remote: SyncSide = { ...peer, usable: pd.peerDisk === "UpToDate" };
+    const decision = decideSync(local, remote);
+    const where = `${this.#prefix}/${d.volume}`;
+    if (decision.kind === "none") {
+      const was = pd.replication;
+      v.phase = "idle";
+      pd.replication = "Established";
+      if (was !== "Established") this.#sendState(d);
+      return;
+    }
+    if (decision.kind === "split-brain" || decision.kind === "unrelated") {
+      const text = decision.kind === "split-brain"
+        ? "Split-Brain detected, dropping connection!"
+        : "Unrelated data, aborting!";
+      this.#h.log.error(`${where}: ${text} (${decision.rule})`);
+      this.#standAlone = true;
+      this.#abort.abort(new Error(text));
+      this.#pc?.close(text);
+      return;
+    }
+    const source = decision.role === "source";
+    if (source ? !local.usable : !remote.usable) {
+      this.#h.log.warn(
+        `${where}: would sync as ${decision.role} (${decision.rule}), but the source is not UpToDate`,
+      );
+      v.phase = "idle";
+      pd.replication = "Established";
+      return;
+    }
+    const slot = this.#slot(d)!;
+    if (decision.kind === "full") disk.meta.setAll(slot);
+    this.#h.log.info(
+      `${where}: resync as ${source ? "SyncSource" : "SyncTarget"}, ${decision.kind} sync ` +
+        `(${decision.rule}), ${disk.meta.outOfSync(slot) * 4} KiB marked out of sync`,
+    );
+    v.phase = "bitmap";
+    v.role = decision.role;
+    v.gotBitmap = false;
+    pd.replication = source ? "WFBitMapS" : "WFBitMapT";
+    if (!source) this.#r.setDiskState(d, "Inconsistent");
+    this.#sendBitmap(d, slot);
+  }
+
+  #sendBitmap(d: Device, slot: number): void {
+    const meta = d.disk!.meta;
+    const bits = meta.slotBits(slot);
+    const total = meta.bitCount;
+    const out = new Uint8Array(BITMAP_CHUNK);
+    let from = 0;
+    do {
+      const chunk = encodeRuns(bits, from, total, out);
+      const packet: BitmapPacket = {
+        type: "Bitmap",
+        volume: d.volume,
+        encoding: "rle",
+        bitOffset: from,
+        bitCount: chunk.bitCount,
+        firstRunSet: chunk.firstRunSet,
+        last: from + chunk.bitCount >= total,
+        body: out.slice(0, chunk.length),
+      };
+      this.#send(packet);
+      from += chunk.bitCount;
+    } while (from < total);
+  }
+
+  #onBitmap(d: Device, v: Volume, p: BitmapPacket): void {
+    const slot = this.#slot(d);
+    if (slot === undefined || v.phase !== "bitmap") return;
+    const meta = d.disk!.meta;
+    forEachSetRun(p, (start, count) => meta.setBits(slot, start, count));
+    if (!p.last) return;
+    v.gotBitmap = true;
+    v.phase = "sync";
+    const pd = this.#c.peerDevice(d.volume);
+    pd.replication = v.role === "source" ? "SyncSource" : "SyncTarget";
+    pd.resync = { total: meta.outOfSync(slot) * 8, startMs: performance.now() };
+    meta.flushBitmap();
+    this.#sendState(d);
+    this.#h.notify();
+    if (v.role === "source") {
+      this.#resyncLoop(d, v).catch((e) => {
+        this.#h.log.error(`${this.#prefix}/${d.volume}: resync failed: ${(e as Error).message}`);
+        this.#pc?.close(`resync failed: ${(e as Error).message}`);
+      });
+    }
+  }
+
+  async #onWrite(
+    pc: PeerConnection,
+    d: Device,
+    p: Extract<Packet, { type: "Data" | "Trim" }>,
+  ): Promise<void> {
+    const length = p.type === "Data" ? p.payload.length : p.size;
+    const ack = (type: "RecvAck" | "WriteAck" | "NegAck") =>
+      this.#send({
+        type,
+        volume: d.volume,
+        sector: p.sector,
+        blockId: p.blockId,
+        size: length,
+        seq: p.seq,
+      });
+    if (p.flags & DpFlag.SEND_RECEIVE_ACK) ack("RecvAck");
+    const disk = d.disk;
+    if (!disk) {
+      if (p.flags & DpFlag.SEND_WRITE_ACK) ack("NegAck");
+      return;
+    }
+    if (p.type === "Data") this.#c.peerDevice(d.volume).received += length / 1024;
+    const sectors = Math.ceil(length / 512);
+    await disk.al.acquire(p.sector, sectors);
+    try {
+      disk.meta.setOutOfSync(p.sector, sectors, this.#r.unreplicatedSlots(d));
+      const fua = { fua: (p.flags & DpFlag.FUA) !== 0 };
+      const offset = p.sector * 512;
+      d.stats.lowerPending++;
+      try {
+        if (p.type === "Data") await disk.data.pwrite(p.payload, offset, fua);
+        else if (p.flags & DpFlag.DISCARD) await disk.data.trim(offset, length, fua);
+        else await disk.data.zero(offset, length, { ...fua, mayTrim: true, fast: false });
+      } finally {
+        d.stats.lowerPending--;
+      }
+      d.stats.written += length / 1024;
+    } catch (e) {
+      this.#h.log.error(`${this.#prefix}/${d.volume}: peer write failed: ${(e as Error).message}`);
+      if (p.flags & DpFlag.SEND_WRITE_ACK) ack("NegAck");
+      return;
+    } finally {
+      disk.al.release(p.sector, sectors);
+    }
+    if (pc.state === "connected" && p.flags & DpFlag.SEND_WRITE_ACK) ack("WriteAck");
+  }
+
+  async #onBarrier(barrier: number): Promise<void> {
+    // Writes are applied in arrival order, so all writes before the barrier are done here.
+    let n = 0;
+    for (const d of this.#r.devices.values()) {
+      if (d.disk) await d.disk.data.flush(), n++;
+    }
+    this.#send({ type: "BarrierAck", barrier, setSize: n });
+  }
+
+  async #onResyncData(
+    d: Device,
+    v: Volume,
+    sector: number,
+    blockId: number,
+    payload: Uint8Array,
+  ): Promise<void> {
+    const reply = (type: "RsWriteAck" | "NegRsDataReply") =>
+      this.#send({
+        type,
+        volume: d.volume,
+        sector,
+        blockId,
+        size: payload.length,
+        seq: 0,
+      });
+    const disk = d.disk;
+    const slot = this.#slot(d);
+    if (!disk || slot === undefined || v.role !== "target" || v.phase !== "sync") {
+      reply("NegRsDataReply");
+      return;
+    }
+    await disk.data.pwrite(payload, sector * 512, { fua: false });
+    this.#c.peerDevice(d.volume).received += payload.length / 1024;
+    disk.meta.clearBits(slot, sector / 8, Math.ceil(payload.length / 4096));
+    reply("RsWriteAck");
+  }
+
+  // ---- meta socket -------------------------------------------------------------------------
+
+  #onMeta(p: Packet): void {
+    switch (p.type) {
+      case "RecvAck":
+      case "WriteAck":
+      case "NegAck": {
+        const w = this.#pending.get(p.blockId);
+        if (!w || (p.type !== "NegAck" && p.type !== w.want)) return;
+        this.#pending.delete(p.blockId);
+        w.settle();
+        if (p.type === "NegAck") {
+          const d = this.#r.devices.get(w.volume);
+          if (d) this.#markOutOfSync(d, w.sector, w.length);
+        }
+        w.resolve();
+        return;
+      }
+      case "RsWriteAck":
+      case "NegRsDataReply": {
+        const r = this.#resync.get(p.blockId);
+        if (!r) return;
+        this.#resync.delete(p.blockId);
+        const d = this.#r.devices.get(r.volume);
+        const slot = d && this.#slot(d);
+        if (p.type === "RsWriteAck" && d?.disk && slot !== undefined) {
+          d.disk.meta.clearBits(slot, r.bit, r.bits);
+        }
+        const v = this.#vol(r.volume);
+        v.rsInflight--;
+        v.rsWake?.();
+        this.#h.notify();
+        return;
+      }
+      case "BarrierAck": {
+        const done = this.#barriers.get(p.barrier);
+        this.#barriers.delete(p.barrier);
+        done?.();
+        return;
+      }
+    }
+  }
+
+  // ---- resync (source) ---------------------------------------------------------------------
+
+  async #resyncLoop(d: Device, v: Volume): Promise<void> {
+    const pc = this.#pc!;
+    const disk = d.disk!;
+    const meta = disk.meta;
+    const slot = this.#slot(d)!;
+    const pd = this.#c.peerDevice(d.volume);
+    const rate = kib(pd.options["resync-rate"] ?? disk.options["resync-rate"], 250) * 1024;
+    const started = performance.now();
+    let bytes = 0;
+    let cursor = 0;
+    const wait = () => new Promise<void>((r) => v.rsWake = r);
+    const live = () => v.phase === "sync" && pc.state === "connected";
+    while (live()) {
+      const bit = meta.nextOutOfSync(slot, cursor);
+      if (bit < 0) {
+        while (v.rsInflight > 0 && live()) await wait();
+        if (!live()) return;
+        if (meta.outOfSync(slot) === 0) return this.#finishSource(d, v, pd);
+        cursor = 0;
+        continue;
+      }
+      let n = 1;
+      while (n < RESYNC_CHUNK_BITS && meta.isOutOfSync(slot, bit + n)) n++;
+      n = Math.min(n, meta.bitCount - bit);
+      // A fixed resync-rate: never ahead of rate × elapsed time.
+      const ahead = bytes / rate * 1000 - (performance.now() - started);
+      if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+      while (v.rsInflight >= RESYNC_WINDOW && live()) await wait();
+      if (!live()) return;
+      const release = await v.lock.lock(bit, bit + n - 1);
+      try {
+        if (!live()) return;
+        const offset = bit * 4096;
+        const buf = new Uint8Array(Math.min(n * 4096, d.size - offset));
+        await disk.data.pread(buf, offset);
+        const blockId = this.#nextId++;
+        this.#resync.set(blockId, { volume: d.volume, bit, bits: n });
+        v.rsInflight++;
+        pd.sent += buf.length / 1024;
+        pc.send({
+          type: "ResyncData",
+          volume: d.volume,
+          sector: bit * 8,
+          blockId,
+          payload: buf,
+        }).catch(() => {});
+        bytes += buf.length;
+      } finally {
+        release();
+      }
+      cursor = bit + n;
+    }
+  }
+
+  #finishSource(d: Device, v: Volume, pd: PeerDevice): void {
+    const disk = d.disk!;
+    const md = disk.meta.md;
+    const peer = md.peers[this.#c.peerNodeId];
+    // The peer now has our current data: the bitmap UUID becomes history, as in DRBD.
+    if (peer && peer.bitmapUuid !== 0n) {
+      md.historyUuids.pop();
+      md.historyUuids.unshift(peer.bitmapUuid);
+      peer.bitmapUuid = 0n;
+    }
+    disk.meta.flushBitmap();
+    disk.meta.writeSuperblock();
+    this.#logDone(d, pd);
+    v.phase = "idle";
+    pd.replication = "Established";
+    pd.resync = undefined;
+    this.#sendUuids(d);
+    this.#sendState(d);
+    this.#h.notify();
+  }
+
+  #finishTarget(d: Device, v: Volume, pd: PeerDevice): void {
+    const disk = d.disk!;
+    const md = disk.meta.md;
+    const peer = v.peerUuids!;
+    md.currentUuid = peer.current;
+    const n = md.historyUuids.length;
+    for (let i = 0; i < n; i++) md.historyUuids[i] = peer.history[i] ?? 0n;
+    const p = md.peers[this.#c.peerNodeId];
+    if (p) p.bitmapUuid = 0n;
+    disk.meta.clearSlot(this.#slot(d)!);
+    disk.meta.flushBitmap();
+    disk.meta.writeSuperblock();
+    this.#logDone(d, pd);
+    v.phase = "idle";
+    pd.replication = "Established";
+    pd.resync = undefined;
+    this.#r.setDiskState(d, "UpToDate");
+    this.#sendUuids(d);
+    this.#sendState(d);
+  }
+
+  #logDone(d: Device, pd: PeerDevice): void {
+    const ms = pd.resync ? performance.now() - pd.resync.startMs : 0;
+    const kb = (pd.resync?.total ?? 0) / 2;
+    this.#h.log.info(
+      `${this.#prefix}/${d.volume}: Resync done (total ${(ms / 1000).toFixed(1)} sec; ${kb} K)`,
+    );
+  }
+}

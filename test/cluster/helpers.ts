@@ -1,0 +1,228 @@
+/**
+ * Two udrbd nodes on one machine: a temporary directory per node (run directory, drbdmeta's
+ * lib directory, backing file), one drbd.conf per node naming both (`on alpha`, `on beta`,
+ * loopback addresses), the real CLI for every command, and the daemon's control socket for
+ * status polls (a poll through the CLI would cost a process start each time).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { ControlClient } from "../../lib/control/client.ts";
+import { runFiles } from "../../lib/control/paths.ts";
+import type { ResourceStatus } from "../../lib/status/types.ts";
+
+/** mod.ts of this checkout: the program every CLI call runs. */
+const MOD_TS = decodeURIComponent(new URL("../../mod.ts", import.meta.url).pathname);
+const PATH = "/usr/bin:/usr/sbin:/bin:/sbin:" + (Deno.env.get("PATH") ?? "");
+
+/** Output of a finished command. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program with a plain environment. */
+export async function run(cmd: string, args: string[]): Promise<RunResult> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    env: { PATH, LC_ALL: "C" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Whether `name` is an executable on PATH. */
+export function have(name: string): boolean {
+  return PATH.split(":").some((dir) => {
+    try {
+      return dir !== "" && Deno.statSync(`${dir}/${name}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Waits until `cond()` holds; fails after `timeoutMs` (a hung test, not a timing assertion). */
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Options of {@link Cluster.create}. */
+export interface ClusterOptions {
+  /** Backing file size (default 16 MiB). */
+  size?: number;
+  /** Text inside the `net` section, per node (default: protocol C, connect-int 1). */
+  net?: { alpha: string; beta: string };
+}
+
+/** Names of the two nodes. */
+export type NodeName = "alpha" | "beta";
+
+/** One node of a {@link Cluster}. */
+export class ClusterNode {
+  readonly name: NodeName;
+  readonly dir: string;
+  readonly runDir: string;
+  readonly conf: string;
+  readonly disk: string;
+  #client: ControlClient | undefined;
+
+  constructor(name: NodeName, dir: string) {
+    this.name = name;
+    this.dir = dir;
+    this.runDir = `${dir}/run`;
+    this.conf = `${dir}/drbd.conf`;
+    this.disk = `${dir}/disk.img`;
+  }
+
+  /** The volume's NBD export socket (minor 0). */
+  get socket(): string {
+    return `${runFiles(this.runDir).nbd}/drbd0.sock`;
+  }
+
+  /** Runs `udrbd <args>` from source with this node's environment. */
+  async udrbd(args: string[]): Promise<RunResult> {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MOD_TS, ...args],
+      env: {
+        PATH,
+        LC_ALL: "C",
+        UDRBD_RUN_DIR: this.runDir,
+        UDRBD_HOSTNAME: this.name,
+        DRBD_LIB_DIR: `${this.dir}/lib`,
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }
+
+  /** Asserts that `drbdadm -c <conf> <args>` succeeds. */
+  async adm(...args: string[]): Promise<RunResult> {
+    const r = await this.udrbd(["drbdadm", "-c", this.conf, ...args]);
+    assert.equal(r.code, 0, `${this.name}: drbdadm ${args.join(" ")}: ${r.stderr}${r.stdout}`);
+    return r;
+  }
+
+  /** The daemon's status snapshot of r0, over the control socket. */
+  async status(): Promise<ResourceStatus> {
+    this.#client ??= await ControlClient.connect(runFiles(this.runDir).socket);
+    const all = await this.#client.call<ResourceStatus[]>("status", { args: { resource: "r0" } });
+    return all[0];
+  }
+
+  /** The daemon's log so far. */
+  log(): string {
+    try {
+      return Deno.readTextFileSync(runFiles(this.runDir).log);
+    } catch {
+      return "";
+    }
+  }
+
+  /** Closes the status connection and stops the daemon (if one runs). */
+  async stop(): Promise<void> {
+    await this.#client?.close();
+    this.#client = undefined;
+    try {
+      Deno.statSync(runFiles(this.runDir).socket);
+    } catch {
+      return;
+    }
+    await this.udrbd(["daemon", "--stop"]);
+  }
+}
+
+/** Two nodes, alpha (node-id 0) and beta (node-id 1), replicating r0 over loopback. */
+export class Cluster {
+  readonly alpha: ClusterNode;
+  readonly beta: ClusterNode;
+  readonly root: string;
+
+  private constructor(root: string) {
+    this.root = root;
+    this.alpha = new ClusterNode("alpha", `${root}/alpha`);
+    this.beta = new ClusterNode("beta", `${root}/beta`);
+  }
+
+  /** Creates both nodes' directories, backing files (create-md done) and configurations. */
+  static async create(opts: ClusterOptions = {}): Promise<Cluster> {
+    const root = await Deno.makeTempDir({ prefix: "udrbd-cluster-" });
+    const c = new Cluster(root);
+    const port = 21000 + Math.floor(Math.random() * 20000) * 2;
+    const net = opts.net ?? { alpha: "", beta: "" };
+    for (const n of [c.alpha, c.beta]) {
+      await Deno.mkdir(`${n.dir}/lib`, { recursive: true });
+      const f = await Deno.open(n.disk, { write: true, create: true });
+      await f.truncate(opts.size ?? 16 << 20);
+      f.close();
+      await Deno.writeTextFile(
+        n.conf,
+        `resource r0 {
+  net { protocol C; connect-int 1; ${net[n.name]} }
+  disk { resync-rate 100M; }
+  on alpha {
+    node-id 0; device /dev/drbd0 minor 0; disk ${c.alpha.disk}; meta-disk internal;
+    address 127.0.0.1:${port};
+  }
+  on beta {
+    node-id 1; device /dev/drbd0 minor 0; disk ${c.beta.disk}; meta-disk internal;
+    address 127.0.0.1:${port + 1};
+  }
+}
+`,
+      );
+    }
+    await Promise.all([
+      c.alpha.adm("create-md", "--force", "r0"),
+      c.beta.adm("create-md", "--force", "r0"),
+    ]);
+    return c;
+  }
+
+  /** Stops both daemons and removes the directories. */
+  async close(): Promise<void> {
+    try {
+      await Promise.allSettled([this.alpha.stop(), this.beta.stop()]);
+    } finally {
+      await Deno.remove(this.root, { recursive: true });
+    }
+  }
+}
+
+/** Out-of-sync KiB, replication state and peer disk of r0's volume 0 towards the peer. */
+export function peerDevice(s: ResourceStatus) {
+  return s.connections[0].peer_devices[0];
+}
+
+/** SHA-256 of the first `bytes` of `path` (a disk's data area, before internal metadata). */
+export async function sha256Prefix(path: string, bytes: number): Promise<string> {
+  const f = await Deno.open(path, { read: true });
+  try {
+    const buf = new Uint8Array(bytes);
+    let done = 0;
+    while (done < bytes) {
+      const n = await f.read(buf.subarray(done));
+      if (n === null) break;
+      done += n;
+    }
+    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
+    return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+  } finally {
+    f.close();
+  }
+}
