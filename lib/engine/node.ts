@@ -145,7 +145,7 @@ export class Node implements ControlHandler, ResourceHost {
         return;
       }
       case "secondary":
-        return this.#resource(q).demote();
+        return this.#settled(this.#resource(q)).then((r) => r.demote());
       case "new-current-uuid":
         return this.#newCurrentUuid(q);
       case "resize":
@@ -640,9 +640,21 @@ export class Node implements ControlHandler, ResourceHost {
     const name = q.args.resource ?? q.objname;
     const targets = name === "all" ? [...this.resources.values()] : [this.#resource(q)];
     for (const r of targets) {
-      r.demote();
+      (await this.#settled(r)).demote();
       await this.#teardown(r, false);
     }
+  }
+
+  /**
+   * Waits a moment for clients that are disconnecting: an NBD client's process may have exited
+   * (as after umount) while its connection is still being torn down here. DRBD sees a close()
+   * at once; this gives the export the same chance before "held open" is decided.
+   */
+  async #settled(r: Resource): Promise<Resource> {
+    for (let i = 0; i < 50 && [...r.devices.values()].some((d) => d.clients.size > 0); i++) {
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    return r;
   }
 
   /** Disconnects, detaches, removes the minors and the resource; `force` skips demotion rules. */
