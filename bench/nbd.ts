@@ -1,13 +1,10 @@
 /**
- * NBD export benchmark: fio's nbd engine against our server and against `nbdkit file` on the
- * same backing file, in one run: 4 KiB random read and write at iodepth 32, 1 MiB sequential
- * read and write. Prints MB/s, IOPS and the ratio ours/nbdkit (goals: ≥ 1.0 on 1 MiB
- * sequential, ≥ 0.7 on 4 KiB random).
- *
- *     deno run -A bench/nbd.ts [--runtime SECONDS] [--size BYTES] [--dir DIR] [--only JOB]
- *
- * `--only` keeps the jobs whose name contains it ("randread", "1M", …); `--async-io-min` sets
- * FileBlockDevice's `asyncIoMin` (bytes, or Infinity).
+ * NBD export benchmark: fio's nbd engine against three servers of the same backing file, in one
+ * run: our bare NBD server (FileBlockDevice), the node daemon's export of a DRBD resource on
+ * that file (brought up with drbdadm, Primary, external metadata, no peer connected), and
+ * `nbdkit file`. Jobs: 4 KiB random read and write at iodepth 32, 1 MiB sequential read and
+ * write. Prints MB/s, IOPS and each one's ratio to nbdkit (goals for the bare server: ≥ 1.0 on
+ * 1 MiB sequential, ≥ 0.7 on 4 KiB random).
  *
  * Needs fio and nbdkit (Debian: `apt-get install fio nbdkit`).
  *
@@ -15,6 +12,21 @@
  */
 import { parseArgs } from "node:util";
 import { FileBlockDevice, NbdServer } from "../lib/nbd/mod.ts";
+import { type DaemonExport, startDaemonExport } from "./nbd_serve.ts";
+
+const HELP = `USAGE: deno run -A bench/nbd.ts [OPTIONS]
+
+fio (nbd engine, iodepth 32, one job) against the bare udrbd NBD server, the udrbd daemon's
+DRBD export and nbdkit's file plugin, all on the same file; prints a Markdown table.
+
+  --runtime SECONDS     per job and server (default 10)
+  --size BYTES          backing file size (default 1 GiB)
+  --dir DIR             keep the backing file here (default: a temporary directory)
+  --only TEXT           only the jobs whose name contains TEXT ("randread", "1M", ...)
+  --async-io-min BYTES  FileBlockDevice's asyncIoMin for the bare server (or Infinity)
+  --no-daemon           leave the daemon export out
+  -h, --help            this text
+`;
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -24,8 +36,14 @@ const { values } = parseArgs({
     dir: { type: "string" },
     only: { type: "string" },
     "async-io-min": { type: "string" },
+    "no-daemon": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+if (values.help) {
+  console.log(HELP);
+  Deno.exit(0);
+}
 const runtime = Number(values.runtime);
 const size = Number(values.size);
 
@@ -109,23 +127,41 @@ const nbdkit = new Deno.Command("nbdkit", {
   stdout: "null",
   stderr: "inherit",
 }).spawn();
+let daemon: DaemonExport | undefined;
 try {
   await waitForFile(`${dir}/nbdkit.pid`);
+  if (!values["no-daemon"]) daemon = await startDaemonExport(file);
+  const targets = [
+    { name: "udrbd", uri: `nbd+unix:///?socket=${ours}` },
+    ...(daemon ? [{ name: "daemon", uri: daemon.uri }] : []),
+    { name: "nbdkit", uri: `nbd+unix:///?socket=${kit}` },
+  ];
+  const ratios = targets.filter((t) => t.name !== "nbdkit");
   console.log(
     `fio --ioengine=nbd --iodepth=32 --size=${size} --time_based --runtime=${runtime}` +
       ` --ramp_time=1 (one job), Unix sockets, ${Deno.build.os}, ${navigator.hardwareConcurrency} CPUs`,
   );
-  console.log("| job | udrbd MB/s | udrbd IOPS | nbdkit MB/s | nbdkit IOPS | ratio |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+  console.log(
+    "| job | " + targets.map((t) => `${t.name} MB/s | ${t.name} IOPS`).join(" | ") + " | " +
+      ratios.map((t) => `${t.name}/nbdkit`).join(" | ") + " |",
+  );
+  console.log(`| --- |${" ---: |".repeat(targets.length * 2 + ratios.length)}`);
   for (const job of JOBS.filter((j) => !values.only || j.name.includes(values.only!))) {
-    const a = await fio(`nbd+unix:///?socket=${ours}`, job);
-    const b = await fio(`nbd+unix:///?socket=${kit}`, job);
+    // the servers take turns on each job, so that drift in the machine's load hits all alike
+    const results = new Map<string, Result>();
+    for (const t of targets) results.set(t.name, await fio(t.uri, job));
+    const kitIops = results.get("nbdkit")!.iops;
     console.log(
-      `| ${job.name} | ${a.bw.toFixed(0)} | ${a.iops.toFixed(0)} | ${b.bw.toFixed(0)} | ` +
-        `${b.iops.toFixed(0)} | ${(a.iops / b.iops).toFixed(2)} |`,
+      `| ${job.name} | ` +
+        targets.map((t) => {
+          const r = results.get(t.name)!;
+          return `${r.bw.toFixed(0)} | ${r.iops.toFixed(0)}`;
+        }).join(" | ") + " | " +
+        ratios.map((t) => (results.get(t.name)!.iops / kitIops).toFixed(2)).join(" | ") + " |",
     );
   }
 } finally {
+  await daemon?.close();
   nbdkit.kill("SIGTERM");
   await nbdkit.status;
   await server.close();
