@@ -157,6 +157,8 @@ Deno.test({
       // the stale sockets of the dead daemon do not stop a new one
       const up = await node.adm("up", node.resource);
       assert.equal(up.code, 0, up.stderr + node.log());
+      // up ran apply-al: the extents hot at the crash are marked for resync
+      assert.match(up.stderr, /Marked additional \d+ [KMG]B as out-of-sync based on AL/);
       assert.equal(await node.role(), "Secondary");
       await node.ok("primary", node.resource);
       assert.equal(await node.role(), "Primary");
