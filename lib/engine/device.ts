@@ -254,7 +254,7 @@ export class Device implements BlockDevice {
     try {
       const md = meta.md;
       if (md.nodeId === -1) md.nodeId = args.nodeId;
-      const data = FileBlockDevice.open(args.backing, { asyncIo: true });
+      const data = FileBlockDevice.open(args.backing);
       const alExtents = Number(args.options["al-extents"] ?? md.alNrExtents ?? 1237) || 1237;
       md.alNrExtents = alExtents;
       let crashed = 0;
