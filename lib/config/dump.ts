@@ -102,7 +102,8 @@ function startupList(s: OptionSections): OptionList {
 // --- text dump ---------------------------------------------------------------------------------
 
 function opts(o: Out, list: OptionList): void {
-  for (const opt of list) {
+  for (let optIdx = 0; optIdx < list.length; optIdx++) {
+    const opt = list[optIdx];
     if (opt.value !== undefined) o.a(opt.name, escConf(opt.value));
     else o.i(`${opt.name};\n`);
   }
@@ -188,7 +189,8 @@ function hostInfo(o: Out, h: HostSection, verbose: boolean): void {
   }
   o.i(`node-id ${h.nodeId ?? "(null)"};\n`);
   section(o, "options", h.options);
-  for (const vol of h.volumes) {
+  for (let volIdx = 0; volIdx < h.volumes.length; volIdx++) {
+    const vol = h.volumes[volIdx];
     if (vol.parsedDevice || vol.parsedDisk || vol.parsedMetaDisk || verbose) {
       volume(o, !!h.lower, vol, verbose);
     }
@@ -200,7 +202,8 @@ function hostInfo(o: Out, h: HostSection, verbose: boolean): void {
 }
 
 function hostAddresses(o: Out, list: HostAddress[], verbose: boolean): void {
-  for (const ha of list) {
+  for (let haIdx = 0; haIdx < list.length; haIdx++) {
+    const ha = list[haIdx];
     if (ha.byAddress || ha.fakedHostname) {
       address(o, "address", ha.address!, `${ha.proxy ? " " : "; "}# on ${ha.name}\n`);
     } else {
@@ -224,7 +227,8 @@ function connection(o: Out, c: Connection, verbose: boolean): void {
   const first = c.paths[0];
   if (first?.implicit && !verbose) hostAddresses(o, first.hosts, verbose);
   else {
-    for (const p of c.paths) {
+    for (let pIdx = 0; pIdx < c.paths.length; pIdx++) {
+      const p = c.paths[pIdx];
       o.i("path {\n");
       o.indent++;
       hostAddresses(o, p.hosts, verbose);
@@ -234,7 +238,8 @@ function connection(o: Out, c: Connection, verbose: boolean): void {
   }
   section(o, "net", c.netOptions);
   section(o, "disk", c.pdOptions);
-  for (const pd of c.peerDevices) {
+  for (let pdIdx = 0; pdIdx < c.peerDevices.length; pdIdx++) {
+    const pd = c.peerDevices[pdIdx];
     if (pd.implicit && !verbose) continue;
     o.i(`volume ${pd.vnr} {\n`);
     o.indent++;
@@ -256,15 +261,23 @@ function resourceText(o: Out, config: Config, res: Resource, verbose: boolean): 
   o.i(`resource ${escConf(res.name)} {\n`);
   o.indent++;
   if (res.template) o.i(`template-file ${escConf(res.template.file)};\n`);
-  for (const vol of res.volumes) {
+  for (let volIdx = 0; volIdx < res.volumes.length; volIdx++) {
+    const vol = res.volumes[volIdx];
     if (!verbose && (vol.parsedDevice || vol.parsedDisk || vol.parsedMetaDisk)) {
       volume(o, res.stacked, vol, verbose);
     }
   }
-  for (const h of res.hosts) hostInfo(o, h, verbose);
-  for (const c of res.connections) connection(o, c, verbose);
+  for (let hIdx = 0; hIdx < res.hosts.length; hIdx++) {
+    const h = res.hosts[hIdx];
+    hostInfo(o, h, verbose);
+  }
+  for (let cIdx = 0; cIdx < res.connections.length; cIdx++) {
+    const c = res.connections[cIdx];
+    connection(o, c, verbose);
+  }
   if (!verbose) {
-    for (const m of res.meshes) {
+    for (let mIdx = 0; mIdx < res.meshes.length; mIdx++) {
+      const m = res.meshes[mIdx];
       o.i("connection-mesh {\n");
       o.indent++;
       o.i("hosts" + m.hosts.map((h) => ` ${h}`).join("") + ";\n");
@@ -314,14 +327,18 @@ export function dumpConfig(
       o.raw("}\n\n");
     }
   }
-  for (const res of resources) resourceText(o, config, res, verbose);
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
+    resourceText(o, config, res, verbose);
+  }
   return o.text;
 }
 
 // --- XML dump ----------------------------------------------------------------------------------
 
 function xopts(o: Out, list: OptionList): void {
-  for (const opt of list) {
+  for (let optIdx = 0; optIdx < list.length; optIdx++) {
+    const opt = list[optIdx];
     if (opt.value !== undefined) {
       o.i(`<option name="${opt.name}" value="${escXml(opt.value)}"/>\n`);
     } else o.i(`<option name="${opt.name}"/>\n`);
@@ -397,7 +414,10 @@ function xhost(o: Out, h: HostSection): void {
   else o.i(`<host name="${h.names.join(" ")}">\n`);
   o.indent++;
   xsection(o, "options", h.options);
-  for (const v of h.volumes) xvolume(o, v);
+  for (let vIdx = 0; vIdx < h.volumes.length; vIdx++) {
+    const v = h.volumes[vIdx];
+    xvolume(o, v);
+  }
   o.i(`${xaddr(h.address)}\n`);
   o.indent--;
   o.i("</host>\n");
@@ -408,7 +428,8 @@ function xconnection(o: Out, c: Connection, verbose: boolean): void {
   else o.i("<connection>\n");
   o.indent++;
   const pairs = (list: HostAddress[]) => {
-    for (const ha of list) {
+    for (let haIdx = 0; haIdx < list.length; haIdx++) {
+      const ha = list[haIdx];
       o.i(`<host name="${ha.name}">`);
       if (ha.proxy) {
         o.raw("\n");
@@ -427,7 +448,8 @@ function xconnection(o: Out, c: Connection, verbose: boolean): void {
   const first = c.paths[0];
   if (first?.implicit && !verbose) pairs(first.hosts);
   else {
-    for (const p of c.paths) {
+    for (let pIdx = 0; pIdx < c.paths.length; pIdx++) {
+      const p = c.paths[pIdx];
       o.i("<path>\n");
       o.indent++;
       pairs(p.hosts);
@@ -437,7 +459,8 @@ function xconnection(o: Out, c: Connection, verbose: boolean): void {
   }
   xsection(o, "net", c.netOptions);
   xsection(o, "disk", c.pdOptions);
-  for (const pd of c.peerDevices) {
+  for (let pdIdx = 0; pdIdx < c.peerDevices.length; pdIdx++) {
+    const pd = c.peerDevices[pdIdx];
     if (pd.implicit && !verbose) continue;
     o.i(`<volume vnr="${pd.vnr}">\n`);
     o.indent++;
@@ -479,7 +502,8 @@ export function dumpXml(config: Config, resources: Resource[], options: DumpOpti
       o.i("</common>\n");
     }
   }
-  for (const res of resources) {
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
     o.i(
       `<resource name="${escXml(res.name)}" conf-file-line="${
         escXml(res.file)
@@ -487,8 +511,14 @@ export function dumpXml(config: Config, resources: Resource[], options: DumpOpti
     );
     o.indent++;
     if (res.template) o.i(`<template file="${escXml(res.template.file)}">\n`);
-    for (const h of res.hosts) xhost(o, h);
-    for (const c of res.connections) xconnection(o, c, verbose);
+    for (let hIdx = 0; hIdx < res.hosts.length; hIdx++) {
+      const h = res.hosts[hIdx];
+      xhost(o, h);
+    }
+    for (let cIdx = 0; cIdx < res.connections.length; cIdx++) {
+      const c = res.connections[cIdx];
+      xconnection(o, c, verbose);
+    }
     xsections(o, res, "xml");
     o.indent--;
     o.i("</resource>\n");

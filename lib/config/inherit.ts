@@ -21,9 +21,12 @@ import { ConfigError, EXIT } from "./errors.ts";
 export function expandCommon(config: Config): void {
   const problems = new Problems();
   const ctx = { problems } as unknown as ResolveContext;
-  for (const res of config.resources) {
-    for (const h of res.hosts) {
-      for (const vol of h.volumes) {
+  for (let resIdx = 0; resIdx < config.resources.length; resIdx++) {
+    const res = config.resources[resIdx];
+    for (let hIdx = 0; hIdx < res.hosts.length; hIdx++) {
+      const h = res.hosts[hIdx];
+      for (let volIdx = 0; volIdx < h.volumes.length; volIdx++) {
+        const vol = h.volumes[volIdx];
         if (vol.disk === "none") {
           vol.disk = undefined;
           vol.metaDisk = undefined;
@@ -44,38 +47,54 @@ export function expandCommon(config: Config): void {
       if (tpl.stackedTimeouts) res.stackedTimeouts = true;
       expandOpts(ctx, res, tpl.proxyPlugins, res.proxyPlugins, false);
     }
-    for (const h of res.hosts) {
-      for (const vol of h.volumes) {
+    for (let hIdx = 0; hIdx < res.hosts.length; hIdx++) {
+      const h = res.hosts[hIdx];
+      for (let volIdx = 0; volIdx < h.volumes.length; volIdx++) {
+        const vol = h.volumes[volIdx];
         expandOpts(ctx, res, res.diskOptions, vol.diskOptions);
         expandOpts(ctx, res, res.pdOptions, vol.pdOptions);
       }
     }
-    for (const vol of res.volumes) {
-      for (const h of res.hosts) {
+    for (let volIdx = 0; volIdx < res.volumes.length; volIdx++) {
+      const vol = res.volumes[volIdx];
+      for (let hIdx = 0; hIdx < res.hosts.length; hIdx++) {
+        const h = res.hosts[hIdx];
         const hv = h.volumes.find((v) => v.vnr === vol.vnr);
         if (!hv) continue;
         expandOpts(ctx, res, vol.diskOptions, hv.diskOptions);
         expandOpts(ctx, res, vol.pdOptions, hv.pdOptions);
       }
     }
-    for (const conn of res.connections) expandOpts(ctx, res, res.netOptions, conn.netOptions);
-    for (const conn of res.connections) {
-      for (const path of conn.paths) {
-        for (const ha of path.hosts) {
+    for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+      const conn = res.connections[connIdx];
+      expandOpts(ctx, res, res.netOptions, conn.netOptions);
+    }
+    for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+      const conn = res.connections[connIdx];
+      for (let pathIdx = 0; pathIdx < conn.paths.length; pathIdx++) {
+        const path = conn.paths[pathIdx];
+        for (let haIdx = 0; haIdx < path.hosts.length; haIdx++) {
+          const ha = path.hosts[haIdx];
           if (!ha.proxy) continue;
           expandOpts(ctx, res, res.proxyOptions, ha.proxy.options);
           expandOpts(ctx, res, res.proxyPlugins, ha.proxy.plugins, false);
         }
       }
     }
-    for (const conn of res.connections) {
-      for (const pd of conn.peerDevices) expandOpts(ctx, res, conn.pdOptions, pd.options);
+    for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+      const conn = res.connections[connIdx];
+      for (let pdIdx = 0; pdIdx < conn.peerDevices.length; pdIdx++) {
+        const pd = conn.peerDevices[pdIdx];
+        expandOpts(ctx, res, conn.pdOptions, pd.options);
+      }
       const somePath = conn.paths[0];
       if (!somePath) continue;
-      for (const ha of somePath.hosts) {
+      for (let haIdx = 0; haIdx < somePath.hosts.length; haIdx++) {
+        const ha = somePath.hosts[haIdx];
         const h = ha.hostInfo;
         if (!h) continue;
-        for (const vol of h.volumes) {
+        for (let volIdx = 0; volIdx < h.volumes.length; volIdx++) {
+          const vol = h.volumes[volIdx];
           const pd = conn.peerDevices.find((p) => p.vnr === vol.vnr);
           if (pd) expandOpts(ctx, res, vol.pdOptions, pd.options);
         }

@@ -182,10 +182,15 @@ function quotedLen(t: string, p: number): number {
   return i < t.length && t.charCodeAt(i) === 34 ? i + 1 - p : 0;
 }
 
+/** 1 for the ASCII characters of unquoted words (a table lookup in the scanner's inner loop). */
+const WORD_CHARS = new Uint8Array(128);
+for (const range of ["az", "AZ", "09", "//", "..", "__", "--"]) {
+  for (let c = range.charCodeAt(0); c <= range.charCodeAt(1); c++) WORD_CHARS[c] = 1;
+}
+
 /** True for characters of drbd.conf's unquoted words: `[a-zA-Z0-9/._-]`. */
 function isStringChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 47 ||
-    c === 46 || c === 95 || c === 45;
+  return c < 128 && WORD_CHARS[c] === 1;
 }
 
 /** Removes the quotes and backslash escapes of a double-quoted string (drbd-utils' unescape). */
@@ -259,8 +264,20 @@ export class Lexer {
       len = 1;
     }
     const digit = c >= 48 && c <= 57;
-    let run = 0;
-    while (p + run < n && isStringChar(t.charCodeAt(p + run))) run++;
+    let e = p;
+    while (e < n && isStringChar(t.charCodeAt(e))) e++;
+    const run = e - p;
+    // A plain word (the usual token): no other rule can match it at equal or greater length
+    // unless it runs into a ':' (IPv6) or is too long.
+    if (run > 0 && !digit && run <= 128) {
+      const after = t.charCodeAt(e);
+      if (after !== 58 && after !== 37) {
+        this.#pos = e;
+        const text = t.slice(p, e);
+        const kind = KEYWORDS.has(text) ? "keyword" : "string";
+        return this.last = { kind, text, quoted: false, line: this.line };
+      }
+    }
     if (digit) {
       len = kmodversLen(t, p);
       if (len > 0) kind = "kmodvers";

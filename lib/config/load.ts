@@ -203,8 +203,12 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     try {
       expandCommon(config);
     } catch (e) {
-      if (e instanceof ConfigError) { for (const d of e.diagnostics) problems.list.push(d); }
-      else throw e;
+      if (e instanceof ConfigError) {
+        for (let dIdx = 0; dIdx < e.diagnostics.length; dIdx++) {
+          const d = e.diagnostics[dIdx];
+          problems.list.push(d);
+        }
+      } else throw e;
     }
   }
   const noTty = !(options.tty ?? isTty());
@@ -218,12 +222,16 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     problems.error("no resources defined!");
     fail(problems.list, EXIT.USAGE);
   }
-  for (const res of config.resources) {
+  for (let resIdx = 0; resIdx < config.resources.length; resIdx++) {
+    const res = config.resources[resIdx];
     validateResource(ctx, config, res, noTty);
     if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
     if (!isDump) {
       convertDiscardOpt(ctx, res.netOptions);
-      for (const c of res.connections) convertDiscardOpt(ctx, c.netOptions);
+      for (let cIdx = 0; cIdx < res.connections.length; cIdx++) {
+        const c = res.connections[cIdx];
+        convertDiscardOpt(ctx, c.netOptions);
+      }
     }
   }
   if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
@@ -244,14 +252,18 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
   };
   let selected: Resource[];
   if (names.length === 0 || names[0] === "all") {
-    for (const res of config.resources) verify(res);
+    for (let resIdx = 0; resIdx < config.resources.length; resIdx++) {
+      const res = config.resources[resIdx];
+      verify(res);
+    }
     if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
     selected = config.resources.filter((r) =>
       isDump || (!r.ignore && r.stacked === !!options.stacked)
     );
   } else {
     selected = [];
-    for (const n of names) {
+    for (let nIdx = 0; nIdx < names.length; nIdx++) {
+      const n = names[nIdx];
       const res = findByArg(config, n);
       if (res) setPeerInResource(ctx, res);
       if (!res) {
@@ -303,7 +315,8 @@ function readAllStdin(): Uint8Array {
   }
   const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
   let o = 0;
-  for (const c of chunks) {
+  for (let cIdx = 0; cIdx < chunks.length; cIdx++) {
+    const c = chunks[cIdx];
     out.set(c, o);
     o += c.length;
   }
@@ -319,7 +332,9 @@ function validateResource(
 ): void {
   const p = ctx.problems;
   const at = `${res.file}:${res.pos.line}`;
-  for (const opt of [...res.diskOptions]) {
+  // a copy to iterate over only when an entry may be removed (rare; this runs per resource)
+  const resyncAfter = res.diskOptions.some((o) => o.name === "resync-after");
+  for (const opt of resyncAfter ? [...res.diskOptions] : []) {
     if (opt.name !== "resync-after") continue;
     const other = config.resources.find((r) => r.name === resourceNameOf(opt.value ?? ""));
     if (!other || other.ignore) {
@@ -355,7 +370,8 @@ function validateResource(
     }
   }
   let prev: boolean | undefined;
-  for (const h of res.hosts) {
+  for (let hIdx = 0; hIdx < res.hosts.length; hIdx++) {
+    const h = res.hosts[hIdx];
     const has = !!h.proxy;
     if (prev !== undefined && prev !== has) {
       p.error(
@@ -365,10 +381,13 @@ function validateResource(
     }
     prev = has;
   }
-  for (const conn of res.connections) {
-    for (const path of conn.paths) {
+  for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+    const conn = res.connections[connIdx];
+    for (let pathIdx = 0; pathIdx < conn.paths.length; pathIdx++) {
+      const path = conn.paths[pathIdx];
       let pv: boolean | undefined;
-      for (const ha of path.hosts) {
+      for (let haIdx = 0; haIdx < path.hosts.length; haIdx++) {
+        const ha = path.hosts[haIdx];
         const has = !!ha.proxy;
         if (pv !== undefined && pv !== has) {
           p.error(

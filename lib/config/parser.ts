@@ -226,21 +226,22 @@ export class ParseAbort extends Error {
 function fields(section: Section, exclude: string[] = []): OptionDef[] {
   return optionsInSection(section).filter((d) => !exclude.includes(d.name));
 }
-const DISK = fields("disk");
-const PD = fields("peer-device");
-const NET = fields("net");
-const RES = fields("options");
-const STARTUP = fields("startup", ["stacked-timeouts", "become-primary-on"]);
-const HANDLERS = fields("handlers");
-const PROXY = fields("proxy");
+// Built on first use: a configuration without e.g. `handlers` never needs that list.
+let DISK: OptionDef[] | undefined;
+let PD: OptionDef[] | undefined;
+let NET: OptionDef[] | undefined;
+let RES: OptionDef[] | undefined;
+let STARTUP: OptionDef[] | undefined;
+let HANDLERS: OptionDef[] | undefined;
+let PROXY: OptionDef[] | undefined;
 const CTX = {
-  disk: () => DISK,
-  pd: () => PD,
-  net: () => NET,
-  res: () => RES,
-  startup: () => STARTUP,
-  handlers: () => HANDLERS,
-  proxy: () => PROXY,
+  disk: () => DISK ??= fields("disk"),
+  pd: () => PD ??= fields("peer-device"),
+  net: () => NET ??= fields("net"),
+  res: () => RES ??= fields("options"),
+  startup: () => STARTUP ??= fields("startup", ["stacked-timeouts", "become-primary-on"]),
+  handlers: () => HANDLERS ??= fields("handlers"),
+  proxy: () => PROXY ??= fields("proxy"),
 };
 
 /** Options for {@link parseConfig}. */
@@ -687,7 +688,8 @@ export class Parser {
       }
       return;
     }
-    for (const m of matches) {
+    for (let mIdx = 0; mIdx < matches.length; mIdx++) {
+      const m = matches[mIdx];
       const abs = m.startsWith("/") ? m : `${base}/${m}`;
       const real = realPath(abs);
       if (this.#seenFiles.has(real)) continue;
@@ -1127,7 +1129,8 @@ export class Parser {
     // drbdadm records the statement's line only after this check: it names the previous
     // device line of this volume (0 for the first)
     const pos = { file: vol.pos.file, line: vol.devicePos?.line ?? 0 };
-    for (const h of onHosts) {
+    for (let hIdx = 0; hIdx < onHosts.length; hIdx++) {
+      const h = onHosts[hIdx];
       this.#vcheckUniq(this.#globalTree, "device-minor", `device-minor:${h}:${vol.minor}`, pos);
       if (vol.device) {
         this.#vcheckUniq(this.#globalTree, "device", `device:${h}:${vol.device}`, pos);
@@ -1266,7 +1269,10 @@ export class Parser {
       if (t.kind === ";") inBraces = false;
       else if (t.kind !== "{") this.#peExpectedGot("{ | ;", t);
     }
-    for (const h of onHosts) this.#checkUpr("host section", `${res.name}: on ${h}`);
+    for (let hIdx = 0; hIdx < onHosts.length; hIdx++) {
+      const h = onHosts[hIdx];
+      this.#checkUpr("host section", `${res.name}: on ${h}`);
+    }
     res.hosts.push(host);
     while (inBraces) {
       const t = this.#next();
@@ -1278,7 +1284,8 @@ export class Parser {
         case "TK_META_DISK":
         case "TK_FLEX_META_DISK": {
           const what = k === "TK_DISK" ? "disk" : k === "TK_DEVICE" ? "device" : "meta-disk";
-          for (const h of onHosts) {
+          for (let hIdx = 0; hIdx < onHosts.length; hIdx++) {
+            const h = onHosts[hIdx];
             this.#checkUpr(`${what} statement`, `${res.name}:${h}:${what}`);
           }
           if (!this.#parseVolumeStmt(this.#volume0(host.volumes), onHosts, t)) {
@@ -1295,7 +1302,8 @@ export class Parser {
               this.#pos(this.#fline),
             );
           }
-          for (const h of onHosts) {
+          for (let hIdx = 0; hIdx < onHosts.length; hIdx++) {
+            const h = onHosts[hIdx];
             this.#checkUpr("address statement", `${res.name}:${h}:address`);
           }
           host.address = this.#parseAddress();
@@ -1313,7 +1321,8 @@ export class Parser {
           const v = this.#exp("TK_INTEGER").text;
           this.#rangeCheck("node-id", v, 0, 32);
           host.nodeId = v;
-          for (const h of onHosts) {
+          for (let hIdx = 0; hIdx < onHosts.length; hIdx++) {
+            const h = onHosts[hIdx];
             this.#checkUpr("node-id statement", `${res.name}:${h}:node-id`);
           }
           this.#checkUpr("node-id", `${res.name}:${v}`);

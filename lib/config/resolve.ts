@@ -81,7 +81,8 @@ function inheritVolumes(ctx: ResolveContext, from: Volume[], host: HostSection):
     }
     if (!t.disk && s.disk) {
       t.disk = s.disk;
-      for (const h of names) {
+      for (let hIdx = 0; hIdx < names.length; hIdx++) {
+        const h = names[hIdx];
         ctx.parser.checkUniq("disk", `disk:${h}:${t.disk}`, {
           file: t.pos.file,
           line: t.diskPos?.line ?? 0,
@@ -91,7 +92,8 @@ function inheritVolumes(ctx: ResolveContext, from: Volume[], host: HostSection):
     if (!t.device && s.device) t.device = s.device;
     if (t.minor === -1 && s.minor !== -1) {
       t.minor = s.minor;
-      for (const h of names) {
+      for (let hIdx = 0; hIdx < names.length; hIdx++) {
+        const h = names[hIdx];
         const p = { file: t.pos.file, line: t.devicePos?.line ?? 0 };
         ctx.parser.checkUniq("device-minor", `device-minor:${h}:${t.minor}`, p);
         if (t.device) ctx.parser.checkUniq("device", `device:${h}:${t.device}`, p);
@@ -125,7 +127,8 @@ function checkVolumeComplete(
 
 function checkMetaDisk(ctx: ResolveContext, vol: Volume, host: HostSection): void {
   if (vol.metaDisk === undefined || vol.metaDisk === "internal") return;
-  for (const h of host.names) {
+  for (let hIdx = 0; hIdx < host.names.length; hIdx++) {
+    const h = host.names[hIdx];
     ctx.parser.checkUniq("meta-disk", `${h}:${vol.metaDisk}[${vol.metaIndex}]`, {
       file: vol.pos.file,
       line: vol.metaDiskPos?.line ?? 0,
@@ -219,7 +222,8 @@ function createImplicitConnections(ctx: ResolveContext, res: Resource): void {
   const path: Path = { hosts: [], implicit: true, ignore: false, pos: nowhere };
   conn.paths.push(path);
   let hosts = 0;
-  for (const host of res.hosts) {
+  for (let hostIdx = 0; hostIdx < res.hosts.length; hostIdx++) {
+    const host = res.hosts[hostIdx];
     if (++hosts === 3) {
       ctx.problems.warn(
         `Resource ${res.name}:\n\tUse explicit 'connection' sections (or a 'connection-mesh' section) with more than two 'on' sections.`,
@@ -375,7 +379,8 @@ function setHostInfoInPath(ctx: ResolveContext, res: Resource, conn: Connection,
     let ok = assignIds(hashes, infos);
     if (!ok) {
       const proxyHashes: number[] = [];
-      for (const ha of conn.paths[0].hosts) {
+      for (let haIdx = 0; haIdx < conn.paths[0].hosts.length; haIdx++) {
+        const ha = conn.paths[0].hosts[haIdx];
         if (!ha.hostInfo) continue;
         if (!ha.proxy) break;
         proxyHashes.push(
@@ -407,7 +412,8 @@ export class ResolveAbort extends Error {
 }
 
 function setOnHostsInRes(ctx: ResolveContext, res: Resource, all: Resource[]): void {
-  for (const host of res.hosts) {
+  for (let hostIdx = 0; hostIdx < res.hosts.length; hostIdx++) {
+    const host = res.hosts[hostIdx];
     if (!host.lowerName) continue;
     const lower = all.find((r) => r.name === host.lowerName);
     if (!lower) {
@@ -417,11 +423,14 @@ function setOnHostsInRes(ctx: ResolveContext, res: Resource, all: Resource[]): v
       );
       continue;
     }
-    for (const h2 of lower.hosts) {
+    for (let h2Idx = 0; h2Idx < lower.hosts.length; h2Idx++) {
+      const h2 = lower.hosts[h2Idx];
       if (h2.lowerName) continue;
       host.names.push(...h2.names);
-      for (const h of h2.names) {
-        for (const vol of host.volumes) {
+      for (let hIdx = 0; hIdx < h2.names.length; hIdx++) {
+        const h = h2.names[hIdx];
+        for (let volIdx = 0; volIdx < host.volumes.length; volIdx++) {
+          const vol = host.volumes[volIdx];
           const p = { file: vol.pos.file, line: vol.devicePos?.line ?? 0 };
           ctx.parser.checkUniq("device-minor", `device-minor:${h}:${vol.minor}`, p);
           if (vol.device) ctx.parser.checkUniq("device", `device:${h}:${vol.device}`, p);
@@ -430,7 +439,8 @@ function setOnHostsInRes(ctx: ResolveContext, res: Resource, all: Resource[]): v
     }
     host.lower = lower;
     if (host.address?.addr && addrScopeLocal(host.address.addr)) {
-      for (const h of host.names) {
+      for (let hIdx = 0; hIdx < host.names.length; hIdx++) {
+        const h = host.names[hIdx];
         ctx.parser.checkUniq("IP", `${h}:${host.address.addr}:${host.address.port}`, host.pos);
       }
     }
@@ -438,7 +448,8 @@ function setOnHostsInRes(ctx: ResolveContext, res: Resource, all: Resource[]): v
 }
 
 function setMeInResource(ctx: ResolveContext, res: Resource): void {
-  for (const host of res.hosts) {
+  for (let hostIdx = 0; hostIdx < res.hosts.length; hostIdx++) {
+    const host = res.hosts[hostIdx];
     if (host.byAddress) {
       if (!hostHasIp(host.address!.af, host.address!.addr) && ctx.hostname !== host.address!.addr) {
         continue;
@@ -468,8 +479,10 @@ function setMeInResource(ctx: ResolveContext, res: Resource): void {
     res.ignore = true;
     return;
   }
-  for (const conn of res.connections) {
-    for (const path of conn.paths) {
+  for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+    const conn = res.connections[connIdx];
+    for (let pathIdx = 0; pathIdx < conn.paths.length; pathIdx++) {
+      const path = conn.paths[pathIdx];
       const h = path.hosts.find((x) => x.hostInfo && x.hostInfo.usedAsMe);
       if (h) {
         if (
@@ -488,7 +501,8 @@ function setMeInResource(ctx: ResolveContext, res: Resource): void {
 
 function setPeerInConnection(ctx: ResolveContext, res: Resource, conn: Connection): void {
   if (res.ignore || conn.ignore) return;
-  for (const path of conn.paths) {
+  for (let pathIdx = 0; pathIdx < conn.paths.length; pathIdx++) {
+    const path = conn.paths[pathIdx];
     const candidates = path.hosts.filter((h) => !h.usedAsMe);
     if (path.hosts.length < 2) return;
     if (candidates.length === 1 && path.hosts.length === 2) {
@@ -522,13 +536,16 @@ function setPeerInConnection(ctx: ResolveContext, res: Resource, conn: Connectio
 
 function setStackedDisk(ctx: ResolveContext, res: Resource): void {
   if (res.ignore) return;
-  for (const host of res.hosts) {
+  for (let hostIdx = 0; hostIdx < res.hosts.length; hostIdx++) {
+    const host = res.hosts[hostIdx];
     if (!host.lower) continue;
-    for (const lowerHost of host.lower.hosts) {
+    for (let lowerHostIdx = 0; lowerHostIdx < host.lower.hosts.length; lowerHostIdx++) {
+      const lowerHost = host.lower.hosts[lowerHostIdx];
       checkVolumeSetsEqual(ctx, res, host, lowerHost);
       if (!ctx.problems.valid) continue;
       let j = 0;
-      for (const a of host.volumes) {
+      for (let aIdx = 0; aIdx < host.volumes.length; aIdx++) {
+        const a = host.volumes[aIdx];
         while (j < lowerHost.volumes.length && a.vnr > lowerHost.volumes[j].vnr) j++;
         const b = lowerHost.volumes[j];
         if (b && a.vnr === b.vnr) {
@@ -588,11 +605,15 @@ function addrKey(a: Address): string {
 function checkAddrConflict(ctx: ResolveContext, resources: Resource[]): void {
   const seen = new Map<string, Resource>();
   const conflicts = new Set<HostAddress>();
-  for (const res of resources) {
-    for (const conn of res.connections) {
-      for (const path of conn.paths) {
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
+    for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+      const conn = res.connections[connIdx];
+      for (let pathIdx = 0; pathIdx < conn.paths.length; pathIdx++) {
+        const path = conn.paths[pathIdx];
         const addrs: Address[] = [];
-        for (const ha of path.hosts) {
+        for (let haIdx = 0; haIdx < path.hosts.length; haIdx++) {
+          const ha = path.hosts[haIdx];
           const a = endpointAddress(ha);
           if (!a) continue;
           addrs.push(a);
@@ -629,9 +650,12 @@ function checkAddrConflict(ctx: ResolveContext, resources: Resource[]): void {
 }
 
 function findHaInRes(res: Resource, a: Address): HostAddress | undefined {
-  for (const conn of res.connections) {
-    for (const path of conn.paths) {
-      for (const ha of path.hosts) {
+  for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+    const conn = res.connections[connIdx];
+    for (let pathIdx = 0; pathIdx < conn.paths.length; pathIdx++) {
+      const path = conn.paths[pathIdx];
+      for (let haIdx = 0; haIdx < path.hosts.length; haIdx++) {
+        const ha = path.hosts[haIdx];
         const b = endpointAddress(ha);
         if (b && addressesEqual(a, b)) return ha;
       }
@@ -641,11 +665,14 @@ function findHaInRes(res: Resource, a: Address): HostAddress | undefined {
 }
 
 function fixupPeerDevices(ctx: ResolveContext, res: Resource): void {
-  for (const conn of res.connections) {
+  for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+    const conn = res.connections[connIdx];
     const somePath = conn.paths[0];
     if (!somePath) continue;
-    for (const pd of conn.peerDevices) {
-      for (const ha of somePath.hosts) {
+    for (let pdIdx = 0; pdIdx < conn.peerDevices.length; pdIdx++) {
+      const pd = conn.peerDevices[pdIdx];
+      for (let haIdx = 0; haIdx < somePath.hosts.length; haIdx++) {
+        const ha = somePath.hosts[haIdx];
         if (ha.name === "_remote_host") continue;
         if (!ha.hostInfo) continue;
         if (!findVolume(ha.hostInfo.volumes, pd.vnr)) {
@@ -659,7 +686,8 @@ function fixupPeerDevices(ctx: ResolveContext, res: Resource): void {
     }
     const someHost = somePath.hosts[0]?.hostInfo;
     if (!someHost) continue;
-    for (const vol of someHost.volumes) {
+    for (let volIdx = 0; volIdx < someHost.volumes.length; volIdx++) {
+      const vol = someHost.volumes[volIdx];
       if (conn.peerDevices.some((p) => p.vnr === vol.vnr)) continue;
       conn.peerDevices.push({ vnr: vol.vnr, options: [], implicit: true, pos: conn.pos });
     }
@@ -688,13 +716,16 @@ function createImplicitNetOptions(conn: Connection): void {
 export function setPeerInResource(ctx: ResolveContext, res: Resource): void {
   if (peerDone.has(res)) return;
   peerDone.add(res);
-  for (const conn of res.connections) {
+  for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+    const conn = res.connections[connIdx];
     setPeerInConnection(ctx, res, conn);
     createImplicitNetOptions(conn);
   }
-  for (const conn of res.connections) {
+  for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+    const conn = res.connections[connIdx];
     if (conn.ignore) continue;
-    for (const pd of conn.peerDevices) {
+    for (let pdIdx = 0; pdIdx < conn.peerDevices.length; pdIdx++) {
+      const pd = conn.peerDevices[pdIdx];
       const vol = conn.peer ? findVolume(conn.peer.volumes, pd.vnr) : undefined;
       if (conn.peer && vol && vol.disk === undefined) {
         pd.options.push({
@@ -712,19 +743,23 @@ const peerDone = new WeakSet<Resource>();
 
 /** Runs drbdadm's post_parse over all resources, recording problems in `ctx.problems`. */
 export function postParse(ctx: ResolveContext, resources: Resource[]): void {
-  for (const res of resources) {
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
     let anyImplicit = false;
     let anyNonZero = false;
-    for (const host of res.hosts) {
+    for (let hostIdx = 0; hostIdx < res.hosts.length; hostIdx++) {
+      const host = res.hosts[hostIdx];
       inheritVolumes(ctx, res.volumes, host);
-      for (const vol of host.volumes) {
+      for (let volIdx = 0; volIdx < host.volumes.length; volIdx++) {
+        const vol = host.volumes[volIdx];
         anyImplicit ||= vol.implicit;
         anyNonZero ||= vol.vnr !== 0;
         checkMetaDisk(ctx, vol, host);
       }
       if (host.requireMinor) {
         let last = -1;
-        for (const vol of host.volumes) {
+        for (let volIdx = 0; volIdx < host.volumes.length; volIdx++) {
+          const vol = host.volumes[volIdx];
           if (last === -1 || last < vol.vnr) last = vol.vnr;
           else ctx.problems.warn(`internal error: in ${res.name}: unsorted volumes list`);
           checkVolumeComplete(ctx, res, host, vol);
@@ -732,7 +767,12 @@ export function postParse(ctx: ResolveContext, resources: Resource[]): void {
       }
     }
     const first = res.hosts[0];
-    if (first) { for (const h2 of res.hosts) checkVolumeSetsEqual(ctx, res, first, h2); }
+    if (first) {
+      for (let h2Idx = 0; h2Idx < res.hosts.length; h2Idx++) {
+        const h2 = res.hosts[h2Idx];
+        checkVolumeSetsEqual(ctx, res, first, h2);
+      }
+    }
     if (anyImplicit && anyNonZero) {
       ctx.problems.error(
         `${ctx.file}:${ctx.lastLine}: in resource ${res.name}: you must not mix implicit and explicit volumes`,
@@ -740,10 +780,16 @@ export function postParse(ctx: ResolveContext, resources: Resource[]): void {
       );
     }
   }
-  for (const res of resources) if (res.stackedOnOne) setOnHostsInRes(ctx, res, resources);
-  for (const res of resources) {
-    for (const conn of res.connections) {
-      for (const path of conn.paths) {
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
+    if (res.stackedOnOne) setOnHostsInRes(ctx, res, resources);
+  }
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
+    for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+      const conn = res.connections[connIdx];
+      for (let pathIdx = 0; pathIdx < conn.paths.length; pathIdx++) {
+        const path = conn.paths[pathIdx];
         if (path.hosts.length !== 2) {
           ctx.problems.error(
             `${res.file}:${path.pos.line}: Resource ${res.name}: ${
@@ -755,18 +801,40 @@ export function postParse(ctx: ResolveContext, resources: Resource[]): void {
       }
     }
     if (!ctx.problems.valid) continue;
-    for (const mesh of res.meshes) createConnectionsFromMesh(ctx, res, mesh);
-    createImplicitConnections(ctx, res);
-    for (const conn of res.connections) {
-      for (const path of conn.paths) setHostInfoInPath(ctx, res, conn, path);
+    for (let meshIdx = 0; meshIdx < res.meshes.length; meshIdx++) {
+      const mesh = res.meshes[meshIdx];
+      createConnectionsFromMesh(ctx, res, mesh);
     }
-    for (const host of res.hosts) if (!host.nodeId) derror(ctx, host, res, "node-id");
+    createImplicitConnections(ctx, res);
+    for (let connIdx = 0; connIdx < res.connections.length; connIdx++) {
+      const conn = res.connections[connIdx];
+      for (let pathIdx = 0; pathIdx < conn.paths.length; pathIdx++) {
+        const path = conn.paths[pathIdx];
+        setHostInfoInPath(ctx, res, conn, path);
+      }
+    }
+    for (let hostIdx = 0; hostIdx < res.hosts.length; hostIdx++) {
+      const host = res.hosts[hostIdx];
+      if (!host.nodeId) derror(ctx, host, res, "node-id");
+    }
   }
   if (ctx.problems.valid) checkAddrConflict(ctx, resources);
-  for (const res of resources) if (!res.stackedOnOne) setMeInResource(ctx, res);
-  for (const res of resources) if (res.stackedOnOne) setMeInResource(ctx, res);
-  for (const res of resources) if (res.stackedOnOne) setStackedDisk(ctx, res);
-  for (const res of resources) fixupPeerDevices(ctx, res);
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
+    if (!res.stackedOnOne) setMeInResource(ctx, res);
+  }
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
+    if (res.stackedOnOne) setMeInResource(ctx, res);
+  }
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
+    if (res.stackedOnOne) setStackedDisk(ctx, res);
+  }
+  for (let resIdx = 0; resIdx < resources.length; resIdx++) {
+    const res = resources[resIdx];
+    fixupPeerDevices(ctx, res);
+  }
 }
 
 /**
@@ -780,7 +848,8 @@ export function expandOpts(
   to: OptionList,
   check = true,
 ): void {
-  for (const o of from) {
+  for (let oIdx = 0; oIdx < from.length; oIdx++) {
+    const o = from[oIdx];
     const existing = to.find((x) => x.name === o.name);
     if (!existing) {
       to.unshift({ ...o, inherited: true });

@@ -9,10 +9,17 @@ import { OPTIONS } from "./table.ts";
 import type { OptionDef, Section, UnitPrefix } from "./types.ts";
 import { UNIT_SHIFT } from "./units.ts";
 
-const byName = new Map<string, OptionDef>();
-for (const def of OPTIONS) {
-  byName.set(def.name, def);
-  for (const alias of def.aliases ?? []) if (!byName.has(alias)) byName.set(alias, def);
+let byName: Map<string, OptionDef> | undefined;
+
+/** The name → row index, built on first use (not every tool start needs it). */
+function index(): Map<string, OptionDef> {
+  if (byName) return byName;
+  byName = new Map<string, OptionDef>();
+  for (const def of OPTIONS) {
+    byName.set(def.name, def);
+    for (const alias of def.aliases ?? []) if (!byName.has(alias)) byName.set(alias, def);
+  }
+  return byName;
 }
 
 /**
@@ -20,7 +27,7 @@ for (const def of OPTIONS) {
  * valid in `section`. A `no-` prefix is not stripped here.
  */
 export function lookupOption(name: string, section?: Section): OptionDef | undefined {
-  const def = byName.get(name);
+  const def = index().get(name);
   if (!def || (section && !def.sections.includes(section))) return undefined;
   return def;
 }
