@@ -30,6 +30,7 @@ import {
 import type { Problems } from "./problems.ts";
 import { hostHasIp } from "./host.ts";
 import { crc32cText } from "../util/crc32c.ts";
+import { lookupOption, valuesEqual } from "../options/lookup.ts";
 
 /** What resolution needs besides the resources. */
 export interface ResolveContext {
@@ -837,9 +838,17 @@ export function postParse(ctx: ResolveContext, resources: Resource[]): void {
   }
 }
 
+/** Whether two values of option `name` mean the same (`1M` and `1024K`), as drbdadm decides. */
+function sameValue(name: string, a: string | undefined, b: string | undefined): boolean {
+  if (a === b) return true;
+  const def = lookupOption(name);
+  return def !== undefined && valuesEqual(def, a, b);
+}
+
 /**
  * drbdadm's expand_opts: copies options missing from `to` (at its head, marked inherited);
- * conflicting values inherited twice are an error unless `wildcard`.
+ * values inherited twice must mean the same (compared by meaning, not text: `1M` = `1024K`),
+ * else it is an error unless `check` is off (drbdadm's wildcard context, proxy plugins).
  */
 export function expandOpts(
   ctx: ResolveContext,
@@ -853,7 +862,7 @@ export function expandOpts(
     const existing = to.find((x) => x.name === o.name);
     if (!existing) {
       to.unshift({ ...o, inherited: true });
-    } else if (existing.inherited && check && existing.value !== o.value) {
+    } else if (existing.inherited && check && !sameValue(o.name, existing.value, o.value)) {
       ctx.problems.error(
         `${res.file}:${res.pos.line}: in resource ${res.name}, ambiguous inheritance for option "${o.name}".\n` +
           `should be "${existing.value}" and "${o.value}" at the same time\n.`,

@@ -53,8 +53,10 @@ const SHIFT: Record<UnitPrefix, number> = { "1": 0, s: -9, k: -10 };
 export function parseNumeric(value: string, unitPrefix: UnitPrefix = "1"): bigint | undefined {
   const m = /^\s*([+]?\d+)([sKkMmGg]?)$/.exec(value);
   if (!m) return undefined;
-  const shift = SHIFT[unitPrefix] + (UNIT_SHIFT[m[2]] ?? 0);
   const n = BigInt(m[1]);
+  // a bare number is already in the base unit (new_strtoll returns it unscaled)
+  if (m[2] === "") return n > 0xffff_ffff_ffff_ffffn ? undefined : n;
+  const shift = SHIFT[unitPrefix] + UNIT_SHIFT[m[2]];
   if (shift < 0) {
     const d = 1n << BigInt(-shift);
     return (n + d - 1n) / d;
@@ -107,6 +109,41 @@ export function validateValue(def: OptionDef, value: string): ValueProblem | und
       return undefined;
     }
   }
+}
+
+/**
+ * Whether two values of option `def` mean the same, as drbdadm's `is_equal` decides when one
+ * option is inherited twice: numbers by their value in the option's base unit (`1M` = `1024K`
+ * = `1024k` = `2048s` for a KiB option), booleans and flags as yes/no (a missing value is yes),
+ * `protocol` ignoring case, everything else (enums, strings, numeric-or-enum) by text.
+ */
+export function valuesEqual(
+  def: OptionDef,
+  a: string | undefined,
+  b: string | undefined,
+): boolean {
+  if (a === b) return true;
+  switch (def.type) {
+    case "numeric": {
+      if (a === undefined || b === undefined) return false;
+      const na = parseNumeric(a, def.unitPrefix ?? "1");
+      return na !== undefined && na === parseNumeric(b, def.unitPrefix ?? "1");
+    }
+    case "boolean":
+    case "flag":
+      return yesNo(a) === yesNo(b);
+    case "enum":
+      return def.name === "protocol" && a !== undefined && b !== undefined &&
+        a.toLowerCase() === b.toLowerCase();
+    default:
+      return false;
+  }
+}
+
+/** drbd-utils' boolean_string_to_int: 1 for yes (or no value), 0 for no, -1 otherwise. */
+function yesNo(value: string | undefined): number {
+  if (value === undefined || value === "yes") return 1;
+  return value === "no" ? 0 : -1;
 }
 
 /** Levenshtein distance, for suggestions. */
