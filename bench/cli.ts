@@ -6,7 +6,8 @@
  *     deno run -A bench/cli.ts [--reps N] [--resources N]
  *
  * Prints the median wall time of N repetitions (default 15) and the ratios; the goal is
- * udrbd's parse+dump within 2x the empty-script start.
+ * udrbd's parse+dump within 2x the empty-script start. `drbdadm --version` shows how much of
+ * that is loading drbdadm's modules rather than reading the configuration.
  *
  * @module
  */
@@ -62,6 +63,8 @@ async function main(): Promise<void> {
     const deno = Deno.execPath();
     const runs: [string, string, string[]][] = [
       ["deno run (empty script)", deno, ["run", "-A", `${dir}/empty.ts`]],
+      // start-up without a configuration: what module loading alone costs
+      ["udrbd drbdadm --version", deno, ["run", "-A", MOD, "drbdadm", "--version"]],
       ["real drbdadm dump all", "drbdadm", ["-c", conf, "dump", "all"]],
       ["udrbd drbdadm dump all", deno, ["run", "-A", MOD, "drbdadm", "-c", conf, "dump", "all"]],
       ["real drbdadm sh-resources", "drbdadm", ["-c", conf, "sh-resources"]],
