@@ -13,7 +13,8 @@ import { connectDaemon, type ControlClient } from "../control/client.ts";
 import { ControlError } from "../control/protocol.ts";
 import type { ResourceStatus } from "../status/types.ts";
 import type { ShowResource } from "../engine/snapshot.ts";
-import { lkbdPath } from "../meta/lkbd.ts";
+import { deleteLastKnown, loadLastKnown, saveLastKnown } from "../meta/lkbd.ts";
+import { deviceBytes } from "../engine/metadata.ts";
 
 /** A parsed drbdsetup command line. */
 export interface SetupRequest {
@@ -184,6 +185,7 @@ async function dispatch(
   return 0;
 }
 
+/** check-resize: remember the backing device's size for drbdmeta, as drbdsetup 9.22 does. */
 async function checkResize(
   client: ControlClient | undefined,
   req: SetupRequest,
@@ -198,38 +200,21 @@ async function checkResize(
       io.err("Has no disk config, try with drbdmeta.\n");
       return 1;
     }
-    const path = lkbdPath(minor);
+    const err = (t: string) => io.err(t);
     if (v.disk.metaIdx !== "internal") {
-      try {
-        Deno.removeSync(path);
-      } catch {
-        // nothing remembered
-      }
+      deleteLastKnown(minor, err);
       return 0;
     }
     let size: number;
     try {
-      const f = Deno.openSync(v.disk.backingDev, { read: true });
-      try {
-        size = f.seekSync(0, Deno.SeekMode.End);
-      } finally {
-        f.close();
-      }
+      size = deviceBytes(v.disk.backingDev);
     } catch (e) {
       io.err(`Could not open ${v.disk.backingDev}: ${e instanceof Error ? e.message : e}.\n`);
       return 1;
     }
-    const text = `${size}\t${v.disk.backingDev}\n`;
-    let old = "";
-    try {
-      old = Deno.readTextFileSync(path);
-    } catch {
-      // first time
-    }
-    if (!old.startsWith(text)) {
-      Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      Deno.writeTextFileSync(path, text);
-    }
+    const lk = loadLastKnown(minor, err) ?? { size: 0, name: null, uuid: 0n };
+    if (lk.size === size && lk.name === v.disk.backingDev) return 0;
+    saveLastKnown(minor, { ...lk, size, name: v.disk.backingDev }, err);
     return 0;
   }
   io.err(`${req.objname}: No such device\n`);

@@ -118,3 +118,19 @@ Deno.test("drbdsetup and drbdadm refuse what DRBD refuses, with its messages and
     await node.close();
   }
 });
+
+Deno.test("drbdsetup check-resize records the backing size for drbdmeta and keeps the remembered device UUID", async () => {
+  const node = await TestNode.create();
+  try {
+    await node.upPrimary();
+    const lkbd = `${node.dir}/lib/drbd-minor-${node.minor}.lkbd`;
+    await Deno.mkdir(`${node.dir}/lib`, { recursive: true });
+    await Deno.writeTextFile(lkbd, "5\t/old\nuuid:\t00000000000000AB\n");
+    const r = await node.setup("check-resize", String(node.minor));
+    assert.equal(r.code, 0, r.stderr);
+    const size = (await Deno.stat(node.disk)).size;
+    assert.equal(await Deno.readTextFile(lkbd), `${size}\t${node.disk}\nuuid:\t00000000000000AB\n`);
+  } finally {
+    await node.close();
+  }
+});
