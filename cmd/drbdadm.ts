@@ -56,23 +56,11 @@ export async function main(
     if (!setupRunner) {
       // drbdsetup steps run in-process against the node daemon, started on demand
       const { drbdsetupMain } = await import("../lib/setup/main.ts");
-      setupRunner = (argv, stepIo, { quiet }) =>
-        drbdsetupMain(argv.slice(1), quiet ? silentErr(stepIo) : stepIo);
+      setupRunner = (argv, stepIo) => drbdsetupMain(argv.slice(1), stepIo);
     }
     runner = defaultRunner(inv.drbdmeta, drbdmetaMain, setupRunner);
   }
   return await runAdm(inv, io, { ...options, runner });
-}
-
-/** `io` without its stderr: what a quiet step shows. */
-function silentErr(io: Console): Console {
-  return {
-    out: (t) => io.out(t),
-    err: () => {},
-    stdinIsTerminal: () => io.stdinIsTerminal(),
-    readLine: () => io.readLine(),
-    flush: () => io.flush(),
-  };
 }
 
 /** Actions that never run a step. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Console, ExitError } from "../cli/io.ts";
+import { type Console, ExitError, withoutStderr } from "../cli/io.ts";
 import {
   ConfigError,
   dumpConfig,
@@ -92,17 +92,11 @@ export function defaultRunner(
         io.err(`${drbdmeta}: not loaded\n`);
         return 20;
       }
-      if (!quiet) return drbdmetaMain(argv.slice(1), io, { progname: "drbdmeta" });
-      const sink = {
-        out: (t: string) => io.out(t),
-        err: () => {},
-        stdinIsTerminal: () => io.stdinIsTerminal(),
-        readLine: () => io.readLine(),
-        flush: () => io.flush(),
-      };
-      return drbdmetaMain(argv.slice(1), sink, { progname: "drbdmeta" });
+      return drbdmetaMain(argv.slice(1), quiet ? withoutStderr(io) : io, {
+        progname: "drbdmeta",
+      });
     }
-    return setupRunner(argv, io, options);
+    return setupRunner(argv, quiet ? withoutStderr(io) : io, options);
   };
 }
 

@@ -107,3 +107,14 @@ export class ExitError extends Error {
     this.name = "ExitError";
   }
 }
+
+/** `io` with its stderr dropped: what a quiet step (drbdadm's hidden helper calls) shows. */
+export function withoutStderr(io: Console): Console {
+  return {
+    out: (t) => io.out(t),
+    err: () => {},
+    stdinIsTerminal: () => io.stdinIsTerminal(),
+    readLine: () => io.readLine(),
+    flush: () => io.flush(),
+  };
+}
