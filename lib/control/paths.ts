@@ -31,6 +31,8 @@ export interface RunFiles {
   log: string;
   /** The folder of the volumes' NBD export sockets. */
   nbd: string;
+  /** The daemon's state in DRBD 8.4's /proc/drbd format. */
+  proc: string;
 }
 
 /** The paths of the files in the run directory `dir`. */
@@ -42,6 +44,7 @@ export function runFiles(dir: string): RunFiles {
     pid: `${base}/daemon.pid`,
     log: `${base}/daemon.log`,
     nbd: `${base}/nbd`,
+    proc: `${base}/proc`,
   };
 }
 

@@ -48,8 +48,7 @@ export function startProcFile(
   log: ProcFileLog,
   options: ProcFileOptions = {},
 ): ProcFile {
-  const dir = runFiles(runDir).dir;
-  const path = `${dir}/${PROC_FILE_NAME}`;
+  const { dir, proc: path } = runFiles(runDir);
   // pid in the name: two daemons mistakenly pointed at one directory must not share a temp file
   const temp = `${dir}/.${PROC_FILE_NAME}.${Deno.pid}.tmp`;
   const encoder = new TextEncoder();

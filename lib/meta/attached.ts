@@ -7,15 +7,17 @@
  * @module
  */
 
+import { runDir, runFiles } from "../control/paths.ts";
+
 /** The disk state of `minor` in the running daemon, or undefined when it has none. */
-export function attachedDiskState(minor: number, runDir?: string): string | undefined {
+export function attachedDiskState(minor: number, dir = runDir()): string | undefined {
   if (minor < 0) return undefined;
-  const dir = runDir ?? (Deno.env.get("UDRBD_RUN_DIR") || "/run/udrbd");
+  const files = runFiles(dir);
   let proc: string;
   let pid: number;
   try {
-    pid = Number(Deno.readTextFileSync(`${dir}/daemon.pid`).trim());
-    proc = Deno.readTextFileSync(`${dir}/proc`);
+    pid = Number(Deno.readTextFileSync(files.pid).trim());
+    proc = Deno.readTextFileSync(files.proc);
   } catch {
     return undefined;
   }
