@@ -155,7 +155,6 @@ export class ActivityLog {
     this.#contextStart += AL_CONTEXT_PER_TRANSACTION;
     if (this.#contextStart >= this.#nSlots) this.#contextStart = 0;
     for (const [slot, extent] of updates) this.#hot.set(extent, slot);
-    await Promise.resolve();
   }
 
   /** The least recently used slot with no write in flight, not taken by `taken`. */

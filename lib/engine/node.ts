@@ -205,19 +205,13 @@ export class Node implements ControlHandler, ResourceHost {
 
   /** The running configuration, for `drbdsetup show` and drbdadm adjust. */
   show(name?: string): ShowResource[] {
-    return this.#selected(name).map((r) => showResource(r, this.#minorsOf(r)));
+    return this.#selected(name).map((r) => showResource(r));
   }
 
   #selected(name?: string): Resource[] {
     const all = [...this.resources.values()];
     if (!name || name === "all") return all;
     return all.filter((r) => r.name === name);
-  }
-
-  #minorsOf(r: Resource): Map<number, number> {
-    const m = new Map<number, number>();
-    for (const d of r.devices.values()) m.set(d.volume, d.minor);
-    return m;
   }
 
   /** Streams a status snapshot now and after every change, until the caller cancels. */
@@ -283,14 +277,13 @@ export class Node implements ControlHandler, ResourceHost {
     this.#log.info(`${name}: resource created, node-id ${nodeId}`);
   }
 
-  async #delResource(q: SetupArgs): Promise<void> {
+  #delResource(q: SetupArgs): void {
     const r = this.#resource(q);
     if (r.devices.size > 0) throw new DrbdError(q.objname, ERR.RES_IN_USE);
     if ([...r.connections.values()].some((c) => c.state !== "StandAlone")) {
       throw new DrbdError(q.objname, ERR.NET_CONFIGURED);
     }
     this.resources.delete(r.name);
-    await Promise.resolve();
   }
 
   async #newMinor(q: SetupArgs): Promise<void> {

@@ -270,7 +270,7 @@ export class Resource implements DeviceOwner {
     }
     for (const c of this.connections.values()) {
       if (c.state === "Connected" && c.peerRole === "Primary") {
-        if (this.#netOption(c, "allow-two-primaries") !== "yes") return SS.TWO_PRIMARIES;
+        if (c.net["allow-two-primaries"] !== "yes") return SS.TWO_PRIMARIES;
       }
     }
     return undefined;
@@ -278,10 +278,6 @@ export class Resource implements DeviceOwner {
 
   #autoPromoteEnabled(): boolean {
     return (this.options["auto-promote"] ?? "yes") === "yes";
-  }
-
-  #netOption(c: Connection, name: string): string | undefined {
-    return c.net[name];
   }
 
   // ---- disks -------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ export function resourceStatus(r: Resource): ResourceStatus {
 }
 
 /** The running configuration of a resource. */
-export function showResource(r: Resource, _minors: Map<number, number>): ShowResource {
+export function showResource(r: Resource): ShowResource {
   return {
     name: r.name,
     nodeId: r.nodeId,
