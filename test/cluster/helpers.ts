@@ -134,10 +134,15 @@ export class ClusterNode {
     }
   }
 
+  /** Closes the status connection (the next status call opens a new one, e.g. to a new daemon). */
+  async forget(): Promise<void> {
+    await this.#client?.close().catch(() => {});
+    this.#client = undefined;
+  }
+
   /** Closes the status connection and stops the daemon (if one runs). */
   async stop(): Promise<void> {
-    await this.#client?.close();
-    this.#client = undefined;
+    await this.forget();
     try {
       Deno.statSync(runFiles(this.runDir).socket);
     } catch {
