@@ -8,7 +8,13 @@
 import { Logger, type LogLevel } from "../util/log.ts";
 import { VERSION } from "../version.ts";
 import { tryHello } from "./client.ts";
-import { ensureRunDir, NOT_STARTED, runDir as defaultRunDir, type RunFiles } from "./paths.ts";
+import {
+  ensureRunDir,
+  NOT_STARTED,
+  PUBLIC_FILE_MODE,
+  runDir as defaultRunDir,
+  type RunFiles,
+} from "./paths.ts";
 import type { ControlHandler, HelloResult } from "./protocol.ts";
 import { ControlServer } from "./server.ts";
 
@@ -55,7 +61,12 @@ function describe(e: unknown): string {
  */
 function lockPidFile(path: string): Deno.FsFile | undefined {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const f = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o644 });
+    const f = Deno.openSync(path, {
+      read: true,
+      write: true,
+      create: true,
+      mode: PUBLIC_FILE_MODE,
+    });
     let locked = false;
     try {
       locked = f.tryLockSync(true);
@@ -74,6 +85,18 @@ function lockPidFile(path: string): Deno.FsFile | undefined {
     if (!locked) return undefined;
   }
   throw new Error(`cannot lock ${path}: it keeps being replaced`);
+}
+
+/**
+ * Makes a file readable by everyone whatever the umask, as the kernel log and a pid file are;
+ * a file someone else owns keeps its mode (only its owner may change it).
+ */
+function publish(path: string): void {
+  try {
+    Deno.chmodSync(path, PUBLIC_FILE_MODE);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotFound)) throw e;
+  }
 }
 
 function readPid(path: string): string {
@@ -129,6 +152,7 @@ export async function runDaemon(options: RunDaemonOptions): Promise<number> {
     level: options.logLevel ?? "info",
     stderr: options.foreground ?? false,
   });
+  publish(files.log);
   const state = { listening: false };
   try {
     return await serve(files, log, options, state);
@@ -159,6 +183,7 @@ async function serve(
     return DAEMON_EXIT_FAILED;
   }
   const lock = got.lock;
+  publish(files.pid);
   lock.truncateSync(0);
   lock.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));
 

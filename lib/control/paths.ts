@@ -1,6 +1,11 @@
 /**
- * The daemon's run directory and the files in it: `control.sock`, `daemon.pid`, `daemon.log`
- * and the `nbd/` folder of the volumes' export sockets.
+ * The daemon's run directory and the files in it: `control.sock`, `daemon.pid`, `daemon.log`,
+ * the /proc/drbd-format `proc` and the `nbd/` folder of the volumes' export sockets.
+ *
+ * Modes follow what the kernel module offers: anyone may read /proc/drbd and the kernel log, so
+ * the directory is 0755 and `proc`, `daemon.log` and `daemon.pid` are 0644; only the daemon's
+ * owner may change state or reach the devices, so `control.sock` is 0600 and `nbd/` 0700 (its
+ * sockets 0600).
  *
  * @module
  */
@@ -23,15 +28,15 @@ export const NOT_STARTED = "daemon not started: ";
 export interface RunFiles {
   /** The run directory itself. */
   dir: string;
-  /** The control socket drbdsetup talks to (mode 0600). */
+  /** The control socket drbdsetup talks to ({@link SOCKET_MODE}). */
   socket: string;
-  /** The daemon's pid, locked while it runs. */
+  /** The daemon's pid, locked while it runs ({@link PUBLIC_FILE_MODE}). */
   pid: string;
-  /** The daemon's log. */
+  /** The daemon's log ({@link PUBLIC_FILE_MODE}). */
   log: string;
-  /** The folder of the volumes' NBD export sockets. */
+  /** The folder of the volumes' NBD export sockets ({@link NBD_DIR_MODE}). */
   nbd: string;
-  /** The daemon's state in DRBD 8.4's /proc/drbd format. */
+  /** The daemon's state in DRBD 8.4's /proc/drbd format ({@link PUBLIC_FILE_MODE}). */
   proc: string;
 }
 
@@ -48,13 +53,35 @@ export function runFiles(dir: string): RunFiles {
   };
 }
 
+/** The run directory's mode: everyone may look in, as everyone may read /proc/drbd. */
+export const RUN_DIR_MODE = 0o755;
+/** The mode of `nbd/`: the volumes' exports are for the daemon's owner only. */
+export const NBD_DIR_MODE = 0o700;
+/** The mode of `proc`, `daemon.log` and `daemon.pid`: readable by everyone. */
+export const PUBLIC_FILE_MODE = 0o644;
+/** The mode of `control.sock` and the export sockets: the daemon's owner only. */
+export const SOCKET_MODE = 0o600;
+
 /**
- * Creates the run directory (mode 0700) and its `nbd/` folder when missing; returns its
- * files. An existing directory keeps its mode.
+ * Creates the run directory ({@link RUN_DIR_MODE}) and its `nbd/` folder ({@link NBD_DIR_MODE})
+ * when missing, whatever the umask; returns its files. An existing directory keeps its mode: an
+ * administrator may have chosen another.
  */
 export function ensureRunDir(dir: string): RunFiles {
   const files = runFiles(dir);
-  Deno.mkdirSync(files.dir, { recursive: true, mode: 0o700 });
-  Deno.mkdirSync(files.nbd, { recursive: true, mode: 0o700 });
+  makeDir(files.dir, RUN_DIR_MODE);
+  makeDir(files.nbd, NBD_DIR_MODE);
   return files;
+}
+
+function makeDir(path: string, mode: number): void {
+  try {
+    Deno.lstatSync(path);
+    return;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  Deno.mkdirSync(path, { recursive: true, mode });
+  // mkdir's mode passes through the umask; a umask of 077 would hide proc from other users
+  Deno.chmodSync(path, mode);
 }

@@ -3,9 +3,10 @@
  * from each minor and how full it is, lists the minors drbd.conf configures for this host, and
  * prints {@link formatOverview}'s DRBD 8.4 layout.
  *
- * Like 8.4's script it never fails for lack of DRBD: no daemon is a host with no resources up
- * (the configured minors still show, as Unconfigured), and trouble reading drbd.conf or sizing a
- * file system only shows with `-d`, as the script sent stderr to /dev/null unless given `-d`.
+ * The daemon plays the kernel module's part: when none runs, it prints "drbd not loaded" and
+ * succeeds, as the script did without /proc/drbd. With a daemon, the minors drbd.conf
+ * configures that are not up show as Unconfigured. Trouble reading drbd.conf or sizing a file
+ * system only shows with `-d`, as the script sent stderr to /dev/null unless given `-d`.
  *
  * @module
  */
@@ -47,7 +48,8 @@ Unconfigured.
   -h, --help  show this text
 
 It asks the udrbd daemon (run directory $UDRBD_RUN_DIR, default /run/udrbd); when no daemon
-runs, no resource is up. 'drbdadm status' shows DRBD 9's view with every peer.
+runs, it prints "drbd not loaded", as drbd-overview does without the kernel module.
+'drbdadm status' shows DRBD 9's view with every peer.
 `;
 
 /** Runs drbd-overview with `args`; resolves to the exit code. */
@@ -70,13 +72,17 @@ export async function overviewMain(
   const note = (text: string) => {
     if (verbose) io.err(`drbd-overview: ${text}\n`);
   };
-  let resources: ResourceStatus[];
+  let resources: ResourceStatus[] | undefined;
   try {
     resources = await daemonStatus(options.runDir);
   } catch (e) {
     // a daemon that runs but cannot be asked (permissions, say) would make a wrong overview
     io.err(`drbd-overview: ${e instanceof Error ? e.message : e}\n`);
     return e instanceof ControlError ? e.exitCode : 20;
+  }
+  if (!resources) {
+    io.out(NOT_LOADED);
+    return 0;
   }
   const configured = await configuredMinors(options.configFile, note);
   const devRoot = options.devRoot ?? "/dev";
@@ -99,10 +105,16 @@ export async function overviewMain(
   return 0;
 }
 
-/** The daemon's status snapshot of every resource; empty when no daemon runs. */
-export async function daemonStatus(runDir?: string): Promise<ResourceStatus[]> {
+/**
+ * What drbd-overview prints when no daemon runs: the script's words for a host without the
+ * kernel module (it exits 0 then).
+ */
+export const NOT_LOADED = "drbd not loaded\n";
+
+/** The daemon's status snapshot of every resource; undefined when no daemon runs. */
+export async function daemonStatus(runDir?: string): Promise<ResourceStatus[] | undefined> {
   const client = await connectDaemon({ runDir, start: false });
-  if (!client) return [];
+  if (!client) return undefined;
   try {
     return await client.call<ResourceStatus[]>("status", { args: {} });
   } finally {

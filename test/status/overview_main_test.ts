@@ -261,8 +261,35 @@ Deno.test("a proc file that cannot be written is logged once and does not stop t
   }
 });
 
-Deno.test("drbd-overview without a daemon lists drbd.conf's minors of this host as Unconfigured", async () => {
+Deno.test("drbd-overview says 'drbd not loaded' and succeeds when no daemon runs, starting none", async () => {
   const dir = await Deno.makeTempDir({ prefix: "udrbd-overview-" });
+  try {
+    const conf = `${dir}/drbd.conf`;
+    Deno.writeTextFileSync(
+      conf,
+      `resource web {
+  device /dev/drbd12; disk /dev/vg/web0; meta-disk internal;
+  on ${Deno.hostname()} { address 10.0.0.1:7789; node-id 0; }
+  on bob { address 10.0.0.2:7789; node-id 1; }
+}
+`,
+    );
+    for (const args of [[], ["-d"]]) {
+      assert.deepEqual(await overview(args, { runDir: `${dir}/run`, configFile: conf }), {
+        rc: 0,
+        out: "drbd not loaded\n",
+        err: "",
+      });
+    }
+    assert.throws(() => Deno.statSync(`${dir}/run/control.sock`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("drbd-overview lists drbd.conf's minors of this host that are not up as Unconfigured", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "udrbd-overview-" });
+  const runDir = `${dir}/run`;
   const host = Deno.env.get("UDRBD_HOSTNAME");
   try {
     Deno.env.set("UDRBD_HOSTNAME", "alice");
@@ -282,23 +309,24 @@ resource other {
 }
 `,
     );
-    const got = await overview([], { runDir: `${dir}/run`, configFile: conf });
+    // a running daemon (the loaded module) with no minor of its own
+    await setup(runDir, "new-resource", "spare", "0");
+    const got = await overview([], { runDir, configFile: conf });
     assert.equal(got.rc, 0, got.err);
     assert.equal(got.out, " 12:web/0  Unconfigured . . . . \n 13:web/1  Unconfigured . . . . \n");
-    // no daemon was started by looking
-    assert.throws(() => Deno.statSync(`${dir}/run/control.sock`), Deno.errors.NotFound);
 
     // no configuration at all: nothing to show, like 8.4 with no resources
-    assert.deepEqual(await overview([], { runDir: `${dir}/run`, configFile: `${dir}/none.conf` }), {
+    assert.deepEqual(await overview([], { runDir, configFile: `${dir}/none.conf` }), {
       rc: 0,
       out: "",
       err: "",
     });
-    const noisy = await overview(["-d"], { runDir: `${dir}/run`, configFile: `${dir}/none.conf` });
+    const noisy = await overview(["-d"], { runDir, configFile: `${dir}/none.conf` });
     assert.match(noisy.err, /^drbd-overview: cannot read .*none\.conf: /);
   } finally {
     if (host === undefined) Deno.env.delete("UDRBD_HOSTNAME");
     else Deno.env.set("UDRBD_HOSTNAME", host);
+    await stopDaemon(runDir);
     await Deno.remove(dir, { recursive: true });
   }
 });
