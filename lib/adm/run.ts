@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Console, ExitError, withoutStderr } from "../cli/io.ts";
+import { type Console, ExitError, ProcessConsole, withoutStderr } from "../cli/io.ts";
 import {
   ConfigError,
   dumpConfig,
@@ -16,8 +16,18 @@ import {
   setPeers,
 } from "../config/mod.ts";
 import type { Config, Connection, Resource, Volume } from "../config/types.ts";
+import { stderrIsTerminal } from "../util/progress.ts";
 import type { AdmCommand } from "./commands.ts";
-import { E, Engine, type StepOptions, type StepRunner } from "./engine.ts";
+import {
+  type Ctx,
+  E,
+  Engine,
+  type Sleeps,
+  type Stage,
+  STAGES,
+  type StepOptions,
+  type StepRunner,
+} from "./engine.ts";
 import { usageText } from "./usage.ts";
 import { convertResyncAfter } from "./model.ts";
 import { matchOnProxy } from "./proxy_match.ts";
@@ -62,6 +72,11 @@ export interface RunOptions {
   hostname?: string;
   /** Whether stdin and stdout are terminals; default: ask the console. */
   tty?: boolean;
+  /**
+   * Draw progress on stderr while `wait-sync` waits (default: when the console is the
+   * process's own and its stderr is a terminal; never into pipes or files).
+   */
+  progress?: boolean;
 }
 
 /** The configuration files drbdadm tries when no `-c` is given, in order. */
@@ -272,7 +287,15 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   const hostname = config.hostname;
   // proxy commands select this host's part of a resource by where its proxy runs
   if (cmd.isProxyCmd) matchOnProxy(config);
-  const engine = new Engine(
+  let runner = options.runner ?? defaultRunner(inv.drbdmeta, undefined, options.setupRunner);
+  if (options.progress ?? (io instanceof ProcessConsole && stderrIsTerminal())) {
+    runner = withSyncProgress(runner, inv.drbdsetup);
+  }
+  // drbdadm reports adjust-with-progress's stages unless -d or -v print the steps instead
+  const Kind = cmd.name === "adjust-with-progress" && !inv.dryRun && !inv.verbose
+    ? AdjustProgressEngine
+    : Engine;
+  const engine = new Kind(
     io,
     {
       progname: inv.progname,
@@ -291,7 +314,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
         : `${Deno.cwd()}/${config.file}`,
     },
     config,
-    options.runner ?? defaultRunner(inv.drbdmeta, undefined, options.setupRunner),
+    runner,
   );
 
   let rv = 0;
@@ -560,4 +583,133 @@ function resolve(engine: Engine, id: string): Target {
     t.vol = vol;
   }
   return t;
+}
+
+// ---- progress ----
+
+/**
+ * Wraps a step runner so that a `drbdsetup wait-sync-*` step draws the resync's progress on
+ * stderr while it waits (see lib/status/sync_progress.ts); every other step runs unchanged.
+ */
+export function withSyncProgress(runner: StepRunner, drbdsetup: string): StepRunner {
+  return async (argv, io, options) => {
+    const scope = argv[0] === drbdsetup
+      ? /^wait-sync-(volume|connection|resource)$/.exec(argv[1] ?? "")?.[1]
+      : undefined;
+    const [resource, peer, volume] = argv.slice(2).filter((a) => !a.startsWith("-"));
+    if (!scope || resource === undefined) return await runner(argv, io, options);
+    // loaded only when someone waits at a terminal: the control client is not small
+    const { watchSyncProgress } = await import("../status/sync_progress.ts");
+    const stop = new AbortController();
+    const watching = watchSyncProgress({
+      resource,
+      peerNodeId: scope === "resource" ? undefined : Number(peer),
+      volume: scope === "volume" ? Number(volume) : undefined,
+    }, { signal: stop.signal });
+    try {
+      return await runner(argv, io, options);
+    } finally {
+      stop.abort();
+      await watching;
+    }
+  };
+}
+
+/** drbdadm's names of the configuration stages in adjust-with-progress's report. */
+const STAGE_TITLES: Record<Stage, string> = {
+  "prereq": "create res",
+  "resource": "adjust res",
+  "disk-prep-down": "prepare disk",
+  "disk-prep-up": "prepare disk",
+  "net-disconnect": "prepare net",
+  "net-prep-down": "prepare net",
+  "net-prep-up": "prepare net",
+  "net-path": "prepare net",
+  "net": "adjust net",
+  "peer-device": "adjust peer_devices",
+  "disk": "adjust disk",
+  "net-connect": "attempt to connect",
+};
+
+/** Stages whose failure makes later stages skip the resource, as in drbdadm. */
+const PREREQ_STAGES = new Set<Stage>([
+  "prereq",
+  "disk-prep-down",
+  "disk-prep-up",
+  "net-prep-down",
+  "net-prep-up",
+]);
+
+/**
+ * The engine of `drbdadm adjust-with-progress`: every step's stderr is hidden, and the
+ * deferred stages report on stdout as drbdadm 9.22 does —
+ *
+ * ```
+ * [
+ *      create res: r0 r1
+ *    prepare disk: r0 r1
+ *     adjust disk: r0 r1:failed(attach:10)
+ * attempt to connect: r0 r1
+ * ]
+ * ```
+ *
+ * — one line per stage that has work, the resources as each is reached, `:failed(cmd:code)`
+ * after a failed step and ` [skipped:res]` for a resource an earlier failure ruled out. Unlike
+ * plain adjust, a failed stage does not end the run: every stage is tried, and the exit code is
+ * 1 if any failed.
+ */
+class AdjustProgressEngine extends Engine {
+  #deferred = new Map<Stage, Ctx[]>(STAGES.map((s) => [s, []]));
+
+  override system(
+    argv: string[],
+    sleeps: Sleeps,
+    resName: string | undefined,
+    _quiet?: boolean,
+    env?: Record<string, string>,
+  ): Promise<number> {
+    return super.system(argv, sleeps, resName, true, env);
+  }
+
+  override schedule(cmd: AdmCommand, ctx: Ctx, stage: Stage, once = false): void {
+    const list = this.#deferred.get(stage)!;
+    const same = (d: Ctx) =>
+      d.cmd === cmd && d.res === ctx.res && d.conn === ctx.conn && d.vol?.vnr === ctx.vol?.vnr;
+    if (once && list.some(same)) return;
+    list.push({ ...ctx, cmd });
+  }
+
+  override async runDeferred(): Promise<number> {
+    const { io } = this;
+    const say = (text: string) => {
+      io.out(text);
+      io.flush();
+    };
+    const skip = new Set<Resource>();
+    let failed = false;
+    say("[");
+    for (const stage of STAGES) {
+      const list = this.#deferred.get(stage)!;
+      this.#deferred.set(stage, []);
+      if (list.length > 0) say(`\n${STAGE_TITLES[stage].padStart(15)}:`);
+      let last: Resource | undefined;
+      for (const ctx of list) {
+        const res = ctx.res!;
+        if (skip.has(res)) {
+          if (res !== last) say(` [skipped:${res.name}]`);
+        } else {
+          if (res !== last) say(` ${res.name}`);
+          const r = await this.callFn(ctx, false);
+          if (r) {
+            failed = true;
+            if (PREREQ_STAGES.has(stage)) skip.add(res);
+            say(`:failed(${ctx.cmd.name}:${r})`);
+          }
+        }
+        last = res;
+      }
+    }
+    say("\n]\n");
+    return failed ? 1 : 0;
+  }
 }

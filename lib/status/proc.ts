@@ -136,8 +136,12 @@ function minor84(r: ResourceStatus, d: DeviceStatus): Minor84 {
   return minor;
 }
 
-/** 8.4's progress bar and finish/speed lines, computed in 4 KiB bitmap bits as 8.4 did. */
-function progressLines(pd: PeerDeviceStatus, cs: string): [string, string] {
+/**
+ * 8.4's progress bar and finish/speed lines of a peer device in resync or verify (`cs`: its
+ * 8.4 connection state, see {@link connectionState84}), each starting with a tab, computed in
+ * 4 KiB bitmap bits as 8.4 did.
+ */
+export function progressLines(pd: PeerDeviceStatus, cs: string): [string, string] {
   const verify = cs === "VerifyS" || cs === "VerifyT";
   const rsTotal = Math.floor((pd["rs-total"] ?? 0) / 8);
   let left = verify
