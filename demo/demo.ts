@@ -3,29 +3,82 @@
  * and run directory) with file-backed disks replicate resource r0 over loopback. The demo
  * creates the metadata, brings both nodes up, makes alpha Primary with --force (the initial
  * full sync), writes data through alpha's NBD export, switches the Primary role to beta and
- * reads the same data back there. It shows `drbd-overview`/status at each step and removes
- * everything it made, also when interrupted (Ctrl-C).
+ * reads the same data back there. It shows `drbd-overview` at each step and removes everything
+ * it made (downs the resources, stops both daemons, deletes its directory), also when
+ * interrupted by Ctrl-C (SIGINT) or SIGTERM.
  *
- * Run: `deno task demo` (needs nbdcopy from libnbd-bin; `--keep` leaves the files for a look).
+ * Run: `deno task demo` (needs nbdcopy from libnbd-bin). Options: `--size N[K|M|G]` for each
+ * node's disk (default 256M), `--port N` for alpha's replication port (beta's is N+1; default
+ * 7789), `--keep` to leave the files for a look.
  *
  * @module
  */
 
 const root = new URL("..", import.meta.url).pathname;
 const keep = Deno.args.includes("--keep");
+
+function parseSize(text: string | undefined): number {
+  const m = /^(\d+)([KMG]?)$/i.exec(text ?? "");
+  const unit = { "": 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 }[(m?.[2] ?? "").toUpperCase()];
+  const size = m && unit ? Number(m[1]) * unit : NaN;
+  if (!(size >= 4 << 20)) {
+    console.error(`demo: --size wants a size of at least 4M, like 64M or 1G (got '${text}')`);
+    Deno.exit(2);
+  }
+  return size;
+}
+
+const sizeAt = Deno.args.indexOf("--size");
+const SIZE = sizeAt >= 0 ? parseSize(Deno.args[sizeAt + 1]) : 256 << 20;
+const portAt = Deno.args.indexOf("--port");
+const PORT = portAt >= 0 ? Number(Deno.args[portAt + 1]) : 7789;
+if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65534) {
+  console.error(`demo: --port wants a TCP port below 65535 (got '${Deno.args[portAt + 1]}')`);
+  Deno.exit(2);
+}
+// the data written must fit beside the internal metadata, at the end of the disk
+const DATA = Math.min(32 << 20, SIZE >> 2);
 const dir = await Deno.makeTempDir({ prefix: "udrbd-demo-" });
 const nodes = ["alpha", "beta"] as const;
 type NodeName = typeof nodes[number];
-const SIZE = 256 << 20;
-const DATA = 32 << 20;
+
+/** Aborted by Ctrl-C or SIGTERM: running commands are killed, the walkthrough stops. */
+const interrupt = new AbortController();
+let exitCode = 1;
+
+class Interrupted extends Error {}
+
+function checkInterrupt(): void {
+  if (interrupt.signal.aborted) throw new Interrupted("interrupted");
+}
+
+const onSignal = (name: "SIGINT" | "SIGTERM") => () => {
+  if (interrupt.signal.aborted) return; // already cleaning up
+  console.log(`\n${name === "SIGINT" ? "interrupted" : "terminated"}: cleaning up`);
+  exitCode = name === "SIGINT" ? 130 : 143;
+  interrupt.abort();
+};
+const signals = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
+for (const [s, f] of signals) Deno.addSignalListener(s, f);
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    interrupt.signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(t);
+      interrupt.signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 
 const conf = `resource r0 {
   device minor 0;
   meta-disk internal;
   net { protocol C; }
   disk { resync-rate 200M; c-plan-ahead 0; }
-  on alpha { address 127.0.0.1:7789; node-id 0; disk ${dir}/alpha/disk.img; }
-  on beta  { address 127.0.0.1:7790; node-id 1; disk ${dir}/beta/disk.img; }
+  on alpha { address 127.0.0.1:${PORT}; node-id 0; disk ${dir}/alpha/disk.img; }
+  on beta  { address 127.0.0.1:${PORT + 1}; node-id 1; disk ${dir}/beta/disk.img; }
 }
 `;
 
@@ -42,8 +95,10 @@ function env(node: NodeName): Record<string, string> {
 async function udrbd(
   node: NodeName,
   args: string[],
-  opts: { show?: boolean; check?: boolean } = {},
+  opts: { show?: boolean; check?: boolean; cleanup?: boolean } = {},
 ): Promise<{ code: number; out: string }> {
+  // the clean-up's own commands must run after the interruption
+  if (!opts.cleanup) checkInterrupt();
   if (opts.show !== false) console.log(`${bold(`[${node}]`)} ${args.join(" ")}`);
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${root}mod.ts`, ...args],
@@ -51,7 +106,9 @@ async function udrbd(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    signal: opts.cleanup ? undefined : interrupt.signal,
   }).output();
+  if (!opts.cleanup) checkInterrupt();
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   if (opts.show !== false && text.trim()) console.log(indent(text));
   if (opts.check !== false && out.code !== 0) {
@@ -102,7 +159,7 @@ async function waitSync(timeoutMs: number): Promise<boolean> {
     if (line !== last) console.log(`    ${line}`);
     last = line;
     if (disk === "UpToDate" && pd?.["replication-state"] === "Established") return true;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   return false;
 }
@@ -122,29 +179,54 @@ async function sha256(path: string, length: number): Promise<string> {
 }
 
 async function nbdcopy(from: string, to: string): Promise<void> {
-  const out = await new Deno.Command("nbdcopy", { args: [from, to], stderr: "piped" }).output();
+  checkInterrupt();
+  const out = await new Deno.Command("nbdcopy", {
+    args: [from, to],
+    stderr: "piped",
+    signal: interrupt.signal,
+  }).output();
+  checkInterrupt();
   if (out.code !== 0) throw new Error(`nbdcopy: ${new TextDecoder().decode(out.stderr)}`);
 }
 
 const exportOf = (n: NodeName) => `nbd+unix:///drbd0?socket=${dir}/${n}/run/nbd/drbd0.sock`;
 
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops a daemon that `daemon --stop` could not reach: one that an interrupted command started
+ * and that was still starting. It holds its pid in daemon.pid; SIGTERM stops it in order.
+ */
+async function stopByPid(node: NodeName): Promise<void> {
+  let pid = NaN;
+  try {
+    pid = Number(Deno.readTextFileSync(`${dir}/${node}/run/daemon.pid`).trim());
+  } catch {
+    return;
+  }
+  if (!(pid > 0) || !alive(pid)) return;
+  Deno.kill(pid, "SIGTERM");
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) Deno.kill(pid, "SIGKILL");
+}
+
 async function cleanup(): Promise<void> {
+  const quiet = { show: false, check: false, cleanup: true };
   for (const n of nodes) {
-    await udrbd(n, ["drbdadm", "-c", `${dir}/drbd.conf`, "down", "r0"], {
-      show: false,
-      check: false,
-    }).catch(() => {});
-    await udrbd(n, ["daemon", "--stop"], { show: false, check: false }).catch(() => {});
+    await udrbd(n, ["drbdadm", "-c", `${dir}/drbd.conf`, "down", "r0"], quiet).catch(() => {});
+    await udrbd(n, ["daemon", "--stop"], quiet).catch(() => {});
+    await stopByPid(n).catch(() => {});
   }
   if (!keep) await Deno.remove(dir, { recursive: true }).catch(() => {});
   else console.log(`files kept in ${dir}`);
 }
-
-const interrupted = () => {
-  console.log("\ninterrupted: cleaning up");
-  cleanup().finally(() => Deno.exit(130));
-};
-Deno.addSignalListener("SIGINT", interrupted);
 
 let ok = false;
 try {
@@ -159,7 +241,7 @@ try {
   console.log(bold("1. create the metadata and bring both nodes up"));
   for (const n of nodes) await adm(n, "create-md", "r0");
   for (const n of nodes) await adm(n, "up", "r0");
-  await new Promise((r) => setTimeout(r, 1000));
+  await sleep(1000);
   await overview();
 
   console.log(bold("\n2. make alpha Primary: its data becomes UpToDate and syncs to beta"));
@@ -192,11 +274,17 @@ try {
     ok = false;
   }
 } catch (e) {
-  console.error(`demo failed: ${e instanceof Error ? e.message : e}`);
+  if (!(e instanceof Interrupted) && !interrupt.signal.aborted) {
+    console.error(`demo failed: ${e instanceof Error ? e.message : e}`);
+  }
 } finally {
-  Deno.removeSignalListener("SIGINT", interrupted);
   console.log(bold("\n5. clean up: down both nodes, stop the daemons"));
   await cleanup();
+  for (const [s, f] of signals) Deno.removeSignalListener(s, f);
+}
+if (interrupt.signal.aborted) {
+  console.log(bold(keep ? "demo interrupted" : "demo interrupted; everything it made is gone"));
+  Deno.exit(exitCode);
 }
 console.log(ok ? bold("demo finished: beta holds alpha's data") : bold("demo did not finish"));
 Deno.exit(ok ? 0 : 1);
