@@ -20,7 +20,7 @@ import type {
   Volume,
 } from "../config/types.ts";
 import { lookupOption } from "../options/mod.ts";
-import { configProblems } from "../config/mod.ts";
+import { configProblems, verifyBeforeDump } from "../config/mod.ts";
 // drbdadm's hostname_in_list; lib/config/mod.ts does not export it
 import { hostnameInList } from "../config/parser.ts";
 import {
@@ -401,6 +401,9 @@ export class Engine {
       case "setup-and-meta":
         return await this.#setupAndMeta(ctx);
       case "dump":
+        for (const m of verifyBeforeDump(this.config, ctx.res!)) {
+          this.io.err(m.endsWith("\n") ? m : m + "\n");
+        }
         this.io.out(
           dumpResources(
             this.config,

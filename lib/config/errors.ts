@@ -57,8 +57,30 @@ export class ConfigError extends Error {
       [{ message, pos: options.pos, warning: false }];
   }
 
-  /** The text to write to stderr: every diagnostic, one after the other. */
+  /**
+   * The text to write to stderr, one line (or block) per entry. A message drbdadm ends without
+   * a newline (its ambiguous-inheritance error ends in "\n.") runs on into the next one, as on
+   * drbdadm's stderr, so printing each entry on a line of its own gives drbdadm's text.
+   */
   get messages(): string[] {
-    return this.diagnostics.map((d) => d.message);
+    return joinRunOns(this.diagnostics.map((d) => d.message));
   }
+}
+
+/**
+ * Joins each message that ends in "\n." (drbdadm printed no newline after it) with the message
+ * that follows it.
+ */
+export function joinRunOns(messages: string[]): string[] {
+  const out: string[] = [];
+  let carry = "";
+  for (const m of messages) {
+    if (m.endsWith("\n.")) carry += m;
+    else {
+      out.push(carry + m);
+      carry = "";
+    }
+  }
+  if (carry) out.push(carry);
+  return out;
 }

@@ -6,7 +6,7 @@
  */
 
 import type { Config, Resource } from "./types.ts";
-import { ConfigError, type Diagnostic, EXIT } from "./errors.ts";
+import { ConfigError, type Diagnostic, EXIT, joinRunOns } from "./errors.ts";
 import { hostHasIp, nodeName } from "./host.ts";
 import { ParseAbort, Parser } from "./parser.ts";
 import { postParse, ResolveAbort, type ResolveContext, setPeerInResource } from "./resolve.ts";
@@ -212,7 +212,7 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     }
   }
   const noTty = !(options.tty ?? isTty());
-  const warnings = () => problems.list.map((d) => d.message);
+  const warnings = () => joinRunOns(problems.list.map((d) => d.message));
   const needsRes = (options.resNameRequired ?? true) || names.length > 0;
   let exitCode = 0;
   if (!needsRes) {
@@ -265,7 +265,10 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     for (let nIdx = 0; nIdx < names.length; nIdx++) {
       const n = names[nIdx];
       const res = findByArg(config, n);
-      if (res) setPeerInResource(ctx, res);
+      // drbdadm binds peers for names only: ctx_by_minor leaves `minor-N` unbound (no `_name`)
+      if (res && res.name === resourceNameOf(n)) {
+        setPeerInResource(ctx, res);
+      }
       if (!res) {
         problems.error(`'${n}' not defined in your config (for this host).`);
         fail(problems.list, EXIT.USAGE);
@@ -277,12 +280,33 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
         exitCode = Math.max(exitCode, EXIT.USAGE);
         continue;
       }
-      verify(res);
+      // a dump checks each named resource's address only when it reaches it (drbdadm's
+      // verify_ips before call_cmd): an unknown name before it ends the run first
+      if (isDump) pendingVerify.set(res, () => verify(res));
+      else verify(res);
       if (!isDump && !problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
       selected.push(res);
     }
   }
   return { config, selected, warnings: warnings(), exitCode };
+}
+
+const pendingVerify = new WeakMap<Resource, () => void>();
+
+/**
+ * For a dump of named resources: checks that this host's address of `res` exists here, as
+ * drbdadm does just before it prints that resource; returns the messages to print (none when
+ * the address is fine or was checked already).
+ */
+export function verifyBeforeDump(config: Config, res: Resource): string[] {
+  const check = pendingVerify.get(res);
+  if (!check) return [];
+  pendingVerify.delete(res);
+  const problems = contexts.get(config)?.problems;
+  if (!problems) return [];
+  const before = problems.list.length;
+  check();
+  return joinRunOns(problems.list.slice(before).map((d) => d.message));
 }
 
 function findByArg(config: Config, arg: string): Resource | undefined {

@@ -40,7 +40,9 @@ export {
   type ParseOptions,
   resourceNameOf,
   setPeers,
+  verifyBeforeDump,
 } from "./load.ts";
 export { expandCommon } from "./inherit.ts";
 export { findResource, type SelectOptions, selectResources } from "./select.ts";
+export { matchOnProxy } from "./proxy_match.ts";
 export { dumpConfig, type DumpOptions, dumpXml, escConf, escXml } from "./dump.ts";
