@@ -339,7 +339,7 @@ function listenPrivate(path: string): Deno.Listener {
   try {
     old = Deno.umask(0o177);
   } catch {
-    // no umask permission: the chmod below, and the 0700 run directory, still protect it
+    // no umask permission: the chmod below still protects it
   }
   try {
     return Deno.listen({ transport: "unix", path });

@@ -508,7 +508,8 @@ function overviewPage(): string {
     )
     .para(
       "Minors that drbd.conf(5) configures for this host but that are not up are listed as " +
-        "`Unconfigured`. When no udrbd node daemon runs, no resource is up.",
+        "`Unconfigured`. When no udrbd node daemon runs, it prints `drbd not loaded` and exits " +
+        "0, as the 8.4 script did without the kernel module.",
     )
     .para(
       "The layout shows one peer per device; `drbdadm status` shows DRBD 9's view with every " +
