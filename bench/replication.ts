@@ -19,7 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { peerDevice, run } from "../test/cluster/helpers.ts";
-import { netnsAvailable, NetnsCluster, type NetnsNode } from "../test/cluster/netns.ts";
+import { ADDRESS, netnsAvailable, NetnsCluster, type NetnsNode } from "../test/cluster/netns.ts";
 import { fio, type FioResult, haveFio } from "./fio.ts";
 
 const HELP = `USAGE: deno task bench:replication [OPTIONS]     (as root)
@@ -48,6 +48,8 @@ interface Rep {
   nbdkit: { seq: FioResult; lat: FioResult };
   fullSync: { bytes: number; seconds: number };
   rawCopy: { bytes: number; seconds: number };
+  /** The link alone: a memory-to-memory 1 MiB stream and a 4 KiB request/reply round trip. */
+  link: { streamMBps: number; roundTripUs: number };
   /** Resyncs after dirtying blocks while disconnected. */
   resync: (Resync & { label: string })[];
 }
@@ -66,6 +68,7 @@ interface Settings {
   runtime: number;
   ramp: number;
   reps: number;
+  quick: boolean;
   cpuProf?: string;
 }
 
@@ -160,32 +163,32 @@ function spawnIn(n: NetnsNode, script: string, args: string[]): Deno.ChildProces
   }).spawn();
 }
 
-/** Reads lines of `child`'s stdout until `line` arrives. */
+/** Reads `child`'s stdout until a line starting with `word` arrives; returns that line. */
 async function expectLine(
   reader: ReadableStreamDefaultReader<Uint8Array>,
-  line: string,
-): Promise<void> {
+  word: string,
+): Promise<string> {
   const dec = new TextDecoder();
   let text = "";
-  while (!text.split("\n").includes(line)) {
+  for (;;) {
+    const line = text.split("\n").slice(0, -1).find((l) => l.split(" ")[0] === word);
+    if (line !== undefined) return line;
     const { value, done } = await reader.read();
-    if (done) throw new Error(`the process ended without printing "${line}" (got: ${text})`);
+    if (done) throw new Error(`the process ended without printing "${word}" (got: ${text})`);
     text += dec.decode(value, { stream: true });
   }
 }
 
-/** The raw-copy anchor: alpha's first `bytes` to a fresh file on beta over the veth link. */
-async function rawCopy(c: NetnsCluster, bytes: number): Promise<number> {
+/**
+ * The raw-copy anchor: alpha's first `bytes` to a fresh file on beta over the veth link, in
+ * seconds from starting the sender (as the full sync's from starting drbdadm). With `memory`,
+ * no file at either end: the link's ceiling for a stream of 1 MiB writes.
+ */
+async function rawCopy(c: NetnsCluster, bytes: number, memory = false): Promise<number> {
   const target = `${c.beta.dir}/raw-copy.img`;
-  const recv = spawnIn(c.beta, RAW_COPY_TS, [
-    "recv",
-    "--port",
-    String(RAW_PORT),
-    "--file",
-    target,
-    "--bytes",
-    String(bytes),
-  ]);
+  const file = (path: string) => memory ? [] : ["--file", path];
+  const common = ["--port", String(RAW_PORT), "--bytes", String(bytes)];
+  const recv = spawnIn(c.beta, RAW_COPY_TS, ["recv", ...common, ...file(target)]);
   const reader = recv.stdout.getReader();
   try {
     await expectLine(reader, "listening");
@@ -193,16 +196,13 @@ async function rawCopy(c: NetnsCluster, bytes: number): Promise<number> {
     const sent = spawnIn(c.alpha, RAW_COPY_TS, [
       "send",
       "--host",
-      "10.77.0.2",
-      "--port",
-      String(RAW_PORT),
-      "--file",
-      c.alpha.disk,
-      "--bytes",
-      String(bytes),
+      ADDRESS.beta,
+      ...common,
+      ...file(c.alpha.disk),
     ]).output();
-    await expectLine(reader, "done");
-    const seconds = (performance.now() - t0) / 1000;
+    const done = await expectLine(reader, "done");
+    // the memory stream is timed by the receiver alone: a process start would dwarf it
+    const seconds = memory ? Number(done.split(" ")[1]) / 1000 : (performance.now() - t0) / 1000;
     const s = await sent;
     if (!s.success) throw new Error(`raw copy sender: ${new TextDecoder().decode(s.stderr)}`);
     return seconds;
@@ -212,6 +212,32 @@ async function rawCopy(c: NetnsCluster, bytes: number): Promise<number> {
     await recv.stderr.cancel().catch(() => {});
     await recv.status;
     await Deno.remove(target).catch(() => {});
+  }
+}
+
+/** Mean round trip in µs of a 4 KiB request and a 16-byte reply from alpha to beta. */
+async function linkRoundTrip(c: NetnsCluster, count: number): Promise<number> {
+  const server = spawnIn(c.beta, RAW_COPY_TS, ["pong", "--port", String(RAW_PORT)]);
+  const reader = server.stdout.getReader();
+  try {
+    await expectLine(reader, "listening");
+    const out = await spawnIn(c.alpha, RAW_COPY_TS, [
+      "ping",
+      "--host",
+      ADDRESS.beta,
+      "--port",
+      String(RAW_PORT),
+      "--count",
+      String(count),
+    ]).output();
+    const dec = new TextDecoder();
+    if (!out.success) throw new Error(`ping: ${dec.decode(out.stderr)}`);
+    return Number(dec.decode(out.stdout).trim());
+  } finally {
+    reader.releaseLock();
+    await server.stdout.cancel().catch(() => {});
+    await server.stderr.cancel().catch(() => {});
+    await server.status;
   }
 }
 
@@ -333,6 +359,10 @@ async function repetition(c: NetnsCluster, s: Settings, rep: number): Promise<Re
   const device = (await c.alpha.status()).devices[0].size * 1024;
 
   // 2. full sync against the raw copy (the raw copy first: the pair is idle, both Inconsistent)
+  const link = {
+    streamMBps: device / await rawCopy(c, device, true) / 1e6,
+    roundTripUs: await linkRoundTrip(c, s.quick ? 500 : 5000),
+  };
   const raw = await rawCopy(c, device);
   const sync = await fullSync(c, timeoutMs);
 
@@ -340,6 +370,8 @@ async function repetition(c: NetnsCluster, s: Settings, rep: number): Promise<Re
   const seqJob = { rw: "write", bs: 1 << 20, iodepth: 32, size: device, runtime: s.runtime };
   const latJob = { rw: "randwrite", bs: 4096, iodepth: 1, size: device, runtime: s.runtime };
   const ramp = { ramp: s.ramp };
+  // one untimed pass first: both activity logs hot, as in steady use, for both runs alike
+  await fio(uri(c.alpha), { ...seqJob, runtime: undefined });
   const replicated = {
     seq: await fio(uri(c.alpha), { ...seqJob, ...ramp }),
     lat: await fio(uri(c.alpha), { ...latJob, ...ramp }),
@@ -383,6 +415,7 @@ async function repetition(c: NetnsCluster, s: Settings, rep: number): Promise<Re
     nbdkit,
     fullSync: { bytes: device, seconds: sync },
     rawCopy: { bytes: device, seconds: raw },
+    link,
     resync,
   };
 }
@@ -403,6 +436,7 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
   const f2 = (x: number) => x.toFixed(2);
   const repl = m((r) => r.replicated.seq.mbps), alone = m((r) => r.standalone.seq.mbps);
   const kit = m((r) => r.nbdkit.seq.mbps);
+  const linkMBps = m((r) => r.link.streamMBps), rtt = m((r) => r.link.roundTripUs);
   const lr = m((r) => r.replicated.lat.latMeanUs), la = m((r) => r.standalone.lat.latMeanUs);
   const lk = m((r) => r.nbdkit.lat.latMeanUs);
   const pr = m((r) => r.replicated.lat.latP99Us), pa = m((r) => r.standalone.lat.latP99Us);
@@ -425,6 +459,13 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
       goal: "",
     },
     {
+      what: "1 MiB seq write QD32, MB/s: replicated (C) vs the link's stream ceiling",
+      ours: f0(repl),
+      anchor: f0(linkMBps),
+      ratio: f2(repl / linkMBps),
+      goal: "",
+    },
+    {
       what: "4 KiB write QD1, mean µs: replicated (C) vs StandAlone",
       ours: f0(lr),
       anchor: f0(la),
@@ -436,6 +477,13 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
       ours: f0(pr),
       anchor: f0(pa),
       ratio: f2(pr / pa),
+      goal: "(lower is better)",
+    },
+    {
+      what: "4 KiB write QD1, mean µs: replicated − StandAlone vs the link's round trip",
+      ours: f0(lr - la),
+      anchor: f0(rtt),
+      ratio: f2((lr - la) / rtt),
       goal: "(lower is better)",
     },
     {
@@ -470,11 +518,18 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
     return { label: x.label, bytes, seconds, connect, secondsPerGiB: perGiB };
   });
   const summary = {
-    seqWriteMBps: { replicated: repl, standalone: alone, nbdkit: kit, ratio: repl / alone },
+    seqWriteMBps: {
+      replicated: repl,
+      standalone: alone,
+      nbdkit: kit,
+      linkStream: linkMBps,
+      ratio: repl / alone,
+    },
     writeLatencyUs: {
       replicated: { mean: lr, p99: pr },
       standalone: { mean: la, p99: pa },
       nbdkit: { mean: lk },
+      linkRoundTrip: rtt,
     },
     fullSync: { MBps: syncMBps, secondsPerGiB: fullPerGiB, rawCopyMBps: rawMBps },
     fullSyncRatio: syncMBps / rawMBps,
@@ -527,6 +582,7 @@ async function main(): Promise<void> {
     runtime: Number(values.runtime ?? (values.quick ? 1 : 10)),
     ramp: values.quick ? 0 : 1,
     reps: Number(values.reps),
+    quick: values.quick,
     cpuProf: values["cpu-prof"],
   };
   const missing = [
