@@ -49,9 +49,11 @@ export async function main(
   const inv = parseCommandLine(args, io);
   if (typeof inv === "number") return inv;
   let runner = options.runner;
-  if (!runner && !inv.dryRun && !NO_STEPS.has(inv.command.action)) {
+  // adjust asks the node what runs (`drbdsetup show`) even in a dry run
+  const queries = inv.command.action === "adjust";
+  if (!runner && (!inv.dryRun || queries) && !NO_STEPS.has(inv.command.action)) {
     // drbdmeta is loaded only when a step may run it: dumps and queries start faster
-    const { drbdmetaMain } = await import("../lib/meta/cli.ts");
+    const drbdmetaMain = inv.dryRun ? undefined : (await import("../lib/meta/cli.ts")).drbdmetaMain;
     let setupRunner = options.setupRunner;
     if (!setupRunner) {
       // drbdsetup steps run in-process against the node daemon, started on demand

@@ -21,6 +21,7 @@ import type {
 } from "../config/types.ts";
 import { lookupOption } from "../options/mod.ts";
 import { configProblems, verifyBeforeDump } from "../config/mod.ts";
+import { parseRunningConfig, type RunningResource } from "../config/running.ts";
 // drbdadm's hostname_in_list; lib/config/mod.ts does not export it
 import { hostnameInList } from "../config/parser.ts";
 import {
@@ -116,19 +117,8 @@ const NEW_PATH = findCommand("new-path")!;
 const CONNECT = findCommand("connect")!;
 const PEER_DEVICE_OPTIONS = findCommand("peer-device-options")!;
 const NEW_MINOR = findCommand("new-minor")!;
+const DETACH = findCommand("detach")!;
 
-const PEER_DEVICE_DEFAULTS = internalCommand(
-  "peer-device-options",
-  "peer-device",
-  "peerDeviceOptions",
-  {
-    showInUsage: 1,
-    resNameRequired: true,
-    backendResName: true,
-    verifyIps: true,
-    needPeer: true,
-  },
-);
 const INVALIDATE_SETUP = internalCommand("invalidate", "setup", "invalidate", {
   resNameRequired: true,
   iterateVolumes: true,
@@ -177,6 +167,7 @@ export class Engine {
   #deferred = new Map<Stage, Deferred[]>(STAGES.map((s) => [s, []]));
   #skipFurther = new Set<Resource>();
   #adjustFlags?: { skipDisk: boolean; skipNet: boolean };
+  #running?: Map<string, RunningResource>;
 
   constructor(io: Console, opts: EngineOptions, config: Config, runner: StepRunner) {
     this.io = io;
@@ -393,7 +384,7 @@ export class Engine {
       case "check-resize":
         return await this.#resize(ctx) === 0 ? 0 : await this.drbdmeta(ctx, "very-long");
       case "adjust":
-        return this.#adjust(ctx);
+        return await this.#adjust(ctx);
       case "wait":
         return await this.#waitConnect(ctx);
       case "wait-con-int":
@@ -480,6 +471,8 @@ export class Engine {
     const { cmd, res, vol, conn } = ctx;
     if (cmd.backendResName && res) argv.push(res.name);
     if (cmd.needPeer) argv.push(peerNodeId(conn!));
+    // a volume known only by its minor (adjust's running volumes) detaches as drbdadm's does
+    if (vol && cmd === DETACH && vol.device === undefined) argv.push("--diskless");
     if (vol) argv.push(String(cmd.needPeer && cmd.iterateVolumes ? vol.vnr : vol.minor));
     argv.push(...this.setupOptions(cmd.context));
     if (cmd === INVALIDATE_SETUP && conn) argv.push(`--sync-from-peer-node-id=${peerNodeId(conn)}`);
@@ -517,7 +510,12 @@ export class Engine {
       argv.push(vol.disk!, vol.metaDisk === "internal" ? vol.disk! : vol.metaDisk!, vol.metaIndex!);
     }
     if (reset) argv.push("--set-defaults");
-    argv.push(...this.makeOptions(vol.diskOptions));
+    // adjust compares and changes the size separately (a resize step)
+    argv.push(
+      ...this.makeOptions(
+        reset ? vol.diskOptions.filter((o) => o.name !== "size") : vol.diskOptions,
+      ),
+    );
     argv.push(...this.setupOptions(ctx.cmd.context));
     return await this.system(argv, "long", ctx.res?.name);
   }
@@ -612,7 +610,7 @@ export class Engine {
       peerNodeId(conn!),
       String(vol!.vnr),
     ];
-    if (ctx.cmd === PEER_DEVICE_DEFAULTS) argv.push("--set-defaults");
+    if (ctx.cmd !== PEER_DEVICE_OPTIONS) argv.push("--set-defaults");
     argv.push(...this.makeOptions(pd.options));
     argv.push(...this.setupOptions(ctx.cmd.context));
     return await this.system(argv, "short", res!.name);
@@ -753,10 +751,10 @@ export class Engine {
   }
 
   /**
-   * drbdadm's adjust against a node where nothing is configured yet (no kernel module, no udrbd
-   * daemon): everything in the configuration is created, attached and connected.
+   * drbdadm's adjust: compares the resource with what the node runs (`drbdsetup show`) and
+   * schedules the steps that make them agree (see adjust.ts).
    */
-  #adjust(ctx: Ctx): number {
+  async #adjust(ctx: Ctx): Promise<number> {
     const res = ctx.res!;
     if (!this.#adjustFlags) {
       const take = (prefix: string) => {
@@ -767,54 +765,55 @@ export class Engine {
       this.#adjustFlags = { skipDisk: take("--skip-disk"), skipNet: take("--skip-net") };
     }
     const { skipDisk, skipNet } = this.#adjustFlags;
-    const base: Ctx = { cmd: ctx.cmd, res };
-    this.schedule(NEW_RESOURCE, base, "prereq");
-    if (!skipNet) {
-      for (const conn of res.connections) {
-        if (conn.ignore) continue;
-        const c: Ctx = { ...base, conn };
-        this.schedule(NEW_PEER, c, "net-prep-up");
-        this.schedule(NEW_PATH, c, "net-path");
-        this.schedule(CONNECT, c, "net-connect");
-        this.#schedulePeerDeviceOptions(c);
-        const path = conn.paths[0];
-        if (path?.myProxy && hostnameInList(this.opts.hostname, path.myProxy.onHosts)) {
-          this.schedule(PROXY_CONN_DOWN, c, "net-prep-down");
-          this.schedule(PROXY_CONN_UP, c, "net-prep-up");
-          this.schedule(PROXY_CONN_PLUGINS, c, "net-prep-up");
-        }
+    // loaded here: no other command needs the comparison
+    const { planAdjust } = await import("./adjust.ts");
+    const running = (await this.#runningConfig()).get(res.name);
+    planAdjust(this, ctx, running, { disk: !skipDisk, net: !skipNet });
+    for (const conn of skipNet ? [] : res.connections) {
+      if (conn.ignore) continue;
+      const path = conn.paths[0];
+      if (path?.myProxy && hostnameInList(this.opts.hostname, path.myProxy.onHosts)) {
+        const c: Ctx = { cmd: ctx.cmd, res, conn };
+        this.schedule(PROXY_CONN_DOWN, c, "net-prep-down");
+        this.schedule(PROXY_CONN_UP, c, "net-prep-up");
+        this.schedule(PROXY_CONN_PLUGINS, c, "net-prep-up");
       }
-    }
-    if (!skipDisk) {
-      for (const vol of res.me?.volumes ?? []) {
-        if (ctx.vol && vol !== ctx.vol) continue;
-        if (hasDisk(vol)) this.schedule(ATTACH, { ...base, vol }, "disk");
-      }
-    }
-    for (const vol of res.me?.volumes ?? []) {
-      if (ctx.vol && vol !== ctx.vol) continue;
-      const v: Ctx = { ...base, vol };
-      this.schedule(NEW_MINOR, v, "disk-prep-up");
-      if (!skipNet && !skipDisk) this.#schedulePeerDeviceOptions(v);
     }
     return 0;
   }
 
-  #schedulePeerDeviceOptions(ctx: Ctx): void {
-    const res = ctx.res!;
-    if (!ctx.vol) {
-      for (const vol of res.me?.volumes ?? []) {
-        const pd = findPeerDevice(ctx.conn!, vol.vnr);
-        if (!pd || pd.options.length === 0) continue;
-        this.schedule(PEER_DEVICE_DEFAULTS, { ...ctx, vol }, "peer-device", true);
+  /**
+   * The node's running resources by name, from `drbdsetup show` (once per run; its errors are
+   * not shown: no daemon means nothing runs). `FAKE_DRBDSETUP_SHOW=FILE` reads that file
+   * instead, as drbdadm 9.22 does.
+   */
+  async #runningConfig(): Promise<Map<string, RunningResource>> {
+    if (this.#running) return this.#running;
+    let text = "";
+    const fake = Deno.env.get("FAKE_DRBDSETUP_SHOW");
+    if (fake) {
+      try {
+        text = Deno.readTextFileSync(fake);
+      } catch {
+        this.io.err(`Failed to open FAKE_DRBDSETUP_SHOW ${fake}\n`);
+        this.exit(E.USAGE);
       }
     } else {
-      for (const conn of res.connections) {
-        const pd = findPeerDevice(conn, ctx.vol.vnr);
-        if (!pd || pd.options.length === 0 || !conn.peer) continue;
-        this.schedule(PEER_DEVICE_DEFAULTS, { ...ctx, conn }, "peer-device", true);
-      }
+      const capture: Console = {
+        out: (t) => (text += t),
+        err: () => {},
+        stdinIsTerminal: () => false,
+        readLine: () => null,
+        flush: () => {},
+      };
+      const rv = await this.runner([this.opts.drbdsetup, "show"], capture, {
+        quiet: true,
+        sleeps: "short",
+      });
+      if (rv !== 0) text = "";
     }
+    this.#running = new Map(parseRunningConfig(text).map((r) => [r.name, r]));
+    return this.#running;
   }
 
   async #checkProxy(ctx: Ctx, up: boolean): Promise<number> {
