@@ -19,6 +19,7 @@ import type { Config, Connection, Resource, Volume } from "../config/types.ts";
 import type { AdmCommand } from "./commands.ts";
 import { E, Engine, type StepOptions, type StepRunner } from "./engine.ts";
 import { usageText } from "./usage.ts";
+import { lookupConfig } from "./registry.ts";
 import { convertResyncAfter } from "./model.ts";
 import { matchOnProxy } from "./proxy_match.ts";
 
@@ -212,6 +213,11 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   }
 
   let configFile = inv.configFile;
+  if (configFile === undefined && cmd.useCachedConfigFile && names.length > 0) {
+    const found = lookupConfig(names[0]);
+    if (found.message) io.err(found.message);
+    configFile = found.file;
+  }
   if (configFile === undefined) {
     configFile = DEFAULT_CONFIG_FILES.find(fileExists);
     if (!configFile) {
