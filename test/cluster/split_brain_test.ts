@@ -119,6 +119,17 @@ Deno.test(
       assert.match(alpha.log(), /Split-Brain detected, manually solved\. Sync from this node/);
       // Exactly the union of both sides' changed blocks moved to the victim.
       assert.equal(peerDevice(await beta.status()).received, 1280);
+      // discard-my-data was used up: alpha may ask for it now without both sides asking.
+      await alpha.adm("disconnect", "r0");
+      await beta.adm("disconnect", "r0");
+      await alpha.adm("connect", "--discard-my-data", "r0");
+      await beta.adm("connect", "r0");
+      await untilLogged(
+        c,
+        async () => peerDevice(await beta.status())["replication-state"] === "Established",
+        "a plain reconnect",
+      );
+      assert.doesNotMatch(alpha.log() + beta.log(), /incompatible discard-my-data settings/);
       await alpha.adm("down", "r0");
       await beta.adm("down", "r0");
       assert.equal(await sha256Prefix(beta.disk, bytes), await sha256Prefix(alpha.disk, bytes));
