@@ -32,6 +32,7 @@ import {
   internalCommand,
 } from "./commands.ts";
 import { shellEscape } from "./shell.ts";
+import { registerMinor, registerResource } from "./registry.ts";
 import { deviceOf, dumpResources, hasDisk, peerNodeId } from "./model.ts";
 
 /** drbdadm's exit codes. */
@@ -530,7 +531,9 @@ export class Engine {
       String(vol.vnr),
     ];
     if (!hasDisk(vol)) argv.push("--diskless");
-    return await this.system(argv, "short", ctx.res!.name);
+    const ex = await this.system(argv, "short", ctx.res!.name);
+    if (!ex && this.#registers()) registerMinor(vol.minor, this.opts.configFile);
+    return ex;
   }
 
   async #resource(ctx: Ctx): Promise<number> {
@@ -543,7 +546,14 @@ export class Engine {
     if (reset) argv.push("--set-defaults");
     if (reset || isNew) argv.push(...this.makeOptions(res.resOptions));
     argv.push(...this.setupOptions(ctx.cmd.context));
-    return await this.system(argv, "short", res.name);
+    const ex = await this.system(argv, "short", res.name);
+    if (!ex && isNew && this.#registers()) registerResource(res.name, this.opts.configFile);
+    return ex;
+  }
+
+  /** Whether this run records its configuration file for later handler calls (registry.ts). */
+  #registers(): boolean {
+    return !this.opts.dryRun && this.opts.configFile !== "STDIN";
   }
 
   async #resize(ctx: Ctx): Promise<number> {

@@ -29,6 +29,7 @@ import {
   type StepRunner,
 } from "./engine.ts";
 import { usageText } from "./usage.ts";
+import { lookupConfig } from "./registry.ts";
 import { convertResyncAfter } from "./model.ts";
 import { matchOnProxy } from "./proxy_match.ts";
 
@@ -227,6 +228,11 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   }
 
   let configFile = inv.configFile;
+  if (configFile === undefined && cmd.useCachedConfigFile && names.length > 0) {
+    const found = lookupConfig(names[0]);
+    if (found.message) io.err(found.message);
+    configFile = found.file;
+  }
   if (configFile === undefined) {
     configFile = DEFAULT_CONFIG_FILES.find(fileExists);
     if (!configFile) {

@@ -21,6 +21,7 @@ export const ERR = {
   MD_IDX_INVALID: 116,
   IO_MD_DISK: 118,
   MD_INVALID: 119,
+  DISCARD_IMPOSSIBLE: 123,
   DISK_CONFIGURED: 124,
   NET_CONFIGURED: 125,
   MINOR_INVALID: 127,
@@ -76,6 +77,7 @@ const ERR_TEXT: Record<number, string> = {
   118: "IO error(s) occurred during initial access to meta-data.\n",
   119: "No valid meta-data signature found.\n\n" +
     "\t==> Use 'drbdadm create-md res' to initialize meta-data area. <==\n",
+  123: "--discard-my-data not allowed when primary.",
   124: "Device is attached to a disk (use detach first)",
   125: "Device has a net-config (use disconnect first)",
   127: "Device minor not allocated",

@@ -412,6 +412,8 @@ export class Node implements ControlHandler, ResourceHost {
     this.#claimed.set(backing, device.minor);
     this.#claimed.set(metaPath, device.minor);
     resource.setDiskState(device, Resource.diskStateFromMd(disk));
+    // A disk attached while connected: the peer hears its sizes and UUIDs (receive_sizes).
+    resource.peersChanged();
     this.#log.info(
       `${resource.name}/${device.volume}: attached ${backing} (meta ${metaPath} ${q.args.meta_data_index}), ${device.diskState}, ${
         disk.meta.md.effectiveSize * 512
@@ -468,6 +470,7 @@ export class Node implements ControlHandler, ResourceHost {
       this.#log.info(`drbd${device.minor}: size ${disk.meta.md.effectiveSize} → ${size} sectors`);
       disk.meta.md.effectiveSize = size;
       disk.meta.writeSuperblock();
+      this.#minor(q).resource.peersChanged();
     }
   }
 
@@ -588,7 +591,12 @@ export class Node implements ControlHandler, ResourceHost {
     const r = this.#resource(q);
     const c = this.#connection(q);
     if (c.paths.length === 0) throw new DrbdError(q.objname, SS.NO_NET_CONFIG);
-    if (c.state !== "StandAlone" || c.link) return;
+    // A link that gave up on its own (split brain, incompatible settings) left StandAlone.
+    if (c.state !== "StandAlone" || (c.link && !c.link.ended)) return;
+    if (q.options["discard-my-data"] === "yes") {
+      if (r.isPrimary()) throw new DrbdError(q.objname, ERR.DISCARD_IMPOSSIBLE);
+      c.discardMyData = true;
+    }
     this.#log.info(`${q.objname}: connection to ${c.name} (node-id ${c.peerNodeId}) Connecting`);
     c.link = new PeerLink({
       resource: r,
@@ -600,7 +608,7 @@ export class Node implements ControlHandler, ResourceHost {
 
   async #disconnect(q: SetupArgs): Promise<void> {
     const c = this.#connection(q);
-    if (c.state === "StandAlone" && !c.link) {
+    if (c.state === "StandAlone" && (!c.link || c.link.ended)) {
       throw new DrbdError(q.objname, SS.ALREADY_STANDALONE);
     }
     await this.#stopLink(c);

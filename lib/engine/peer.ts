@@ -9,19 +9,27 @@
 
 import {
   type BitmapPacket,
+  type CloseInfo,
   connectPeer,
+  DisconnectCode,
   DpFlag,
   encodeRuns,
   forEachSetRun,
   type Packet,
   type PeerConnection,
   type PeerState,
+  ProtocolFlag,
+  type ProtocolPacket,
+  type SizesPacket,
 } from "../wire/mod.ts";
 import type { Logger } from "../util/log.ts";
 import type { Device } from "./device.ts";
 import { RangeLock } from "./range_lock.ts";
 import type { Connection, PeerDevice, Resource } from "./resource.ts";
 import { decideSync, type SyncSide } from "./sync.ts";
+import { agreeSize, protocolMismatch, protocolPacketOf } from "./agreement.ts";
+import { resolveSplitBrain } from "./split_brain.ts";
+import { runHelper } from "./helper.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -57,6 +65,8 @@ interface Volume {
   role?: "source" | "target";
   peerUuids?: PeerUuids;
   peerSectors?: number;
+  /** The peer's data area size from its last Sizes packet (0: diskless). */
+  peerBacking?: number;
   gotBitmap: boolean;
   lock: RangeLock;
   rsInflight: number;
@@ -122,7 +132,14 @@ export class PeerLink {
   #nextId = 1;
   #barrier = 0;
   #standAlone = false;
+  #ended = false;
   #lastAttemptError = "";
+  /** The Protocol packet sent on the current connection (our settings for the peer's check). */
+  #protocol: ProtocolPacket | undefined;
+  /** The peer asked for discard-my-data on the current connection. */
+  #peerDiscard = false;
+  /** The split-brain handlers already ran for the current connection. */
+  #splitBrainSeen = false;
 
   /** Starts connecting at once. */
   constructor(host: PeerLinkHost) {
@@ -140,6 +157,11 @@ export class PeerLink {
 
   get #prefix(): string {
     return `${this.#r.name} ${this.#c.name}`;
+  }
+
+  /** Whether the link has ended (StandAlone): `connect` must start a new one. */
+  get ended(): boolean {
+    return this.#ended;
   }
 
   /** Closes the connection (if any) and stops connecting; the connection ends StandAlone. */
@@ -239,6 +261,7 @@ export class PeerLink {
     const pc = this.#pc;
     if (!pc || pc.state !== "connected") return;
     for (const d of this.#r.devices.values()) {
+      this.#sendSizes(d);
       this.#sendUuids(d);
       this.#sendState(d);
       const v = this.#vol(d.volume);
@@ -266,6 +289,7 @@ export class PeerLink {
       this.#setState("Unconnected");
     }
     this.#setState("StandAlone");
+    this.#ended = true;
   }
 
   /** Waits `ms`, or less when the signal aborts. */
@@ -286,15 +310,17 @@ export class PeerLink {
   }
 
   #connect(signal: AbortSignal): Promise<PeerConnection> {
-    const path = this.#c.paths[0];
     const net = this.#c.net;
     const secret = net["shared-secret"];
     return connectPeer({
       resource: this.#r.name,
       nodeId: this.#r.nodeId,
       peerNodeId: this.#c.peerNodeId,
-      local: parsePathAddress(path.local),
-      remote: parsePathAddress(path.remote),
+      // Every path listens and dials; the first socket pair through the handshake wins.
+      paths: this.#c.paths.map((p) => ({
+        local: parsePathAddress(p.local),
+        remote: parsePathAddress(p.remote),
+      })),
       auth: secret ? { alg: net["cram-hmac-alg"] || "sha1", secret } : undefined,
       connectIntMs: this.#connectIntMs(),
       pingIntMs: kib(net["ping-int"], 10) * 1000,
@@ -332,26 +358,92 @@ export class PeerLink {
       pd.sent = pd.received = 0;
       pd.resync = undefined;
     }
+    this.#c.establishedPath = pc.info.path;
+    this.#peerDiscard = false;
+    this.#splitBrainSeen = false;
     this.#setState("Connected");
     const data = this.#dataLoop(pc);
     const meta = this.#metaLoop(pc);
+    // First the settings both sides must share (checked by the peer before anything else).
+    this.#protocol = protocolPacketOf(this.#c.net, this.#c.discardMyData);
+    pc.send(this.#protocol).catch(() => {});
     for (const d of this.#r.devices.values()) {
-      pc.send({
-        type: "Sizes",
-        volume: d.volume,
-        backingSize: d.disk ? Math.floor(d.disk.meta.backingBytes / 512) : 0,
-        userSize: 0,
-        currentSize: d.size / 512,
-        maxBioSize: 1 << 20,
-        flags: 0,
-      }).catch(() => {});
+      this.#sendSizes(d);
       this.#sendUuids(d);
       this.#sendState(d);
     }
     const info = await pc.closed;
     await Promise.allSettled([data, meta]);
     this.#pc = undefined;
+    this.#peerDropped(info);
     this.#lost(info.reason, info.by === "lost");
+  }
+
+  /**
+   * Ends the connection for good (both sides StandAlone): the peer learns `reason` with `code`
+   * and does not reconnect either, as after DRBD's "incompatible ... settings" or split brain.
+   */
+  #drop(reason: string, code: number): void {
+    this.#standAlone = true;
+    this.#abort.abort(new Error(reason));
+    this.#pc?.close(reason, code).catch(() => {});
+  }
+
+  /**
+   * The peer dropped the connection for good: so do we. It may have decided before our data
+   * loop read the packets that would have told us the same, so split brain is reported (and
+   * its handlers run) here too if we have not done so ourselves.
+   */
+  #peerDropped(info: CloseInfo): void {
+    if (info.by !== "peer" || this.#standAlone) return;
+    if (info.code !== DisconnectCode.INCOMPATIBLE && info.code !== DisconnectCode.SPLIT_BRAIN) {
+      return;
+    }
+    this.#standAlone = true;
+    this.#abort.abort(new Error(info.reason));
+    if (info.code === DisconnectCode.SPLIT_BRAIN && !this.#splitBrainSeen) {
+      for (const d of this.#r.devices.values()) {
+        if (d.disk) {
+          this.#splitBrain(d, "Split-Brain detected but unresolved, dropping connection!");
+        }
+      }
+    }
+    this.#h.log.error(`${this.#prefix}: ${info.reason}`);
+  }
+
+  /**
+   * Reports a split brain: the initial-split-brain handler runs for every split brain, the
+   * split-brain handler (and an error in the log) only when it stays unresolved.
+   */
+  #splitBrain(d: Device, text: string, resolved = false): void {
+    this.#splitBrainSeen = true;
+    if (resolved) this.#h.log.warn(`${this.#prefix}/${d.volume}: ${text}`);
+    else this.#h.log.error(`${this.#prefix}/${d.volume}: ${text}`);
+    const helpers = resolved ? ["initial-split-brain"] : ["initial-split-brain", "split-brain"];
+    // DRBD waits for each helper; here they run in order without holding up the connection.
+    (async () => {
+      for (const handler of helpers) await this.#helper(d, handler);
+    })();
+  }
+
+  /** Runs a handler through `drbdadm <handler> <resource>` and logs its exit code. */
+  async #helper(d: Device, handler: string): Promise<void> {
+    const where = `${this.#prefix}/${d.volume}`;
+    this.#h.log.info(`${where}: helper command: drbdadm ${handler}`);
+    const { code } = await runHelper({
+      handler,
+      resource: this.#r.name,
+      device: { minor: d.minor, volume: d.volume, backingDev: d.disk?.backing },
+      connection: {
+        peerNodeId: this.#c.peerNodeId,
+        cstate: this.#c.state,
+        path: this.#c.paths[0],
+      },
+    });
+    this.#h.log.log(
+      code === 0 ? "info" : "warn",
+      `${where}: helper command: drbdadm ${handler} exit code ${code}`,
+    );
   }
 
   async #dataLoop(pc: PeerConnection): Promise<void> {
@@ -424,6 +516,19 @@ export class PeerLink {
     this.#pc?.send(p).catch(() => {});
   }
 
+  #sendSizes(d: Device): void {
+    const disk = d.disk;
+    this.#send({
+      type: "Sizes",
+      volume: d.volume,
+      backingSize: disk ? disk.meta.usableSectors : 0,
+      userSize: disk ? Number(disk.options.size ?? 0) || 0 : 0,
+      currentSize: d.size / 512,
+      maxBioSize: 1 << 20,
+      flags: 0,
+    });
+  }
+
   #sendUuids(d: Device): void {
     const md = d.disk?.meta.md;
     const slot = this.#slot(d);
@@ -454,6 +559,7 @@ export class PeerLink {
   async #onData(pc: PeerConnection, p: Packet): Promise<void> {
     if (!("volume" in p)) {
       if (p.type === "Barrier") await this.#onBarrier(p.barrier);
+      if (p.type === "Protocol") this.#onProtocol(p);
       return;
     }
     const d = this.#r.devices.get(p.volume);
@@ -462,15 +568,7 @@ export class PeerLink {
     const pd = this.#c.peerDevice(p.volume);
     switch (p.type) {
       case "Sizes":
-        v.peerSectors = p.currentSize;
-        if (d.disk && p.currentSize > 0 && p.currentSize !== d.size / 512) {
-          this.#h.log.warn(
-            `${this.#prefix}/${d.volume}: sizes differ (here ${
-              d.size / 512
-            }, peer ${p.currentSize} sectors)`,
-          );
-        }
-        return;
+        return this.#onSizes(d, v, p);
       case "Uuids":
         v.peerUuids = { current: p.current, bitmap: p.bitmap, history: [...p.history] };
         return;
@@ -486,6 +584,58 @@ export class PeerLink {
       default:
         this.#h.log.warn(`${this.#prefix}: ignoring ${p.type} (not implemented)`);
     }
+  }
+
+  /** The peer's settings: a mismatch ends the connection on both sides (receive_protocol). */
+  #onProtocol(p: ProtocolPacket): void {
+    const why = this.#protocol && protocolMismatch(this.#protocol, p);
+    if (why) {
+      this.#h.log.error(`${this.#prefix}: ${why}`);
+      this.#drop(why, DisconnectCode.INCOMPATIBLE);
+      return;
+    }
+    this.#peerDiscard = (p.flags & ProtocolFlag.DISCARD_MY_DATA) !== 0;
+  }
+
+  /** The peer's sizes: agree on the device size, or refuse a disk too small (receive_sizes). */
+  #onSizes(d: Device, v: Volume, p: SizesPacket): void {
+    // A peer that had no disk and now has one is attaching: as strict as a new connection.
+    const handshake = v.phase === "handshake" || (v.peerBacking === 0 && p.backingSize > 0);
+    v.peerSectors = p.currentSize;
+    v.peerBacking = p.backingSize;
+    const disk = d.disk;
+    if (!disk) return;
+    const current = d.size / 512;
+    const agreed = agreeSize(
+      {
+        backing: disk.meta.usableSectors,
+        user: Number(disk.options.size ?? 0) || 0,
+        current,
+      },
+      { backing: p.backingSize, user: p.userSize, current: p.currentSize },
+      {
+        localHasData: ["UpToDate", "Consistent", "Outdated"].includes(d.diskState),
+        handshake,
+      },
+    );
+    const where = `${this.#prefix}/${d.volume}`;
+    if (!agreed.ok) {
+      this.#h.log.error(`${where}: ${agreed.reason}`);
+      this.#drop(agreed.reason, DisconnectCode.INCOMPATIBLE);
+      return;
+    }
+    if (agreed.size === current) {
+      // The peer's device is of another size than we agree on: let it recompute with ours.
+      if (p.currentSize !== agreed.size && p.backingSize > 0) this.#sendSizes(d);
+      return;
+    }
+    disk.meta.md.effectiveSize = agreed.size;
+    disk.meta.writeSuperblock();
+    this.#h.log.info(
+      `${where}: size = ${agreed.size / 2} KB (was ${current / 2} KB), agreed with the peer`,
+    );
+    this.#sendSizes(d);
+    this.#h.notify();
   }
 
   #onState(d: Device, v: Volume, pd: PeerDevice, s: PeerState): void {
@@ -518,8 +668,10 @@ export class PeerLink {
       usable: d.upToDate,
     };
     const remote: SyncSide = { ...peer, usable: pd.peerDisk === "UpToDate" };
-    const decision = decideSync(local, remote);
+    let decision = decideSync(local, remote);
     const where = `${this.#prefix}/${d.volume}`;
+    // discard-my-data is used up by this handshake, as DRBD clears it in receive_state.
+    this.#c.discardMyData = false;
     if (decision.kind === "none") {
       const was = pd.replication;
       v.phase = "idle";
@@ -527,15 +679,24 @@ export class PeerLink {
       if (was !== "Established") this.#sendState(d);
       return;
     }
-    if (decision.kind === "split-brain" || decision.kind === "unrelated") {
-      const text = decision.kind === "split-brain"
-        ? "Split-Brain detected, dropping connection!"
-        : "Unrelated data, aborting!";
+    if (decision.kind === "unrelated") {
+      const text = "Unrelated data, aborting!";
       this.#h.log.error(`${where}: ${text} (${decision.rule})`);
-      this.#standAlone = true;
-      this.#abort.abort(new Error(text));
-      this.#pc?.close(text);
+      this.#drop(text, DisconnectCode.INCOMPATIBLE);
       return;
+    }
+    if (decision.kind === "split-brain") {
+      const localDiscard = ((this.#protocol?.flags ?? 0) & ProtocolFlag.DISCARD_MY_DATA) !== 0;
+      const outcome = resolveSplitBrain(local, remote, {
+        local: localDiscard,
+        peer: this.#peerDiscard,
+      });
+      if (!this.#splitBrainSeen) this.#splitBrain(d, outcome.log, outcome.resolved);
+      if (!outcome.resolved) {
+        this.#drop(outcome.log, DisconnectCode.SPLIT_BRAIN);
+        return;
+      }
+      decision = outcome.decision;
     }
     const source = decision.role === "source";
     if (source ? !local.usable : !remote.usable) {

@@ -41,6 +41,10 @@ export class Connection {
   readonly peerDevices = new Map<number, PeerDevice>();
   /** The connection's task while `connect` is in effect (see peer.ts). */
   link: PeerLink | undefined;
+  /** `connect --discard-my-data`: give up local data in a split brain (one-shot, as in DRBD). */
+  discardMyData = false;
+  /** Index in `paths` of the path the established connection uses. */
+  establishedPath: number | undefined;
 
   constructor(peerNodeId: number, name: string, net: Record<string, string>) {
     this.peerNodeId = peerNodeId;
@@ -230,6 +234,8 @@ export class Resource implements DeviceOwner {
     }
     this.role = "Primary";
     this.#autoPromoted = false;
+    // A Primary keeps its data: a pending discard-my-data is forgotten, as DRBD does.
+    for (const c of this.connections.values()) c.discardMyData = false;
     for (const d of this.devices.values()) {
       if (!d.disk) continue;
       d.disk.meta.setFlags(MDF.PRIMARY_IND);

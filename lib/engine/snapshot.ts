@@ -85,7 +85,7 @@ export function resourceStatus(r: Resource): ResourceStatus {
         paths: c.paths.map((p, i) => ({
           local: p.local,
           peer: p.remote,
-          established: i === 0 && c.state === "Connected",
+          established: i === c.establishedPath && c.state === "Connected",
         })),
       },
     };

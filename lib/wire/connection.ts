@@ -29,6 +29,8 @@ export interface ConnectionInfo {
   id: string;
   /** Whether this side dialed the sockets (false: accepted them). */
   dialed: boolean;
+  /** Index of the path (connectPeer's `paths`; 0 for a single path) the sockets came through. */
+  path: number;
 }
 
 /** How and why a connection ended. */
@@ -193,10 +195,11 @@ export class PeerConnection {
 
   /**
    * Ends the connection on purpose: queued packets are dropped (their sends reject), the peer
-   * is told `reason` on the meta socket, and both sockets are closed. Resolves when done.
+   * is told `reason` (and `code`, a {@link DisconnectCode}) on the meta socket, and both sockets
+   * are closed. Resolves when done.
    */
-  async close(reason = "closed by request"): Promise<void> {
-    await this.#shutdown({ reason, by: "local", code: DisconnectCode.NORMAL }, true);
+  async close(reason = "closed by request", code: number = DisconnectCode.NORMAL): Promise<void> {
+    await this.#shutdown({ reason, by: "local", code }, true);
     await this.closed;
   }
 

@@ -104,6 +104,13 @@ export const DisconnectCode = {
   NO_SUCH_PEER: 7,
   /** A handshake step or an answer did not arrive in time. */
   TIMEOUT: 8,
+  /**
+   * The engine found the connection's settings or disks incompatible (Protocol or Sizes
+   * packet): the peer is told so it goes StandAlone too instead of reconnecting.
+   */
+  INCOMPATIBLE: 9,
+  /** The engine found split brain it may not resolve: both sides go StandAlone. */
+  SPLIT_BRAIN: 10,
 } as const;
 
 /** Disconnect codes that stem from configuration and will not heal by retrying. */

@@ -50,6 +50,7 @@ export {
   type ConnectOptions,
   connectPeer,
   listenPeer,
+  type PathAddresses,
   PeerListener,
   type PeerOptions,
 } from "./transport.ts";

@@ -81,12 +81,22 @@ export interface PeerOptions {
   retryFatal?: boolean;
 }
 
-/** Options of {@link connectPeer}: dial `remote`, accept on `local`, or both (symmetric). */
-export interface ConnectOptions extends PeerOptions {
+/** One path of a connection: our address to accept on and the peer's to dial. */
+export interface PathAddresses {
   /** The peer's address to dial, every connect-int until connected. */
   remote?: Address;
   /** Our address to accept on (a listener of our own for this call), or a shared listener. */
   local?: Address | PeerListener;
+}
+
+/**
+ * Options of {@link connectPeer}: dial `remote`, accept on `local`, or both (symmetric); or
+ * several `paths` at once (DRBD's several `path` sections), of which the first pair of sockets
+ * to complete its handshake wins.
+ */
+export interface ConnectOptions extends PeerOptions, PathAddresses {
+  /** Several paths, used instead of `remote` and `local`. */
+  paths?: PathAddresses[];
 }
 
 const DEFAULTS = {
@@ -131,17 +141,27 @@ function endpointKey(resource: string, nodeId: number, peerNodeId: number): stri
  * errors ({@link HandshakeError} with `fatal`) reject unless `retryFatal`.
  */
 export async function connectPeer(options: ConnectOptions): Promise<PeerConnection> {
-  const { remote, local } = options;
-  if (!remote && !local) throw new TypeError("connectPeer needs a remote address, local, or both");
+  const paths = options.paths ?? [{ remote: options.remote, local: options.local }];
+  if (paths.length === 0 || paths.some((p) => !p.remote && !p.local)) {
+    throw new TypeError("connectPeer needs a remote address, local, or both (on every path)");
+  }
   const opts = resolveOptions(options);
-  const own = local && !(local instanceof PeerListener)
-    ? listenPeer({ ...local, clock: opts.clock, timeoutMs: opts.timeoutMs })
-    : undefined;
-  const listener = own ?? (local as PeerListener | undefined);
+  const own: PeerListener[] = [];
+  const listeners: { listener: PeerListener; path: number }[] = [];
   try {
-    return await new Endpoint(opts, await identityOf(opts)).run(remote, listener);
+    paths.forEach(({ local }, path) => {
+      if (!local) return;
+      if (local instanceof PeerListener) listeners.push({ listener: local, path });
+      else {
+        const l = listenPeer({ ...local, clock: opts.clock, timeoutMs: opts.timeoutMs });
+        own.push(l);
+        listeners.push({ listener: l, path });
+      }
+    });
+    const remotes = paths.flatMap((p, path) => p.remote ? [{ address: p.remote, path }] : []);
+    return await new Endpoint(opts, await identityOf(opts)).run(remotes, listeners);
   } finally {
-    await own?.close();
+    await Promise.all(own.map((l) => l.close()));
   }
 }
 
@@ -194,7 +214,7 @@ export class PeerListener {
   /** Waits for `options.peerNodeId` to connect to us (no dialing) and resolves with the connection. */
   async accept(options: PeerOptions): Promise<PeerConnection> {
     const opts = resolveOptions(options);
-    return await new Endpoint(opts, await identityOf(opts)).run(undefined, this);
+    return await new Endpoint(opts, await identityOf(opts)).run([], [{ listener: this, path: 0 }]);
   }
 
   /** Stops listening, refuses sockets not yet routed, and waits for that to finish. */
@@ -267,7 +287,7 @@ export class PeerListener {
       );
       return;
     }
-    await ep.adopt(sock, hello, !exact);
+    await ep.adopt(sock, hello, !exact, this);
   }
 }
 
@@ -275,6 +295,8 @@ interface Pair {
   id: string;
   nonce: Uint8Array;
   dialed: boolean;
+  /** Index of the path (in connectPeer's `paths`) this pair came through. */
+  path: number;
   /** Sockets still in their handshake. */
   pending: Set<HandshakeSocket>;
   ready: Partial<Record<Channel, { sock: HandshakeSocket; neg: Negotiated }>>;
@@ -294,7 +316,10 @@ class Endpoint {
   #done = false;
   #finished = false;
   #result = Promise.withResolvers<PeerConnection>();
-  #wake: (() => void) | undefined;
+  /** Ends the connect-int pauses of the dial loops (one per path). */
+  #wake = new Set<() => void>();
+  /** The path index of each listener we accept on. */
+  #listenerPath = new Map<PeerListener, number>();
 
   constructor(opts: Resolved, identity: Identity) {
     this.#o = opts;
@@ -304,22 +329,27 @@ class Endpoint {
   }
 
   async run(
-    remote: Address | undefined,
-    listener: PeerListener | undefined,
+    remotes: readonly { address: Address; path: number }[],
+    listeners: readonly { listener: PeerListener; path: number }[],
   ): Promise<PeerConnection> {
     const signal = this.#o.signal;
     signal?.throwIfAborted();
-    listener?.register(this);
+    const registered: PeerListener[] = [];
     const onAbort = () => this.#fail(signal!.reason ?? new Error("connecting was aborted"));
     signal?.addEventListener("abort", onAbort);
-    if (remote) this.#track(this.#dialLoop(remote));
     try {
+      for (const { listener, path } of listeners) {
+        listener.register(this);
+        registered.push(listener);
+        this.#listenerPath.set(listener, path);
+      }
+      for (const { address, path } of remotes) this.#track(this.#dialLoop(address, path));
       return await this.#result.promise;
     } finally {
       this.#finished = true;
-      this.#wake?.();
+      for (const wake of this.#wake) wake();
       signal?.removeEventListener("abort", onAbort);
-      listener?.unregister(this);
+      for (const l of registered) l.unregister(this);
       const race = new HandshakeError(DisconnectCode.RACE, "another socket pair was chosen");
       for (const pair of [...this.#pairs.values()]) this.#pairOver(pair, race, undefined);
       while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
@@ -336,7 +366,12 @@ class Endpoint {
    * for another resource or node: we answer so its sender learns exactly what is wrong, but a
    * stranger at our door is no reason for us to give up (never fatal here).
    */
-  adopt(sock: HandshakeSocket, hello: HelloPacket, stray: boolean): Promise<void> {
+  adopt(
+    sock: HandshakeSocket,
+    hello: HelloPacket,
+    stray: boolean,
+    listener: PeerListener,
+  ): Promise<void> {
     sock.adopt(this.#o.clock, this.#o.timeoutMs);
     const task = (async () => {
       const id = hex(hello.nonce);
@@ -349,7 +384,7 @@ class Endpoint {
         await sock.refuse(new HandshakeError(DisconnectCode.RACE, "already connected"));
         return;
       }
-      pair ??= this.#newPair(hello.nonce, false);
+      pair ??= this.#newPair(hello.nonce, false, this.#listenerPath.get(listener) ?? 0);
       pair.pending.add(sock);
       try {
         await sock.write(helloOf(this.identity, hello.channel, hello.nonce));
@@ -372,11 +407,12 @@ class Endpoint {
     return t;
   }
 
-  #newPair(nonce: Uint8Array, dialed: boolean): Pair {
+  #newPair(nonce: Uint8Array, dialed: boolean, path: number): Pair {
     const pair: Pair = {
       id: hex(nonce),
       nonce,
       dialed,
+      path,
       pending: new Set(),
       ready: {},
       over: false,
@@ -386,23 +422,24 @@ class Endpoint {
     return pair;
   }
 
-  async #dialLoop(remote: Address): Promise<void> {
+  async #dialLoop(remote: Address, path: number): Promise<void> {
     while (!this.#finished) {
       const nonce = crypto.getRandomValues(new Uint8Array(NONCE_SIZE));
-      const pair = this.#newPair(nonce, true);
+      const pair = this.#newPair(nonce, true, path);
       await Promise.all(
         (["data", "meta"] as const).map((ch) => this.#track(this.#dialSocket(remote, ch, pair))),
       );
       await pair.outcome.promise;
       if (this.#finished) return;
       await new Promise<void>((resolve) => {
-        const t = this.#o.clock.setTimer(this.#o.connectIntMs, () => resolve());
-        this.#wake = () => {
+        const wake = () => {
           this.#o.clock.clearTimer(t);
+          this.#wake.delete(wake);
           resolve();
         };
+        const t = this.#o.clock.setTimer(this.#o.connectIntMs, wake);
+        this.#wake.add(wake);
       });
-      this.#wake = undefined;
     }
   }
 
@@ -547,6 +584,7 @@ class Endpoint {
       features: data.neg.features,
       id: pair.id,
       dialed: pair.dialed,
+      path: pair.path,
     }, {
       clock: o.clock,
       pingIntMs: o.pingIntMs,

@@ -63,8 +63,18 @@ export async function until(
 export interface ClusterOptions {
   /** Backing file size (default 16 MiB). */
   size?: number;
+  /** Backing file size of one node, instead of `size`. */
+  sizes?: Partial<Record<NodeName, number>>;
   /** Text inside the `net` section, per node (default: protocol C, connect-int 1). */
   net?: { alpha: string; beta: string };
+  /**
+   * More text inside the resource (handlers, a `connection` section...), per node; `port` is
+   * the cluster's first port (alpha's address), `port + 1` beta's; `port + 2` to `port + 9` are
+   * free for more paths.
+   */
+  extra?: (node: ClusterNode, port: number) => string;
+  /** The hosts get no `address` (the `extra` text has a `connection` with paths instead). */
+  explicitPaths?: boolean;
 }
 
 /** Names of the two nodes. */
@@ -168,26 +178,29 @@ export class Cluster {
   static async create(opts: ClusterOptions = {}): Promise<Cluster> {
     const root = await Deno.makeTempDir({ prefix: "udrbd-cluster-" });
     const c = new Cluster(root);
-    const port = 21000 + Math.floor(Math.random() * 20000) * 2;
+    const port = 21000 + Math.floor(Math.random() * 4000) * 10;
     const net = opts.net ?? { alpha: "", beta: "" };
+    const address = (p: number) => opts.explicitPaths ? "" : `address 127.0.0.1:${p};`;
     for (const n of [c.alpha, c.beta]) {
       await Deno.mkdir(`${n.dir}/lib`, { recursive: true });
       const f = await Deno.open(n.disk, { write: true, create: true });
-      await f.truncate(opts.size ?? 16 << 20);
+      await f.truncate(opts.sizes?.[n.name] ?? opts.size ?? 16 << 20);
       f.close();
+      const protocol = /\bprotocol\b/.test(net[n.name]) ? "" : "protocol C; ";
       await Deno.writeTextFile(
         n.conf,
         `resource r0 {
-  net { protocol C; connect-int 1; ${net[n.name]} }
+  net { ${protocol}connect-int 1; ${net[n.name]} }
   disk { resync-rate 100M; }
   on alpha {
     node-id 0; device /dev/drbd0 minor 0; disk ${c.alpha.disk}; meta-disk internal;
-    address 127.0.0.1:${port};
+    ${address(port)}
   }
   on beta {
     node-id 1; device /dev/drbd0 minor 0; disk ${c.beta.disk}; meta-disk internal;
-    address 127.0.0.1:${port + 1};
+    ${address(port + 1)}
   }
+  ${opts.extra?.(n, port) ?? ""}
 }
 `,
       );
@@ -207,6 +220,46 @@ export class Cluster {
       await Deno.remove(this.root, { recursive: true });
     }
   }
+}
+
+/** The NBD URI of a volume export socket. */
+export function nbdUri(socket: string): string {
+  return `nbd+unix:///drbd0?socket=${socket}`;
+}
+
+/** Runs qemu-io commands against a node's export; fails the test if any fails. */
+export async function qemuIo(socket: string, ...commands: string[]): Promise<void> {
+  const args = ["-f", "raw"];
+  for (const c of commands) args.push("-c", c);
+  args.push(nbdUri(socket));
+  const r = await run("qemu-io", args);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout + r.stderr, /failed|error/i, r.stdout + r.stderr);
+}
+
+/** Waits for `cond`, adding both nodes' logs to the failure message. */
+export async function untilLogged(
+  c: Cluster,
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+): Promise<void> {
+  await until(cond, what).catch((e) => {
+    throw new Error(`${e.message}\nalpha:\n${c.alpha.log()}\nbeta:\n${c.beta.log()}`);
+  });
+}
+
+/** Both nodes up, alpha forced Primary, initial sync finished; returns the data area bytes. */
+export async function upAndSynced(c: Cluster): Promise<number> {
+  await Promise.all([c.alpha.adm("up", "r0"), c.beta.adm("up", "r0")]);
+  await c.alpha.adm("primary", "--force", "r0");
+  await untilLogged(c, async () => {
+    const [a, b] = [await c.alpha.status(), await c.beta.status()];
+    return peerDevice(a)["replication-state"] === "Established" &&
+      peerDevice(a)["peer-disk-state"] === "UpToDate" &&
+      b.devices[0]["disk-state"] === "UpToDate" &&
+      peerDevice(b)["peer-disk-state"] === "UpToDate";
+  }, "the initial sync to finish");
+  return (await c.alpha.status()).devices[0].size * 1024;
 }
 
 /** Out-of-sync KiB, replication state and peer disk of r0's volume 0 towards the peer. */
