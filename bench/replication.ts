@@ -517,6 +517,17 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
     });
     return { label: x.label, bytes, seconds, connect, secondsPerGiB: perGiB };
   });
+  const one = resyncs.find((x) => x.label.startsWith("1%"));
+  const ten = resyncs.find((x) => x.label.startsWith("10%"));
+  if (one && ten) {
+    rows.push({
+      what: "resync 1% vs 10% of the blocks dirty, s per dirty GiB",
+      ours: f2(one.secondsPerGiB),
+      anchor: f2(ten.secondsPerGiB),
+      ratio: f2(one.secondsPerGiB / ten.secondsPerGiB),
+      goal: "≈ 1 (proportional)",
+    });
+  }
   const summary = {
     seqWriteMBps: {
       replicated: repl,

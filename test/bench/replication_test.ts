@@ -26,11 +26,14 @@ Deno.test({
     const rows = [
       /1 MiB seq write QD32, MB\/s: replicated \(C\) vs StandAlone/,
       /1 MiB seq write QD32, MB\/s: StandAlone vs nbdkit file/,
+      /1 MiB seq write QD32, MB\/s: replicated \(C\) vs the link's stream ceiling/,
       /4 KiB write QD1, mean µs: replicated \(C\) vs StandAlone/,
+      /4 KiB write QD1, mean µs: replicated − StandAlone vs the link's round trip/,
       /full sync, MB\/s: primary --force to UpToDate vs raw copy/,
       /resync after the StandAlone fio jobs/,
       /resync 1% of the blocks dirty/,
       /resync 10% of the blocks dirty/,
+      /resync 1% vs 10% of the blocks dirty/,
     ];
     for (const row of rows) {
       const line = text.split("\n").find((l) => row.test(l));
