@@ -71,6 +71,8 @@ interface Volume {
   rsWake?: () => void;
   /** The rate controller of the running resync (source) or verify (initiator). */
   ctl?: ResyncController;
+  /** A wake-up that came while the loop was not waiting. */
+  wakePending?: boolean;
   /** A pending early step the controller asked for. */
   earlyStep?: ReturnType<typeof setTimeout>;
 }
@@ -866,6 +868,8 @@ export class PeerLink {
       ctl.configure(this.#settings(d));
       const number = ctl.step();
       pd.cSyncRate = ctl.syncRate;
+      // Counted in flight before the first answer can come back, corrected below (as DRBD).
+      ctl.issued(number);
       let sent = 0;
       while (sent < number && live() && !resyncSuspended(pd)) {
         if (this.#throttled(d, ctl, pd.resync, meta.outOfSync(slot))) break;
@@ -897,7 +901,7 @@ export class PeerLink {
         sent += n;
         cursor = bit + n;
       }
-      ctl.issued(sent);
+      ctl.issued(sent - number);
       await this.#nextStep(v);
     }
   }
@@ -922,6 +926,10 @@ export class PeerLink {
 
   /** Waits for the next controller step: STEP_MS, or less when woken (early step, pause end). */
   #nextStep(v: Volume): Promise<void> {
+    if (v.wakePending) {
+      v.wakePending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(t);
@@ -936,7 +944,9 @@ export class PeerLink {
   #wake(v: Volume): void {
     if (v.earlyStep !== undefined) clearTimeout(v.earlyStep);
     v.earlyStep = undefined;
-    v.rsWake?.();
+    // Woken while still sending: the next wait returns at once instead of losing the step.
+    if (v.rsWake) v.rsWake();
+    else v.wakePending = true;
   }
 
   /** The peer answered `sectors` of resync or verify: the controller may want a step now. */
@@ -946,7 +956,7 @@ export class PeerLink {
     else if (early !== undefined && v.earlyStep === undefined) {
       v.earlyStep = setTimeout(() => {
         v.earlyStep = undefined;
-        v.rsWake?.();
+        this.#wake(v);
       }, early);
     }
   }
@@ -1040,6 +1050,8 @@ export class PeerLink {
       ctl.configure(this.#settings(d));
       const number = ctl.step();
       pd.cSyncRate = ctl.syncRate;
+      // Counted in flight before the first answer can come back, corrected below (as DRBD).
+      ctl.issued(number);
       let sent = 0;
       while (sent < number && live() && !run.requestsDone) {
         if (this.#throttled(d, ctl, run.progress, run.leftBits)) break;
@@ -1060,7 +1072,7 @@ export class PeerLink {
         run.position = sector + 8;
         sent++;
       }
-      ctl.issued(sent);
+      ctl.issued(sent - number);
       await this.#nextStep(v);
     }
   }

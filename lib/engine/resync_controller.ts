@@ -194,9 +194,12 @@ export class ResyncController {
     return Math.max(0, Math.min(number, room));
   }
 
-  /** `blocks` 4 KiB blocks were requested in this step. */
+  /**
+   * `blocks` 4 KiB blocks were requested in this step; a negative count takes back blocks that
+   * were counted ahead but not requested after all.
+   */
   issued(blocks: number): void {
-    this.#inFlight += blocks * SECTORS_PER_BIT;
+    this.#inFlight = Math.max(0, this.#inFlight + blocks * SECTORS_PER_BIT);
   }
 
   /**

@@ -65,6 +65,8 @@ export interface ClusterOptions {
   size?: number;
   /** Text inside the `net` section, per node (default: protocol C, connect-int 1). */
   net?: { alpha: string; beta: string };
+  /** Text inside the `disk` section of both nodes (default: resync-rate 100M). */
+  disk?: string;
 }
 
 /** Names of the two nodes. */
@@ -174,7 +176,7 @@ export class Cluster {
         n.conf,
         `resource r0 {
   net { protocol C; connect-int 1; ${net[n.name]} }
-  disk { resync-rate 100M; }
+  disk { ${opts.disk ?? "resync-rate 100M;"} }
   on alpha {
     node-id 0; device /dev/drbd0 minor 0; disk ${c.alpha.disk}; meta-disk internal;
     address 127.0.0.1:${port};
