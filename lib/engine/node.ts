@@ -18,6 +18,7 @@ import { Device } from "./device.ts";
 import { DrbdError, ERR, OtherError, SS } from "./errors.ts";
 import { parseMetaIndex } from "./metadata.ts";
 import { PeerLink } from "./peer.ts";
+import { setUserPause } from "./resync_pause.ts";
 import { Connection, Resource, type ResourceHost } from "./resource.ts";
 import { resourceStatus, type ShowResource, showResource } from "./snapshot.ts";
 import { type ProcFile, startProcFile } from "./proc_file.ts"; // proc file
@@ -179,13 +180,19 @@ export class Node implements ControlHandler, ResourceHost {
         return this.#delPeer(q);
       case "peer-device-options": {
         const c = this.#connection(q);
-        Object.assign(c.peerDevice(Number(q.args.volume)).options, q.options);
+        const { "set-defaults": reset, ...options } = q.options;
+        const pd = c.peerDevice(Number(q.args.volume));
+        // --set-defaults (drbdadm adjust): options not given return to their defaults
+        if (reset === "yes") { for (const k of Object.keys(pd.options)) delete pd.options[k]; }
+        Object.assign(pd.options, options);
         return;
       }
-      case "invalidate-remote":
       case "pause-sync":
       case "resume-sync":
+        return this.#pauseSync(q, op === "pause-sync");
       case "verify":
+        return this.#verify(q);
+      case "invalidate-remote":
         return this.#needsConnection(q);
       case "forget-peer":
         return this.#forgetPeer(q);
@@ -504,6 +511,34 @@ export class Node implements ControlHandler, ResourceHost {
   #needsConnection(q: SetupArgs): void {
     const c = this.#connection(q);
     if (c.state !== "Connected") throw new DrbdError(q.objname, SS.NEED_CONNECTION);
+  }
+
+  /** pause-sync / resume-sync RES PEER VOL: the user's pause flag of one peer device. */
+  #pauseSync(q: SetupArgs, pause: boolean): void {
+    const c = this.#connection(q);
+    const volume = Number(q.args.volume);
+    if (!this.#resource(q).devices.has(volume)) {
+      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "unknown volume");
+    }
+    setUserPause(c.peerDevice(volume), pause, q.objname);
+    this.#log.info(`${q.objname}: ${pause ? "pause-sync" : "resume-sync"} volume ${volume}`);
+    c.link?.pauseChanged(volume);
+  }
+
+  /** verify RES PEER VOL [--start S] [--stop S]: online verify towards one peer. */
+  #verify(q: SetupArgs): void {
+    const c = this.#connection(q);
+    const volume = Number(q.args.volume);
+    if (!this.#resource(q).devices.has(volume)) {
+      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "unknown volume");
+    }
+    const sector = (name: string) =>
+      q.options[name] === undefined ? undefined : Number(q.options[name]);
+    if (!c.link) {
+      if (!c.net["verify-alg"]) throw new DrbdError(q.objname, SS.NO_VERIFY_ALG);
+      throw new DrbdError(q.objname, SS.NEED_CONNECTION);
+    }
+    c.link.startVerify(volume, q.objname, sector("start"), sector("stop"));
   }
 
   #forgetPeer(q: SetupArgs): void {

@@ -9,8 +9,10 @@
 
 import {
   type BitmapPacket,
+  type BlockRequestPacket,
   type CloseInfo,
   connectPeer,
+  type DigestPacket,
   DisconnectCode,
   DpFlag,
   encodeRuns,
@@ -22,14 +24,20 @@ import {
   type ProtocolPacket,
   type SizesPacket,
 } from "../wire/mod.ts";
+import { systemClock } from "../wire/clock.ts";
 import type { Logger } from "../util/log.ts";
 import type { Device } from "./device.ts";
+import { DrbdError, ERR, SS } from "./errors.ts";
 import { RangeLock } from "./range_lock.ts";
 import type { Connection, PeerDevice, Resource } from "./resource.ts";
+import { controllerSettings, ResyncController, STEP_MS } from "./resync_controller.ts";
+import { pausedReplication, resyncSuspended, StateFlag } from "./resync_pause.ts";
+import { SyncProgress } from "./resync_progress.ts";
 import { decideSync, type SyncSide } from "./sync.ts";
 import { agreeSize, protocolMismatch, protocolPacketOf } from "./agreement.ts";
 import { resolveSplitBrain } from "./split_brain.ts";
 import { runHelper } from "./helper.ts";
+import { digestFor, VerifyRun } from "./verify.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -58,7 +66,7 @@ interface PeerUuids {
   history: bigint[];
 }
 
-type Phase = "handshake" | "idle" | "bitmap" | "sync";
+type Phase = "handshake" | "idle" | "bitmap" | "sync" | "verify";
 
 interface Volume {
   phase: Phase;
@@ -71,6 +79,19 @@ interface Volume {
   lock: RangeLock;
   rsInflight: number;
   rsWake?: () => void;
+  /** The rate controller of the running resync (source) or verify (initiator). */
+  ctl?: ResyncController;
+  /** A wake-up that came while the loop was not waiting. */
+  wakePending?: boolean;
+  /** A pending early step the controller asked for. */
+  earlyStep?: ReturnType<typeof setTimeout>;
+}
+
+interface PendingVerify {
+  volume: number;
+  sector: number;
+  size: number;
+  release: () => void;
 }
 
 interface PendingWrite {
@@ -90,13 +111,11 @@ interface PendingResync {
 
 /** Bits (4 KiB each) the source sends in one ResyncData packet. */
 const RESYNC_CHUNK_BITS = 32;
-/** Resync packets in flight (sent, not yet acknowledged) per volume. */
-const RESYNC_WINDOW = 16;
 /** Bytes of encoded bitmap per Bitmap packet. */
 const BITMAP_CHUNK = 4096;
 
 /** Replication states in which application writes are sent to the peer. */
-const REPLICATING = new Set(["Established", "SyncSource"]);
+const REPLICATING = new Set(["Established", "SyncSource", "PausedSyncS", "VerifyS", "VerifyT"]);
 
 /** A drbd.conf numeric option value in its unit, accepting a K/M/G suffix (in KiB units). */
 function kib(text: string | undefined, fallback: number): number {
@@ -128,6 +147,7 @@ export class PeerLink {
   #vols = new Map<number, Volume>();
   #pending = new Map<number, PendingWrite>();
   #resync = new Map<number, PendingResync>();
+  #verifies = new Map<number, PendingVerify>();
   #barriers = new Map<number, () => void>();
   #nextId = 1;
   #barrier = 0;
@@ -267,6 +287,58 @@ export class PeerLink {
       const v = this.#vol(d.volume);
       if (v.phase === "idle" && v.peerUuids) this.#decide(d);
     }
+  }
+
+  /**
+   * pause-sync / resume-sync changed the user flag of `volume` (already set on its peer device):
+   * pause or continue a running resync here and tell the peer, which pauses too.
+   */
+  pauseChanged(volume: number): void {
+    const d = this.#r.devices.get(volume);
+    if (!d) return;
+    this.#applyPause(d);
+    if (this.#pc?.state === "connected") this.#sendState(d);
+  }
+
+  /**
+   * Starts online verify of `volume` towards this peer (drbdsetup verify): this side becomes
+   * VerifyS, the peer VerifyT. Refused with DRBD's codes: no verify-alg (-14), not connected
+   * (-15), a resync or verify already running (-8), an algorithm this build lacks (146).
+   */
+  startVerify(volume: number, objname: string, startSector?: number, stopSector?: number): void {
+    const d = this.#r.devices.get(volume);
+    const pd = this.#c.peerDevice(volume);
+    const alg = this.#c.net["verify-alg"];
+    if (!alg) throw new DrbdError(objname, SS.NO_VERIFY_ALG);
+    const pc = this.#pc;
+    const v = this.#vol(volume);
+    if (!pc || pc.state !== "connected" || pd.replication === "Off") {
+      throw new DrbdError(objname, SS.NEED_CONNECTION);
+    }
+    if (!d?.disk) throw new DrbdError(objname, SS.NO_LOCAL_DISK);
+    if (pd.replication !== "Established" || v.phase !== "idle") {
+      throw new DrbdError(objname, SS.RESYNC_RUNNING);
+    }
+    const digest = digestFor(alg);
+    if (!digest) throw new DrbdError(objname, ERR.VERIFY_ALG);
+    const run = new VerifyRun({
+      startSector: startSector ?? pd.ovStartSector,
+      stopSector,
+      bitCount: d.disk.meta.bitCount,
+      now: systemClock.now(),
+    });
+    pd.verify = run;
+    v.phase = "verify";
+    pd.replication = "VerifyS";
+    this.#h.log.info(
+      `${this.#prefix}/${volume}: Starting Online Verify from sector ${run.position}`,
+    );
+    this.#sendState(d);
+    this.#h.notify();
+    this.#verifyLoop(d, v, run).catch((e) => {
+      this.#h.log.error(`${this.#prefix}/${volume}: verify failed: ${(e as Error).message}`);
+      pc.close(`verify failed: ${(e as Error).message}`);
+    });
   }
 
   // ---- connecting --------------------------------------------------------------------------
@@ -471,17 +543,24 @@ export class PeerLink {
     }
     this.#pending.clear();
     this.#resync.clear();
+    for (const r of this.#verifies.values()) r.release();
+    this.#verifies.clear();
     for (const done of this.#barriers.values()) done();
     this.#barriers.clear();
     for (const v of this.#vols.values()) {
       v.phase = "handshake";
-      v.rsWake?.();
+      this.#wake(v);
+      v.ctl = undefined;
     }
     this.#c.peerRole = "Unknown";
     for (const pd of this.#c.peerDevices.values()) {
+      if (pd.verify) this.#verifyStopped(pd, pd.verify);
       pd.replication = "Off";
       pd.peerDisk = "DUnknown";
       pd.resync = undefined;
+      pd.verify = undefined;
+      pd.resyncSuspPeer = false;
+      pd.cSyncRate = 0;
     }
     // A Primary that loses a peer starts a new data generation, so the peer's missing writes
     // are recognised by its bitmap UUID on reconnect.
@@ -544,12 +623,13 @@ export class PeerLink {
   }
 
   #sendState(d: Device): void {
+    const pd = this.#c.peerDevice(d.volume);
     const state: PeerState = {
       role: this.#r.role,
       disk: d.diskState,
       connection: "Connected",
-      replication: this.#c.peerDevice(d.volume).replication,
-      flags: 0,
+      replication: pd.replication,
+      flags: pd.resyncSuspUser ? StateFlag.USER_ISP : 0,
     };
     this.#send({ type: "State", volume: d.volume, state });
   }
@@ -581,6 +661,10 @@ export class PeerLink {
         return await this.#onWrite(pc, d, p);
       case "ResyncData":
         return await this.#onResyncData(d, v, p.sector, p.blockId, p.payload);
+      case "VerifyRequest":
+        return await this.#onVerifyRequest(d, v, pd, p);
+      case "VerifyReply":
+        return await this.#onVerifyReply(d, v, pd, p);
       default:
         this.#h.log.warn(`${this.#prefix}: ignoring ${p.type} (not implemented)`);
     }
@@ -641,8 +725,23 @@ export class PeerLink {
   #onState(d: Device, v: Volume, pd: PeerDevice, s: PeerState): void {
     this.#c.peerRole = s.role;
     pd.peerDisk = s.disk;
+    const peerPaused = (s.flags & StateFlag.USER_ISP) !== 0;
+    if (peerPaused !== pd.resyncSuspPeer) {
+      pd.resyncSuspPeer = peerPaused;
+      this.#applyPause(d);
+    }
     if (v.phase === "sync" && v.role === "target" && s.replication === "Established") {
       this.#finishTarget(d, v, pd);
+    } else if (v.phase === "verify") {
+      // The initiator ended the run (done, stop sector, or gave up): so does this side.
+      if (pd.replication === "VerifyT" && s.replication === "Established") {
+        this.#finishVerify(d, v, pd, false);
+      }
+    } else if (
+      v.phase === "idle" && pd.replication === "Established" && s.replication === "VerifyS"
+    ) {
+      v.phase = "verify";
+      pd.replication = "VerifyT";
     } else if (v.phase === "handshake" || v.phase === "idle") {
       if (v.peerUuids) this.#decide(d);
     }
@@ -754,8 +853,9 @@ export class PeerLink {
     v.phase = "sync";
     const pd = this.#c.peerDevice(d.volume);
     pd.replication = v.role === "source" ? "SyncSource" : "SyncTarget";
-    pd.resync = { total: meta.outOfSync(slot) * 8, startMs: performance.now() };
+    pd.resync = new SyncProgress(meta.outOfSync(slot), systemClock.now());
     meta.flushBitmap();
+    this.#applyPause(d);
     this.#sendState(d);
     this.#h.notify();
     if (v.role === "source") {
@@ -847,6 +947,7 @@ export class PeerLink {
     await disk.data.pwrite(payload, sector * 512, { fua: false });
     this.#c.peerDevice(d.volume).received += payload.length / 1024;
     disk.meta.clearBits(slot, sector / 8, Math.ceil(payload.length / 4096));
+    this.#c.peerDevice(d.volume).resync?.advance(disk.meta.outOfSync(slot), systemClock.now());
     reply("RsWriteAck");
   }
 
@@ -877,13 +978,17 @@ export class PeerLink {
         const slot = d && this.#slot(d);
         if (p.type === "RsWriteAck" && d?.disk && slot !== undefined) {
           d.disk.meta.clearBits(slot, r.bit, r.bits);
+          const left = d.disk.meta.outOfSync(slot);
+          this.#c.peerDevice(r.volume).resync?.advance(left, systemClock.now());
         }
         const v = this.#vol(r.volume);
         v.rsInflight--;
-        v.rsWake?.();
+        this.#cameIn(v, r.bits * 8);
         this.#h.notify();
         return;
       }
+      case "VerifyResult":
+        return this.#onVerifyResult(p.volume, p.sector, p.size, p.inSync);
       case "BarrierAck": {
         const done = this.#barriers.get(p.barrier);
         this.#barriers.delete(p.barrier);
@@ -901,52 +1006,142 @@ export class PeerLink {
     const meta = disk.meta;
     const slot = this.#slot(d)!;
     const pd = this.#c.peerDevice(d.volume);
-    const rate = kib(pd.options["resync-rate"] ?? disk.options["resync-rate"], 250) * 1024;
-    const started = performance.now();
-    let bytes = 0;
+    const ctl = v.ctl = new ResyncController(systemClock, this.#settings(d));
     let cursor = 0;
-    const wait = () => new Promise<void>((r) => v.rsWake = r);
     const live = () => v.phase === "sync" && pc.state === "connected";
     while (live()) {
-      const bit = meta.nextOutOfSync(slot, cursor);
-      if (bit < 0) {
-        while (v.rsInflight > 0 && live()) await wait();
-        if (!live()) return;
+      if (resyncSuspended(pd)) {
+        // Paused: nothing goes out; #applyPause wakes the loop when the pause ends.
+        await this.#nextStep(v);
+        ctl.reset();
+        continue;
+      }
+      if (meta.nextOutOfSync(slot, cursor) < 0) {
+        // End of a pass: let what is in flight come back, then finish or start over.
+        if (v.rsInflight > 0) {
+          await this.#nextStep(v);
+          continue;
+        }
         if (meta.outOfSync(slot) === 0) return this.#finishSource(d, v, pd);
         cursor = 0;
         continue;
       }
-      let n = 1;
-      while (n < RESYNC_CHUNK_BITS && meta.isOutOfSync(slot, bit + n)) n++;
-      n = Math.min(n, meta.bitCount - bit);
-      // A fixed resync-rate: never ahead of rate × elapsed time.
-      const ahead = bytes / rate * 1000 - (performance.now() - started);
-      if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
-      while (v.rsInflight >= RESYNC_WINDOW && live()) await wait();
-      if (!live()) return;
-      const release = await v.lock.lock(bit, bit + n - 1);
-      try {
-        if (!live()) return;
-        const offset = bit * 4096;
-        const buf = new Uint8Array(Math.min(n * 4096, d.size - offset));
-        await disk.data.pread(buf, offset);
-        const blockId = this.#nextId++;
-        this.#resync.set(blockId, { volume: d.volume, bit, bits: n });
-        v.rsInflight++;
-        pd.sent += buf.length / 1024;
-        pc.send({
-          type: "ResyncData",
-          volume: d.volume,
-          sector: bit * 8,
-          blockId,
-          payload: buf,
-        }).catch(() => {});
-        bytes += buf.length;
-      } finally {
-        release();
+      ctl.configure(this.#settings(d));
+      const number = ctl.step();
+      pd.cSyncRate = ctl.syncRate;
+      // Counted in flight before the first answer can come back, corrected below (as DRBD).
+      ctl.issued(number);
+      let sent = 0;
+      while (sent < number && live() && !resyncSuspended(pd)) {
+        if (this.#throttled(d, ctl, pd.resync, meta.outOfSync(slot))) break;
+        const bit = meta.nextOutOfSync(slot, cursor);
+        if (bit < 0) break;
+        const most = Math.min(RESYNC_CHUNK_BITS, number - sent, meta.bitCount - bit);
+        let n = 1;
+        while (n < most && meta.isOutOfSync(slot, bit + n)) n++;
+        const release = await v.lock.lock(bit, bit + n - 1);
+        try {
+          if (!live()) return;
+          const offset = bit * 4096;
+          const buf = new Uint8Array(Math.min(n * 4096, d.size - offset));
+          await disk.data.pread(buf, offset);
+          const blockId = this.#nextId++;
+          this.#resync.set(blockId, { volume: d.volume, bit, bits: n });
+          v.rsInflight++;
+          pd.sent += buf.length / 1024;
+          pc.send({
+            type: "ResyncData",
+            volume: d.volume,
+            sector: bit * 8,
+            blockId,
+            payload: buf,
+          }).catch(() => {});
+        } finally {
+          release();
+        }
+        sent += n;
+        cursor = bit + n;
       }
-      cursor = bit + n;
+      ctl.issued(sent - number);
+      await this.#nextStep(v);
     }
+  }
+
+  /** The controller settings of a volume now: peer-device options, disk options, net. */
+  #settings(d: Device) {
+    const pd = this.#c.peerDevice(d.volume);
+    return controllerSettings(pd.options, d.disk?.options, this.#c.net);
+  }
+
+  /** Whether resync/verify yields to application I/O this step (c-min-rate). */
+  #throttled(
+    d: Device,
+    ctl: ResyncController,
+    progress: SyncProgress | undefined,
+    leftBits: number,
+  ): boolean {
+    const appSectors = (d.stats.read + d.stats.written) * 2;
+    const recent = progress?.recentKiBs(leftBits, systemClock.now()) ?? 0;
+    return ctl.throttled(appSectors, d.stats.upperPending, recent);
+  }
+
+  /** Waits for the next controller step: STEP_MS, or less when woken (early step, pause end). */
+  #nextStep(v: Volume): Promise<void> {
+    if (v.wakePending) {
+      v.wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        if (v.rsWake === done) v.rsWake = undefined;
+        resolve();
+      };
+      const t = setTimeout(done, STEP_MS);
+      v.rsWake = done;
+    });
+  }
+
+  #wake(v: Volume): void {
+    if (v.earlyStep !== undefined) clearTimeout(v.earlyStep);
+    v.earlyStep = undefined;
+    // Woken while still sending: the next wait returns at once instead of losing the step.
+    if (v.rsWake) v.rsWake();
+    else v.wakePending = true;
+  }
+
+  /** The peer answered `sectors` of resync or verify: the controller may want a step now. */
+  #cameIn(v: Volume, sectors: number): void {
+    const early = v.ctl?.cameIn(sectors);
+    if (early === 0) this.#wake(v);
+    else if (early !== undefined && v.earlyStep === undefined) {
+      v.earlyStep = setTimeout(() => {
+        v.earlyStep = undefined;
+        this.#wake(v);
+      }, early);
+    }
+  }
+
+  /** Puts a resync state in line with the pause flags (SyncSource ↔ PausedSyncS, ...). */
+  #applyPause(d: Device): void {
+    const pd = this.#c.peerDevice(d.volume);
+    const next = pausedReplication(pd.replication, resyncSuspended(pd));
+    if (next === pd.replication) return;
+    pd.replication = next;
+    const now = systemClock.now();
+    const where = `${this.#prefix}/${d.volume}`;
+    const v = this.#vol(d.volume);
+    if (next === "PausedSyncS" || next === "PausedSyncT") {
+      this.#h.log.info(`${where}: Resync suspended`);
+      pd.resync?.pause(now);
+    } else {
+      this.#h.log.info(`${where}: Syncer continues.`);
+      const slot = this.#slot(d);
+      const left = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0;
+      pd.resync?.resume(left, now);
+    }
+    this.#wake(v);
+    this.#h.notify();
   }
 
   #finishSource(d: Device, v: Volume, pd: PeerDevice): void {
@@ -963,8 +1158,10 @@ export class PeerLink {
     disk.meta.writeSuperblock();
     this.#logDone(d, pd);
     v.phase = "idle";
+    v.ctl = undefined;
     pd.replication = "Established";
     pd.resync = undefined;
+    pd.cSyncRate = 0;
     this.#sendUuids(d);
     this.#sendState(d);
     this.#h.notify();
@@ -992,10 +1189,226 @@ export class PeerLink {
   }
 
   #logDone(d: Device, pd: PeerDevice): void {
-    const ms = pd.resync ? performance.now() - pd.resync.startMs : 0;
-    const kb = (pd.resync?.total ?? 0) / 2;
+    const rs = pd.resync;
+    if (!rs) return;
+    const dt = rs.activeSeconds(systemClock.now());
+    const paused = Math.floor(rs.pausedMs / 1000);
     this.#h.log.info(
-      `${this.#prefix}/${d.volume}: Resync done (total ${(ms / 1000).toFixed(1)} sec; ${kb} K)`,
+      `${this.#prefix}/${d.volume}: Resync done (total ${dt + paused} sec; paused ${paused} sec; ` +
+        `${Math.floor(rs.totalBits / dt) * 4} K/sec)`,
     );
+  }
+
+  // ---- online verify -----------------------------------------------------------------------
+
+  /** The initiator's request loop: one VerifyRequest per 4 KiB block, paced by the controller. */
+  async #verifyLoop(d: Device, v: Volume, run: VerifyRun): Promise<void> {
+    const pc = this.#pc!;
+    const pd = this.#c.peerDevice(d.volume);
+    const ctl = v.ctl = new ResyncController(systemClock, this.#settings(d));
+    const live = () => v.phase === "verify" && pd.verify === run && pc.state === "connected";
+    while (live() && !run.requestsDone) {
+      ctl.configure(this.#settings(d));
+      const number = ctl.step();
+      pd.cSyncRate = ctl.syncRate;
+      // Counted in flight before the first answer can come back, corrected below (as DRBD).
+      ctl.issued(number);
+      let sent = 0;
+      while (sent < number && live() && !run.requestsDone) {
+        if (this.#throttled(d, ctl, run.progress, run.leftBits)) break;
+        const sector = run.position;
+        const size = Math.min(4096, d.size - sector * 512);
+        const bit = sector / 8;
+        // Held until the peer's digest is compared with ours: an application write to the
+        // block waits, so both digests see the same data.
+        const release = await v.lock.lock(bit, bit);
+        if (!live()) {
+          release();
+          return;
+        }
+        const blockId = this.#nextId++;
+        this.#verifies.set(blockId, { volume: d.volume, sector, size, release });
+        pc.send({ type: "VerifyRequest", volume: d.volume, sector, blockId, size })
+          .catch(() => {});
+        run.position = sector + 8;
+        sent++;
+      }
+      ctl.issued(sent - number);
+      await this.#nextStep(v);
+    }
+  }
+
+  /** VerifyT: read the block, answer with its digest. */
+  async #onVerifyRequest(
+    d: Device,
+    v: Volume,
+    pd: PeerDevice,
+    p: BlockRequestPacket,
+  ): Promise<void> {
+    const where = `${this.#prefix}/${d.volume}`;
+    const alg = this.#c.net["verify-alg"] ?? "";
+    const digest = digestFor(alg);
+    if (!d.disk || !digest) {
+      this.#h.log.once(
+        `verify-alg ${where}`,
+        "error",
+        `${where}: the peer runs online verify, but ${
+          d.disk ? `verify-alg "${alg}" is not usable here` : "there is no disk here"
+        }`,
+      );
+      this.#send({
+        type: "VerifyReply",
+        volume: p.volume,
+        sector: p.sector,
+        blockId: p.blockId,
+        size: p.size,
+        digest: new Uint8Array(0),
+      });
+      return;
+    }
+    if (v.phase !== "verify") {
+      v.phase = "verify";
+      pd.replication = "VerifyT";
+    }
+    if (!pd.verify) {
+      pd.verify = new VerifyRun({
+        startSector: p.sector,
+        bitCount: d.disk.meta.bitCount,
+        now: systemClock.now(),
+      });
+      this.#h.log.info(`${where}: Online Verify start sector: ${p.sector}`);
+      this.#h.notify();
+    }
+    pd.verify.position = p.sector;
+    const bit = Math.floor(p.sector / 8);
+    const release = await v.lock.lock(bit, Math.floor((p.sector + p.size / 512 - 1) / 8));
+    try {
+      const buf = new Uint8Array(p.size);
+      await d.disk.data.pread(buf, p.sector * 512);
+      this.#send({
+        type: "VerifyReply",
+        volume: p.volume,
+        sector: p.sector,
+        blockId: p.blockId,
+        size: p.size,
+        digest: digest(buf),
+      });
+    } finally {
+      release();
+    }
+  }
+
+  /** VerifyS: compare the peer's digest with ours, mark a mismatch, tell the peer. */
+  async #onVerifyReply(
+    d: Device,
+    v: Volume,
+    pd: PeerDevice,
+    p: DigestPacket,
+  ): Promise<void> {
+    const req = this.#verifies.get(p.blockId);
+    if (!req) return;
+    this.#verifies.delete(p.blockId);
+    const run = pd.verify;
+    const theirs = p.digest.slice();
+    let inSync: boolean;
+    try {
+      const digest = digestFor(this.#c.net["verify-alg"] ?? "");
+      if (!run || v.phase !== "verify" || !d.disk || !digest) return;
+      const buf = new Uint8Array(req.size);
+      await d.disk.data.pread(buf, req.sector * 512);
+      const ours = digest(buf);
+      if (theirs.length !== ours.length) {
+        this.#h.log.error(
+          `${this.#prefix}/${d.volume}: the peer's verify digest has ${theirs.length} bytes, ` +
+            `ours ${ours.length}: verify-alg differs between the nodes; online verify stopped`,
+        );
+        this.#finishVerify(d, v, pd, true);
+        return;
+      }
+      inSync = ours.every((b, i) => b === theirs[i]);
+    } finally {
+      req.release();
+    }
+    this.#cameIn(v, req.size / 512);
+    this.#verifyCompared(d, v, pd, run, req.sector, req.size, inSync, true);
+    this.#send({
+      type: "VerifyResult",
+      volume: d.volume,
+      sector: req.sector,
+      size: req.size,
+      inSync,
+    });
+  }
+
+  /** VerifyT: the initiator's verdict on one block. */
+  #onVerifyResult(volume: number, sector: number, size: number, inSync: boolean): void {
+    const d = this.#r.devices.get(volume);
+    if (!d) return;
+    const pd = this.#c.peerDevice(volume);
+    const run = pd.verify;
+    if (!run) {
+      // A verdict that overtook the end of the run (meta vs data socket): still record it.
+      if (!inSync) this.#markOutOfSync(d, sector, size);
+      return;
+    }
+    this.#verifyCompared(d, this.#vol(volume), pd, run, sector, size, inSync, false);
+  }
+
+  #verifyCompared(
+    d: Device,
+    v: Volume,
+    pd: PeerDevice,
+    run: VerifyRun,
+    sector: number,
+    size: number,
+    inSync: boolean,
+    initiator: boolean,
+  ): void {
+    const where = `${this.#prefix}/${d.volume}`;
+    // Marked out of sync only: DRBD resyncs verify's findings after a disconnect/connect.
+    if (!inSync) this.#markOutOfSync(d, sector, size);
+    const line = inSync ? run.flushOutOfSync() : run.outOfSync(sector, size);
+    if (line) this.#h.log.error(`${where}: ${line}`);
+    if (run.compared(sector, size, systemClock.now(), initiator)) {
+      this.#finishVerify(d, v, pd, initiator);
+    }
+    this.#h.notify();
+  }
+
+  /** The verify run ended here: log as DRBD does, back to Established. */
+  #finishVerify(d: Device, v: Volume, pd: PeerDevice, initiator: boolean): void {
+    const run = pd.verify;
+    if (!run || v.phase !== "verify") return;
+    const where = `${this.#prefix}/${d.volume}`;
+    this.#verifyStopped(pd, run);
+    this.#h.log.info(`${where}: ${run.doneLine(systemClock.now())}`);
+    const slot = this.#slot(d);
+    const oos = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0;
+    if (oos) this.#h.log.warn(`${where}: Online verify found ${oos} 4k blocks out of sync!`);
+    d.disk?.meta.flushBitmap();
+    for (const [id, r] of this.#verifies) {
+      if (r.volume !== d.volume) continue;
+      r.release();
+      this.#verifies.delete(id);
+    }
+    pd.verify = undefined;
+    pd.cSyncRate = 0;
+    v.ctl = undefined;
+    v.phase = "idle";
+    pd.replication = "Established";
+    this.#wake(v);
+    if (initiator) this.#sendState(d);
+    this.#h.notify();
+  }
+
+  /** Remembers where a verify run got to, so the next one continues there (DRBD's ov_start_sector). */
+  #verifyStopped(pd: PeerDevice, run: VerifyRun): void {
+    const line = run.flushOutOfSync();
+    if (line) this.#h.log.error(`${this.#prefix}/${pd.volume}: ${line}`);
+    const reached = run.startSector + (run.progress.totalBits - run.leftBits) * 8;
+    pd.ovStartSector = run.leftBits === 0 ? 0 : reached;
+    if (run.leftBits) {
+      this.#h.log.info(`${this.#prefix}/${pd.volume}: Online Verify reached sector ${reached}`);
+    }
   }
 }

@@ -9,6 +9,8 @@ import { MDF } from "../meta/constants.ts";
 import { type AttachedDisk, Device, type DeviceOwner } from "./device.ts";
 import { DrbdError, ERR, SS } from "./errors.ts";
 import type { PeerLink, ReplicatedWrite } from "./peer.ts";
+import type { SyncProgress } from "./resync_progress.ts";
+import type { VerifyRun } from "./verify.ts";
 import type { ConnectionState, DiskState, ReplicationState, Role } from "./states.ts";
 
 /** One path (pair of addresses) of a connection, as given to new-path. */
@@ -26,8 +28,18 @@ export interface PeerDevice {
   /** KiB sent to / received from the peer on this connection (writes and resync). */
   sent: number;
   received: number;
-  /** The running resync: sectors to sync when it started, and when (performance.now()). */
-  resync?: { total: number; startMs: number };
+  /** The running resync's progress (total sectors, start, marks); undefined when none runs. */
+  resync?: SyncProgress;
+  /** The running online verify, on either side. */
+  verify?: VerifyRun;
+  /** pause-sync given here (DRBD's resync_susp_user); outlives connections. */
+  resyncSuspUser: boolean;
+  /** The peer paused the resync (its user flag, DRBD's resync_susp_peer). */
+  resyncSuspPeer: boolean;
+  /** The resync controller's current rate in KiB/s, while this side runs it. */
+  cSyncRate: number;
+  /** Where the next verify starts without --start (DRBD keeps the position of a stopped one). */
+  ovStartSector: number;
 }
 
 /** A connection to one peer node. */
@@ -63,6 +75,10 @@ export class Connection {
         peerDisk: "DUnknown",
         sent: 0,
         received: 0,
+        resyncSuspUser: false,
+        resyncSuspPeer: false,
+        cSyncRate: 0,
+        ovStartSector: 0,
       };
       this.peerDevices.set(volume, pd);
     }

@@ -12,7 +12,8 @@ import type {
   PeerDeviceStatus,
   ResourceStatus,
 } from "../status/types.ts";
-import type { Resource } from "./resource.ts";
+import type { PeerDevice, Resource } from "./resource.ts";
+import { resyncSuspendedText } from "../status/types.ts";
 import type { ShowResource } from "../setup/show.ts";
 
 export type { ShowResource };
@@ -45,28 +46,22 @@ export function resourceStatus(r: Resource): ResourceStatus {
         const pd = c.peerDevice(d.volume);
         const meta = d.disk?.meta;
         const slot = meta?.slotOf(c.peerNodeId);
-        const rs = pd.resync;
-        const elapsed = rs ? Math.round(performance.now() - rs.startMs) : 0;
         const outOfSync = slot !== undefined && meta ? meta.outOfSync(slot) * 4 : 0;
-        const done = rs ? Math.max(0, rs.total - outOfSync * 2) : 0;
         return {
           volume: d.volume,
           "replication-state": pd.replication,
           "peer-disk-state": pd.peerDisk,
           "peer-client": false,
-          "resync-suspended": "no",
+          "resync-suspended": resyncSuspendedText({
+            user: pd.resyncSuspUser,
+            peer: pd.resyncSuspPeer,
+          }),
           received: Math.floor(pd.received),
           sent: Math.floor(pd.sent),
           "out-of-sync": outOfSync,
           pending: 0,
           unacked: 0,
-          "rs-total": rs?.total ?? 0,
-          "rs-dt-start-ms": elapsed,
-          "rs-paused-ms": 0,
-          "rs-dt0-ms": elapsed,
-          "rs-db0-sectors": done,
-          "rs-dt1-ms": elapsed,
-          "rs-db1-sectors": done,
+          ...syncStats(pd, outOfSync / 4),
         };
       });
     const protocol = c.net.protocol as "A" | "B" | "C" | undefined;
@@ -102,6 +97,45 @@ export function resourceStatus(r: Resource): ResourceStatus {
     "write-ordering": "flush",
     devices,
     connections,
+  };
+}
+
+/**
+ * The resync or verify statistics of a peer device, present (as drbdsetup prints them) only
+ * while something is left to do; the kernel's rules: `rs-c-sync-rate` on the side that runs the
+ * controller (udrbd's SyncSource pushes, where DRBD's SyncTarget pulls), `ov-*` during verify.
+ */
+function syncStats(pd: PeerDevice, outOfSyncBits: number): Partial<PeerDeviceStatus> {
+  const zero = {
+    "rs-total": 0,
+    "rs-dt-start-ms": 0,
+    "rs-paused-ms": 0,
+    "rs-dt0-ms": 0,
+    "rs-db0-sectors": 0,
+    "rs-dt1-ms": 0,
+    "rs-db1-sectors": 0,
+  };
+  const now = performance.now();
+  const run = pd.verify;
+  if (run) {
+    if (run.leftBits === 0) return zero;
+    return {
+      ...run.progress.stats(run.leftBits, now),
+      "ov-start-sector": run.startSector,
+      "ov-stop-sector": Number.isFinite(run.stopSector) ? run.stopSector : 2 ** 64 - 1,
+      "ov-position": run.position,
+      "ov-left": run.leftBits * 8,
+      "ov-skipped": run.skipped * 8,
+      "rs-c-sync-rate": pd.cSyncRate,
+    };
+  }
+  const rs = pd.resync;
+  if (!rs || outOfSyncBits === 0) return zero;
+  return {
+    ...rs.stats(outOfSyncBits, now),
+    "rs-failed": 0,
+    "rs-same-csum": 0,
+    "rs-c-sync-rate": pd.cSyncRate,
   };
 }
 

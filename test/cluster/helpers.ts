@@ -75,6 +75,8 @@ export interface ClusterOptions {
   extra?: (node: ClusterNode, port: number) => string;
   /** The hosts get no `address` (the `extra` text has a `connection` with paths instead). */
   explicitPaths?: boolean;
+  /** Text inside the `disk` section of both nodes (default: resync-rate 100M). */
+  disk?: string;
 }
 
 /** Names of the two nodes. */
@@ -191,7 +193,7 @@ export class Cluster {
         n.conf,
         `resource r0 {
   net { ${protocol}connect-int 1; ${net[n.name]} }
-  disk { resync-rate 100M; }
+  disk { ${opts.disk ?? "resync-rate 100M;"} }
   on alpha {
     node-id 0; device /dev/drbd0 minor 0; disk ${c.alpha.disk}; meta-disk internal;
     ${address(port)}
