@@ -13,7 +13,6 @@ import { hiddenCommandsText, usageText, versionText } from "../lib/adm/usage.ts"
 import { CONTEXTS } from "../lib/adm/commands.ts";
 
 const PROGNAME = "drbdadm";
-const LONG_OPTIONS = allLongOptions();
 
 function isExecutable(path: string): boolean {
   try {
@@ -88,7 +87,9 @@ const NO_STEPS = new Set<Action>([
  * code when the command line was handled already (usage, version, errors).
  */
 export function parseCommandLine(args: string[], io: Console): AdmInvocation | number {
-  const scan = scanOptions(args, SHORT_OPTIONS, LONG_OPTIONS, PROGNAME);
+  // the long-option table (every command's options) is built only when a long option is given
+  const long = args.some((a) => a.startsWith("--")) ? allLongOptions() : [];
+  const scan = scanOptions(args, SHORT_OPTIONS, long, PROGNAME);
   const backend: string[] = [];
   const checked: string[] = [];
   let help = false;

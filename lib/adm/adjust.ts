@@ -20,6 +20,8 @@ import { hasDisk } from "./model.ts";
 export interface AdjustTarget {
   /** Queues a step for a configuration stage (`once`: unless the same step is queued). */
   schedule(cmd: AdmCommand, ctx: Ctx, stage: Stage, once?: boolean): void;
+  /** Schedules the DRBD proxy's part for a configured connection (after its own steps). */
+  adjustProxy?(ctx: Ctx): void;
 }
 
 /** Which halves of the comparison to do (`--skip-disk`, `--skip-net`). */
@@ -237,6 +239,7 @@ function adjustNet(target: AdjustTarget, base: Ctx, running: RunningResource | u
       target.schedule(cmd("new-path"), c, "net-path");
       target.schedule(cmd("connect"), c, "net-connect");
       schedulePeerDeviceOptions(target, c);
+      target.adjustProxy?.(c);
       continue;
     }
     let connect = rc.isStandalone;
@@ -257,6 +260,7 @@ function adjustNet(target: AdjustTarget, base: Ctx, running: RunningResource | u
     else if (adjustPaths(target, c, rc)) connect = true;
     if (connect) target.schedule(cmd("connect"), c, "net-connect");
     adjustPeerDevices(target, c, rc);
+    target.adjustProxy?.(c);
   }
 }
 

@@ -779,17 +779,16 @@ export class Engine {
     const { planAdjust } = await import("./adjust.ts");
     const running = (await this.#runningConfig()).get(res.name);
     planAdjust(this, ctx, running, { disk: !skipDisk, net: !skipNet });
-    for (const conn of skipNet ? [] : res.connections) {
-      if (conn.ignore) continue;
-      const path = conn.paths[0];
-      if (path?.myProxy && hostnameInList(this.opts.hostname, path.myProxy.onHosts)) {
-        const c: Ctx = { cmd: ctx.cmd, res, conn };
-        this.schedule(PROXY_CONN_DOWN, c, "net-prep-down");
-        this.schedule(PROXY_CONN_UP, c, "net-prep-up");
-        this.schedule(PROXY_CONN_PLUGINS, c, "net-prep-up");
-      }
-    }
     return 0;
+  }
+
+  /** Adjust's proxy part of a connection: its proxy connection is set up anew. */
+  adjustProxy(ctx: Ctx): void {
+    const path = ctx.conn!.paths[0];
+    if (!path?.myProxy || !hostnameInList(this.opts.hostname, path.myProxy.onHosts)) return;
+    this.schedule(PROXY_CONN_DOWN, ctx, "net-prep-down");
+    this.schedule(PROXY_CONN_UP, ctx, "net-prep-up");
+    this.schedule(PROXY_CONN_PLUGINS, ctx, "net-prep-up");
   }
 
   /**
