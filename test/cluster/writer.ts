@@ -9,7 +9,6 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { until } from "./helpers.ts";
 
 /** Bytes per block the writer writes. */
 export const BLOCK = 4096;
@@ -85,6 +84,8 @@ export class BlockWriter {
   #stderr: Promise<string>;
   #reading: Promise<void>;
   #ended = false;
+  /** Called after each chunk of output (the reader can starve timers, so waits are woken here). */
+  #wake: (() => void)[] = [];
 
   private constructor(child: Deno.ChildProcess) {
     this.#child = child;
@@ -121,15 +122,36 @@ export class BlockWriter {
         if (what === "ack") this.acks.push({ seq: Number(a), block: Number(b) });
         else if (what === "done") this.#done.push(a);
       }
+      this.#notify();
     }
     this.#ended = true;
+    this.#notify();
+  }
+
+  #notify(): void {
+    for (const wake of this.#wake.splice(0)) wake();
+  }
+
+  /** Waits until `cond()` holds after some output; fails after `timeoutMs` (a hung writer). */
+  async #until(cond: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+    });
+    try {
+      while (!cond()) {
+        await Promise.race([new Promise<void>((r) => this.#wake.push(r)), timeout]);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Sends one command line and waits for its `done` (a hung writer fails the test). */
   async #command(line: string, timeoutMs = 30_000): Promise<void> {
     const before = this.#done.length;
     await this.#stdin.write(new TextEncoder().encode(line + "\n"));
-    await until(
+    await this.#until(
       () => this.#done.length > before || this.#ended,
       `the writer to finish "${line}"`,
       timeoutMs,
@@ -166,8 +188,12 @@ export class BlockWriter {
 
   /** Resolves once at least `n` writes are acknowledged. */
   async acked(n: number, timeoutMs = 30_000): Promise<void> {
-    await until(() => this.acks.length >= n || this.#ended, `${n} acknowledged writes`, timeoutMs);
-    assert.ok(this.acks.length >= n, `the writer ended early: ${await this.#stderr}`);
+    await this.#until(
+      () => this.acks.length >= n || this.#ended,
+      `${n} acknowledged writes`,
+      timeoutMs,
+    );
+    if (this.acks.length < n) throw new Error(`the writer ended early: ${await this.#stderr}`);
   }
 
   /** Ends the client (closing stdin) and waits for it; resolves to its exit code. */
