@@ -607,8 +607,11 @@ async function main(): Promise<void> {
   }
   const c = await NetnsCluster.create({
     size: s.size,
-    net: "protocol C; connect-int 1;",
-    // fast enough not to limit: the fixed rate is the only limit the engine applies
+    // Nothing may limit the full sync but the machine: a fixed resync-rate far above the link
+    // (c-plan-ahead 0), and max-buffers high enough that the blocks one 100 ms controller step
+    // may have in flight (max-buffers × 4 KiB; 8 MiB at the default 2048, i.e. ~80 MiB/s) do
+    // not cap it either.
+    net: "protocol C; connect-int 1; max-buffers 20000;",
     disk: "resync-rate 4G; c-plan-ahead 0; c-max-rate 4G;",
   });
   const daemons: Deno.ChildProcess[] = [];
