@@ -23,7 +23,7 @@ export interface Ack {
 
 // Block content: the pair (seq, block) as two little-endian u32, repeated over 4 KiB. Commands
 // on stdin, one per line: `write FIRST COUNT` (synchronous, one after another), `aio FIRST COUNT`
-// (issued, not waited for), `wait` (until every aio write is done), `stream FIRST COUNT` (blocks
+// (issued, not waited for), `wait` (until every aio write is done), `flush`, `stream FIRST COUNT` (blocks
 // FIRST.. round and round until the next command), `stop` (ends a stream). Each command answers
 // with a `done` line; acknowledged writes print `ack SEQ BLOCK`.
 const SCRIPT = `
@@ -67,6 +67,8 @@ while True:
     elif cmd[0] == "wait":
         while h.aio_in_flight() > 0:
             h.poll(-1)
+    elif cmd[0] == "flush":
+        h.flush()
     elif cmd[0] == "stream":
         stream = [int(cmd[1]), int(cmd[2]), 0]
     elif cmd[0] == "stop":
@@ -174,6 +176,11 @@ export class BlockWriter {
   /** Waits until every write issued by {@link aio} is acknowledged. */
   wait(): Promise<void> {
     return this.#command("wait");
+  }
+
+  /** Flushes the device (NBD FLUSH); resolves when the server has answered. */
+  flush(): Promise<void> {
+    return this.#command("flush");
   }
 
   /** Writes blocks first..first+count-1 round and round until {@link stopStream}. */
