@@ -26,6 +26,7 @@ import {
 } from "../wire/mod.ts";
 import { systemClock } from "../wire/clock.ts";
 import type { Logger } from "../util/log.ts";
+import { MDF } from "../meta/constants.ts";
 import type { Device } from "./device.ts";
 import { DrbdError, ERR, SS } from "./errors.ts";
 import { RangeLock } from "./range_lock.ts";
@@ -64,7 +65,12 @@ interface PeerUuids {
   current: bigint;
   bitmap: bigint;
   history: bigint[];
+  flags: bigint;
 }
+
+/** DRBD's UUID_FLAG_CRASHED_PRIMARY and UUID_FLAG_RECONNECT (drbd_protocol.h). */
+const UUID_FLAG_CRASHED_PRIMARY = 1n << 1n;
+const UUID_FLAG_RECONNECT = 1n << 8n;
 
 type Phase = "handshake" | "idle" | "bitmap" | "sync" | "verify";
 
@@ -168,6 +174,8 @@ export class PeerLink {
   #epochTimer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
   #barrier = 0;
+  /** A connection of this link was lost while this daemon ran on (DRBD's RECONNECT flag). */
+  #reconnected = false;
   #standAlone = false;
   #ended = false;
   #lastAttemptError = "";
@@ -575,6 +583,7 @@ export class PeerLink {
 
   /** The connection ended: pending writes become out-of-sync blocks, peer state unknown. */
   #lost(reason: string, broken: boolean): void {
+    this.#reconnected = true;
     this.#setState(this.#standAlone ? "Disconnecting" : broken ? "NetworkFailure" : "Unconnected");
     if (!this.#standAlone) this.#h.log.warn(`${this.#prefix}: connection lost: ${reason}`);
     else this.#h.log.info(`${this.#prefix}: connection closed: ${reason}`);
@@ -669,7 +678,8 @@ export class PeerLink {
       current: md?.currentUuid ?? 0n,
       bitmap: md?.peers[this.#c.peerNodeId]?.bitmapUuid ?? 0n,
       dirtyBits: BigInt(slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0),
-      flags: 0n,
+      flags: (md && md.flags & MDF.CRASHED_PRIMARY ? UUID_FLAG_CRASHED_PRIMARY : 0n) |
+        (this.#reconnected ? UUID_FLAG_RECONNECT : 0n),
       history: md ? md.historyUuids.filter((u) => u !== 0n).slice(0, 64) : [],
     });
   }
@@ -702,7 +712,12 @@ export class PeerLink {
       case "Sizes":
         return this.#onSizes(d, v, p);
       case "Uuids":
-        v.peerUuids = { current: p.current, bitmap: p.bitmap, history: [...p.history] };
+        v.peerUuids = {
+          current: p.current,
+          bitmap: p.bitmap,
+          history: [...p.history],
+          flags: p.flags,
+        };
         return;
       case "State":
         return this.#onState(d, v, pd, p.state);
@@ -817,8 +832,15 @@ export class PeerLink {
       bitmap: md.peers[this.#c.peerNodeId]?.bitmapUuid ?? 0n,
       history: md.historyUuids.filter((u) => u !== 0n),
       usable: d.upToDate,
+      crashedPrimary: (md.flags & MDF.CRASHED_PRIMARY) !== 0,
+      reconnected: this.#reconnected,
     };
-    const remote: SyncSide = { ...peer, usable: pd.peerDisk === "UpToDate" };
+    const remote: SyncSide = {
+      ...peer,
+      usable: pd.peerDisk === "UpToDate",
+      crashedPrimary: (peer.flags & UUID_FLAG_CRASHED_PRIMARY) !== 0n,
+      reconnected: (peer.flags & UUID_FLAG_RECONNECT) !== 0n,
+    };
     let decision = decideSync(local, remote);
     const where = `${this.#prefix}/${d.volume}`;
     // discard-my-data is used up by this handshake, as DRBD clears it in receive_state.
@@ -1207,6 +1229,8 @@ export class PeerLink {
       md.historyUuids.unshift(peer.bitmapUuid);
       peer.bitmapUuid = 0n;
     }
+    // A crashed primary's hot extents are resynced now.
+    md.flags &= ~MDF.CRASHED_PRIMARY;
     disk.meta.flushBitmap();
     disk.meta.writeSuperblock();
     this.#logDone(d, pd);
@@ -1230,6 +1254,7 @@ export class PeerLink {
     const p = md.peers[this.#c.peerNodeId];
     if (p) p.bitmapUuid = 0n;
     disk.meta.clearSlot(this.#slot(d)!);
+    md.flags &= ~MDF.CRASHED_PRIMARY;
     disk.meta.flushBitmap();
     disk.meta.writeSuperblock();
     this.#logDone(d, pd);

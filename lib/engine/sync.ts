@@ -4,8 +4,9 @@
  * the data sets diverged (split brain) or are unrelated. Both sides run it on the same inputs
  * (mirrored) and so reach mirrored answers without a further round trip.
  *
- * Simplified against DRBD: no crashed-primary tie-break for equal UUIDs, no after-sb recovery
- * policies (issue 5, step 2), history is compared in full rather than in DRBD's fixed rules.
+ * Simplified against DRBD: two crashed primaries after a common power failure are left alone
+ * (DRBD breaks the tie by resolve-conflicts), history is compared in full rather than in DRBD's
+ * fixed rules.
  *
  * @module
  */
@@ -19,6 +20,10 @@ export interface SyncSide {
   history: readonly bigint[];
   /** Whether the side's data may serve as a resync source (UpToDate, or Consistent/Outdated). */
   usable: boolean;
+  /** The side was Primary when it crashed; its hot activity log extents are out of sync. */
+  crashedPrimary?: boolean;
+  /** The side lost a connection to the other and has run on since (UUID_FLAG_RECONNECT). */
+  reconnected?: boolean;
 }
 
 /** The outcome of {@link decideSync}, from the local side's point of view. */
@@ -52,7 +57,7 @@ export function decideSync(local: SyncSide, peer: SyncSide): SyncDecision {
   if (localNew && peerNew) return { kind: "none" };
   if (localNew) return { kind: "full", role: "target", rule: "local disk just created" };
   if (peerNew) return { kind: "full", role: "source", rule: "peer disk just created" };
-  if (same(lc, pc)) return { kind: "none" };
+  if (same(lc, pc)) return equalUuids(local, peer);
   if (same(local.bitmap, pc)) {
     return { kind: "bitmap", role: "source", rule: "local bitmap UUID is the peer's current" };
   }
@@ -71,4 +76,23 @@ export function decideSync(local: SyncSide, peer: SyncSide): SyncDecision {
   return related
     ? { kind: "split-brain", rule: "both sides changed their data since they parted" }
     : { kind: "unrelated", rule: "the UUIDs share no ancestor" };
+}
+
+/**
+ * Equal current UUIDs: the data is the same except where a crashed Primary's activity log says
+ * writes may have been in flight. Those extents resync from the side that survived the crash,
+ * or, when both were off (a common power failure), from the crashed Primary (DRBD 9's rules).
+ */
+function equalUuids(local: SyncSide, peer: SyncSide): SyncDecision {
+  const lcp = local.crashedPrimary === true, pcp = peer.crashedPrimary === true;
+  if (pcp && local.reconnected) {
+    return { kind: "bitmap", role: "source", rule: "the peer crashed as primary, we survived" };
+  }
+  if (lcp && peer.reconnected) {
+    return { kind: "bitmap", role: "target", rule: "we crashed as primary, the peer survived" };
+  }
+  if (local.reconnected || peer.reconnected || lcp === pcp) return { kind: "none" };
+  return lcp
+    ? { kind: "bitmap", role: "source", rule: "both were off, we crashed as primary" }
+    : { kind: "bitmap", role: "target", rule: "both were off, the peer crashed as primary" };
 }
