@@ -109,13 +109,6 @@ interface PendingWrite {
   resolve: () => void;
 }
 
-/** A write the peer has not confirmed on disk yet (protocol A and B, until a BarrierAck). */
-interface UnconfirmedWrite {
-  volume: number;
-  sector: number;
-  length: number;
-}
-
 interface PendingResync {
   volume: number;
   bit: number;
@@ -126,8 +119,6 @@ interface PendingResync {
 const RESYNC_CHUNK_BITS = 32;
 /** Bytes of encoded bitmap per Bitmap packet. */
 const BITMAP_CHUNK = 4096;
-/** An open epoch of protocol A/B writes is closed by a barrier this long after its first write. */
-const EPOCH_IDLE_MS = 100;
 
 /** Replication states in which application writes are sent to the peer. */
 const REPLICATING = new Set(["Established", "SyncSource", "PausedSyncS", "VerifyS", "VerifyT"]);
@@ -164,14 +155,6 @@ export class PeerLink {
   #resync = new Map<number, PendingResync>();
   #verifies = new Map<number, PendingVerify>();
   #barriers = new Map<number, () => void>();
-  /**
-   * Protocol A/B writes of the open epoch (no barrier sent after them), and those of barriers
-   * not yet acked: as DRBD's transfer log, they become out of sync if the connection is lost
-   * first, because the peer may never have written them (A: still in a socket buffer).
-   */
-  #epoch: UnconfirmedWrite[] = [];
-  #unconfirmed = new Map<number, UnconfirmedWrite[]>();
-  #epochTimer: ReturnType<typeof setTimeout> | undefined;
   #nextId = 1;
   #barrier = 0;
   /** A connection of this link was lost while this daemon ran on (DRBD's RECONNECT flag). */
@@ -265,9 +248,6 @@ export class PeerLink {
       };
     this.#c.peerDevice(device.volume).sent += w.kind === "write" ? w.length / 1024 : 0;
     const sent = pc.send(packet);
-    if (protocol !== "C") {
-      this.#inEpoch({ volume: device.volume, sector: w.sector, length: w.length });
-    }
     if (protocol === "A") {
       return sent.catch(() => this.#markOutOfSync(device, w.sector, w.length));
     }
@@ -288,31 +268,9 @@ export class PeerLink {
 
   /** A flush on the Primary: a barrier the peer completes (its disk flushed) before acking. */
   async flush(): Promise<void> {
-    await this.#sendBarrier();
-  }
-
-  /** Counts a sent A/B write in the open epoch; a full or idle epoch is closed by a barrier. */
-  #inEpoch(w: UnconfirmedWrite): void {
-    this.#epoch.push(w);
-    if (this.#epoch.length >= kib(this.#c.net["max-epoch-size"], 2048)) {
-      this.#sendBarrier().catch(() => {});
-    } else if (this.#epochTimer === undefined) {
-      this.#epochTimer = setTimeout(() => {
-        this.#epochTimer = undefined;
-        this.#sendBarrier().catch(() => {});
-      }, EPOCH_IDLE_MS);
-    }
-  }
-
-  /** Sends a barrier closing the open epoch; resolves on its BarrierAck or the connection's end. */
-  async #sendBarrier(): Promise<void> {
     const pc = this.#pc;
     if (!pc || pc.state !== "connected") return;
-    clearTimeout(this.#epochTimer);
-    this.#epochTimer = undefined;
     const barrier = ++this.#barrier;
-    if (this.#epoch.length > 0) this.#unconfirmed.set(barrier, this.#epoch);
-    this.#epoch = [];
     const { promise, resolve } = Promise.withResolvers<void>();
     const settle = pc.expectReply("BarrierAck");
     this.#barriers.set(barrier, () => {
@@ -593,16 +551,6 @@ export class PeerLink {
       w.resolve();
     }
     this.#pending.clear();
-    clearTimeout(this.#epochTimer);
-    this.#epochTimer = undefined;
-    for (const epoch of [this.#epoch, ...this.#unconfirmed.values()]) {
-      for (const w of epoch) {
-        const d = this.#r.devices.get(w.volume);
-        if (d) this.#markOutOfSync(d, w.sector, w.length);
-      }
-    }
-    this.#epoch = [];
-    this.#unconfirmed.clear();
     this.#resync.clear();
     for (const r of this.#verifies.values()) r.release();
     this.#verifies.clear();
@@ -1066,7 +1014,6 @@ export class PeerLink {
       case "BarrierAck": {
         const done = this.#barriers.get(p.barrier);
         this.#barriers.delete(p.barrier);
-        this.#unconfirmed.delete(p.barrier);
         done?.();
         return;
       }
