@@ -8,6 +8,7 @@
  */
 
 import {
+  BarrierFlag,
   type BitmapPacket,
   type CloseInfo,
   connectPeer,
@@ -30,6 +31,9 @@ import { decideSync, type SyncSide } from "./sync.ts";
 import { agreeSize, protocolMismatch, protocolPacketOf } from "./agreement.ts";
 import { resolveSplitBrain } from "./split_brain.ts";
 import { runHelper } from "./helper.ts";
+import { type ClosedEpoch, TransferLog } from "./epochs.ts";
+import { koMessage, KoWatchdog } from "./ko.ts";
+import { systemClock } from "../wire/clock.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -78,6 +82,8 @@ interface PendingWrite {
   sector: number;
   length: number;
   want: "RecvAck" | "WriteAck";
+  /** The transfer log epoch the write went out in. */
+  epoch: number;
   settle: () => void;
   resolve: () => void;
 }
@@ -130,7 +136,11 @@ export class PeerLink {
   #resync = new Map<number, PendingResync>();
   #barriers = new Map<number, () => void>();
   #nextId = 1;
-  #barrier = 0;
+  /** The current connection's epochs of sent writes (Primary side) and its ko-count watchdog. */
+  #tl: TransferLog | undefined;
+  #ko: KoWatchdog | undefined;
+  /** Writes received since the last Barrier (the epoch size a BarrierAck reports). */
+  #epochWrites = 0;
   #standAlone = false;
   #ended = false;
   #lastAttemptError = "";
@@ -187,14 +197,32 @@ export class PeerLink {
    * Sends an application write to the peer; resolves when the protocol is satisfied (A: handed
    * to the socket, B: RecvAck, C: WriteAck). When the connection fails first, the blocks are
    * marked out of sync for this peer instead and the promise resolves: the write itself succeeded.
+   * A full transfer log (max-buffers writes whose epoch the peer has not acked) holds it back.
    */
   sendWrite(device: Device, w: ReplicatedWrite): Promise<void> {
     const pc = this.#pc;
-    const protocol = this.#c.net.protocol ?? "C";
-    if (!pc || pc.state !== "connected") {
+    const tl = this.#tl;
+    if (!pc || pc.state !== "connected" || !tl) {
       this.#markOutOfSync(device, w.sector, w.length);
       return Promise.resolve();
     }
+    const room = tl.room();
+    if (!room) return this.#sendWrite(pc, tl, device, w);
+    // The open epoch must be acked before its room is free: close it now.
+    this.#closeEpoch(pc, tl);
+    return room.then(() => {
+      if (this.#tl === tl && pc.state === "connected") return this.#sendWrite(pc, tl, device, w);
+      this.#markOutOfSync(device, w.sector, w.length);
+    });
+  }
+
+  #sendWrite(
+    pc: PeerConnection,
+    tl: TransferLog,
+    device: Device,
+    w: ReplicatedWrite,
+  ): Promise<void> {
+    const protocol = this.#c.net.protocol ?? "C";
     const blockId = this.#nextId++;
     let flags = w.fua ? DpFlag.FUA : 0;
     if (protocol === "B") flags |= DpFlag.SEND_RECEIVE_ACK;
@@ -219,37 +247,64 @@ export class PeerLink {
         size: w.length,
       };
     this.#c.peerDevice(device.volume).sent += w.kind === "write" ? w.length / 1024 : 0;
+    const { epoch, full } = tl.add({ volume: device.volume, sector: w.sector, length: w.length });
     const sent = pc.send(packet);
+    if (full) this.#sendBarrier(pc, full);
     if (protocol === "A") {
-      return sent.catch(() => this.#markOutOfSync(device, w.sector, w.length));
+      return sent.then(
+        () => this.#completed(pc, tl, epoch),
+        () => this.#markOutOfSync(device, w.sector, w.length),
+      );
     }
     const { promise, resolve } = Promise.withResolvers<void>();
     const want = protocol === "B" ? "RecvAck" : "WriteAck";
+    const ko = this.#ko;
+    ko?.expect();
     this.#pending.set(blockId, {
       volume: device.volume,
       sector: w.sector,
       length: w.length,
       want,
-      settle: pc.expectReply(want),
+      epoch,
+      settle: () => ko?.answered(),
       resolve,
     });
     // A failed send ends the connection; #lost() marks the write out of sync and resolves it.
     sent.catch(() => {});
-    return promise;
+    return promise.then(() => this.#completed(pc, tl, epoch));
+  }
+
+  /**
+   * A write of `epoch` completed to the application: its epoch is closed if still open, so the
+   * peer gets the Barrier soon and the epoch can leave the transfer log (DRBD does the same in
+   * drbd_req_complete).
+   */
+  #completed(pc: PeerConnection, tl: TransferLog, epoch: number): void {
+    if (this.#tl === tl && tl.epoch === epoch) this.#closeEpoch(pc, tl);
+  }
+
+  /** Closes the open epoch (if it has writes) and sends its Barrier. */
+  #closeEpoch(pc: PeerConnection, tl: TransferLog): void {
+    const closed = tl.close();
+    if (closed) this.#sendBarrier(pc, closed);
+  }
+
+  #sendBarrier(pc: PeerConnection, e: ClosedEpoch): void {
+    if (pc.state !== "connected") return;
+    this.#ko?.expect();
+    pc.send({ type: "Barrier", barrier: e.barrier, flags: e.flush ? BarrierFlag.FLUSH : 0 })
+      .catch(() => {});
   }
 
   /** A flush on the Primary: a barrier the peer completes (its disk flushed) before acking. */
   async flush(): Promise<void> {
     const pc = this.#pc;
-    if (!pc || pc.state !== "connected") return;
-    const barrier = ++this.#barrier;
+    const tl = this.#tl;
+    if (!pc || pc.state !== "connected" || !tl) return;
+    const closed = tl.close(true)!;
     const { promise, resolve } = Promise.withResolvers<void>();
-    const settle = pc.expectReply("BarrierAck");
-    this.#barriers.set(barrier, () => {
-      settle();
-      resolve();
-    });
-    pc.send({ type: "Barrier", barrier }).catch(() => {});
+    this.#barriers.set(closed.barrier, resolve);
+    this.#sendBarrier(pc, closed);
     await promise;
   }
 
@@ -361,6 +416,7 @@ export class PeerLink {
     this.#c.establishedPath = pc.info.path;
     this.#peerDiscard = false;
     this.#splitBrainSeen = false;
+    this.#startEpochs(pc);
     this.#setState("Connected");
     const data = this.#dataLoop(pc);
     const meta = this.#metaLoop(pc);
@@ -377,6 +433,28 @@ export class PeerLink {
     this.#pc = undefined;
     this.#peerDropped(info);
     this.#lost(info.reason, info.by === "lost");
+  }
+
+  /** A new transfer log and ko-count watchdog for connection `pc` (net options as they are now). */
+  #startEpochs(pc: PeerConnection): void {
+    const net = this.#c.net;
+    this.#epochWrites = 0;
+    this.#tl = new TransferLog({
+      maxEpochSize: kib(net["max-epoch-size"], 2048),
+      maxWrites: kib(net["max-buffers"], 2048),
+    });
+    this.#ko = new KoWatchdog({
+      timeoutMs: kib(net["timeout"], 60) * 100,
+      koCount: Number(net["ko-count"] ?? 7),
+      clock: systemClock,
+      onExpire: (e) => {
+        // DRBD's request timer: the peer answers pings but completes nothing (C_TIMEOUT).
+        const text = koMessage(e);
+        this.#h.log.warn(`${this.#prefix}: ${text}`);
+        this.#setState("Timeout");
+        pc.close(text, DisconnectCode.TIMEOUT).catch(() => {});
+      },
+    });
   }
 
   /**
@@ -470,6 +548,14 @@ export class PeerLink {
       w.resolve();
     }
     this.#pending.clear();
+    // Writes whose epoch the peer did not ack may be missing there, whatever acks they got.
+    this.#ko?.stop();
+    const tl = this.#tl;
+    this.#tl = undefined;
+    for (const w of tl?.clear() ?? []) {
+      const d = this.#r.devices.get(w.volume);
+      if (d) this.#markOutOfSync(d, w.sector, w.length);
+    }
     this.#resync.clear();
     for (const done of this.#barriers.values()) done();
     this.#barriers.clear();
@@ -558,7 +644,7 @@ export class PeerLink {
 
   async #onData(pc: PeerConnection, p: Packet): Promise<void> {
     if (!("volume" in p)) {
-      if (p.type === "Barrier") await this.#onBarrier(p.barrier);
+      if (p.type === "Barrier") await this.#onBarrier(p.barrier, p.flags);
       if (p.type === "Protocol") this.#onProtocol(p);
       return;
     }
@@ -781,6 +867,7 @@ export class PeerLink {
         size: length,
         seq: p.seq,
       });
+    this.#epochWrites++;
     if (p.flags & DpFlag.SEND_RECEIVE_ACK) ack("RecvAck");
     const disk = d.disk;
     if (!disk) {
@@ -813,13 +900,17 @@ export class PeerLink {
     if (pc.state === "connected" && p.flags & DpFlag.SEND_WRITE_ACK) ack("WriteAck");
   }
 
-  async #onBarrier(barrier: number): Promise<void> {
-    // Writes are applied in arrival order, so all writes before the barrier are done here.
-    let n = 0;
-    for (const d of this.#r.devices.values()) {
-      if (d.disk) await d.disk.data.flush(), n++;
+  /**
+   * The end of a write epoch: writes are applied in arrival order, so every write of the epoch
+   * is on the disk here; the disks are flushed first when the barrier asks for it.
+   */
+  async #onBarrier(barrier: number, flags: number): Promise<void> {
+    const setSize = this.#epochWrites;
+    this.#epochWrites = 0;
+    if (flags & BarrierFlag.FLUSH) {
+      for (const d of this.#r.devices.values()) if (d.disk) await d.disk.data.flush();
     }
-    this.#send({ type: "BarrierAck", barrier, setSize: n });
+    this.#send({ type: "BarrierAck", barrier, setSize });
   }
 
   async #onResyncData(
@@ -885,6 +976,13 @@ export class PeerLink {
         return;
       }
       case "BarrierAck": {
+        this.#ko?.answered();
+        const bad = this.#tl?.ack(p.barrier, p.setSize);
+        if (bad) {
+          this.#h.log.error(`${this.#prefix}: ${bad}`);
+          this.#pc?.close(bad, DisconnectCode.PROTOCOL_ERROR).catch(() => {});
+          return;
+        }
         const done = this.#barriers.get(p.barrier);
         this.#barriers.delete(p.barrier);
         done?.();
