@@ -25,8 +25,9 @@ export interface Ack {
 // Block content: the pair (seq, block) as two little-endian u32, repeated over 4 KiB. Commands
 // on stdin, one per line: `write FIRST COUNT` (synchronous, one after another), `aio FIRST COUNT`
 // (issued, not waited for), `wait` (until every aio write is done), `stream FIRST COUNT` (blocks
-// FIRST.. round and round until the next command), `stop` (ends a stream). Each command answers
-// with a `done` line; acknowledged writes print `ack SEQ BLOCK`.
+// FIRST.. round and round until the next command), `stop` (ends a stream), `flush` (an NBD
+// flush, waited for). Each command answers with a `done` line; acknowledged writes print
+// `ack SEQ BLOCK`.
 const SCRIPT = `
 import os, sys, select
 h.connect_uri(os.environ["NBD_URI"])
@@ -72,6 +73,8 @@ while True:
         stream = [int(cmd[1]), int(cmd[2]), 0]
     elif cmd[0] == "stop":
         stream = None
+    elif cmd[0] == "flush":
+        h.flush()
     out("done", cmd[0])
 `;
 
@@ -152,6 +155,11 @@ export class BlockWriter {
   /** Waits until every write issued by {@link aio} is acknowledged. */
   wait(): Promise<void> {
     return this.#command("wait");
+  }
+
+  /** Sends an NBD flush and waits for it: every write acked before is on stable storage. */
+  flush(): Promise<void> {
+    return this.#command("flush");
   }
 
   /** Writes blocks first..first+count-1 round and round until {@link stopStream}. */
