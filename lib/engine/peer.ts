@@ -324,6 +324,40 @@ export class PeerLink {
     }
   }
 
+  /**
+   * invalidate (`as` "target") or invalidate-remote ("source") on a connected, Established
+   * volume (checked by the caller, see invalidate.ts): StartingSyncT/S tells the peer to take
+   * the other side, then both exchange bitmaps and the resync runs. `full` sets every bit first
+   * (DRBD's default, --reset-bitmap=yes); without it only the bits already set resync.
+   */
+  startResync(volume: number, as: "source" | "target", full: boolean): void {
+    const d = this.#r.devices.get(volume)!;
+    const slot = this.#slot(d)!;
+    if (full) d.disk!.meta.setAll(slot);
+    d.disk!.meta.flushBitmap();
+    const pd = this.#c.peerDevice(volume);
+    pd.replication = as === "source" ? "StartingSyncS" : "StartingSyncT";
+    this.#h.log.info(
+      `${this.#prefix}/${volume}: ${as === "source" ? "invalidate-remote" : "invalidate"}: ` +
+        `repl( Established -> ${pd.replication} ), ${full ? "full" : "bitmap based"} resync`,
+    );
+    this.#sendState(d);
+    this.#startBitmapExchange(d, as);
+  }
+
+  /** Enters WFBitMapS/T as `as` and sends our bitmap (a resync the admin asked for). */
+  #startBitmapExchange(d: Device, as: "source" | "target"): void {
+    const v = this.#vol(d.volume);
+    const pd = this.#c.peerDevice(d.volume);
+    v.phase = "bitmap";
+    v.role = as;
+    v.gotBitmap = false;
+    pd.replication = as === "source" ? "WFBitMapS" : "WFBitMapT";
+    if (as === "target") this.#r.setDiskState(d, "Inconsistent");
+    this.#sendBitmap(d, this.#slot(d)!);
+    this.#h.notify();
+  }
+
   // ---- connecting --------------------------------------------------------------------------
 
   async #run(): Promise<void> {
@@ -727,7 +761,11 @@ export class PeerLink {
   #onState(d: Device, v: Volume, pd: PeerDevice, s: PeerState): void {
     this.#c.peerRole = s.role;
     pd.peerDisk = s.disk;
-    if (v.phase === "sync" && v.role === "target" && s.replication === "Established") {
+    const starting = s.replication === "StartingSyncT" || s.replication === "StartingSyncS";
+    if (starting && v.phase === "idle" && d.disk) {
+      // The peer was invalidated (it syncs from us) or invalidated us (invalidate-remote).
+      this.#startBitmapExchange(d, s.replication === "StartingSyncT" ? "source" : "target");
+    } else if (v.phase === "sync" && v.role === "target" && s.replication === "Established") {
       this.#finishTarget(d, v, pd);
     } else if (v.phase === "handshake" || v.phase === "idle") {
       if (v.peerUuids) this.#decide(d);
