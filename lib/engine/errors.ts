@@ -123,7 +123,7 @@ const SS_TEXT: Record<number, string> = {
   [-12]: "Device is held open by someone",
   [-13]: "Have no net/connection configuration",
   [-14]: "Need a verify algorithm to start online verify",
-  [-15]: "State change requires a connection",
+  [-15]: "Need a connection to start verify or resync",
   [-16]: "Disk state is lower than outdated",
   [-18]: "In transient state, retry after next state change",
   [-23]: "Timeout in operation",

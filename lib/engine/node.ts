@@ -19,6 +19,7 @@ import { DrbdError, ERR, OtherError, SS } from "./errors.ts";
 import { parseMetaIndex } from "./metadata.ts";
 import { PeerLink } from "./peer.ts";
 import { setUserPause } from "./resync_pause.ts";
+import { resyncStartRefusal } from "./invalidate.ts";
 import { Connection, Resource, type ResourceHost } from "./resource.ts";
 import { resourceStatus, type ShowResource, showResource } from "./snapshot.ts";
 import { type ProcFile, startProcFile } from "./proc_file.ts"; // proc file
@@ -187,13 +188,13 @@ export class Node implements ControlHandler, ResourceHost {
         Object.assign(pd.options, options);
         return;
       }
+      case "invalidate-remote":
+        return this.#invalidateRemote(q);
       case "pause-sync":
       case "resume-sync":
         return this.#pauseSync(q, op === "pause-sync");
       case "verify":
         return this.#verify(q);
-      case "invalidate-remote":
-        return this.#needsConnection(q);
       case "forget-peer":
         return this.#forgetPeer(q);
       case "gi":
@@ -495,10 +496,29 @@ export class Node implements ControlHandler, ResourceHost {
     resource.setDiskState(device, "Outdated");
   }
 
+  /**
+   * invalidate: with a connected peer, a resync from it as SyncTarget (the first peer that
+   * accepts, or the one --sync-from-peer-node-id names); with none, the local data is just
+   * declared Inconsistent (drbd_adm_invalidate).
+   */
   #invalidate(q: SetupArgs): void {
     const { device, resource } = this.#minor(q);
     const disk = device.disk;
-    if (!disk) throw new DrbdError(q.objname, SS.NO_LOCAL_DISK);
+    if (!disk) throw new DrbdError(q.objname, ERR.NO_DISK);
+    const from = q.options["sync-from-peer-node-id"];
+    let refusal: number | undefined = SS.NEED_CONNECTION;
+    for (const c of resource.connections.values()) {
+      if (from !== undefined && c.peerNodeId !== Number(from)) continue;
+      refusal = this.#resyncRefusal(c, device, "target");
+      if (refusal === undefined) {
+        c.link!.startResync(device.volume, "target", q.options["reset-bitmap"] !== "no");
+        return;
+      }
+      if (refusal !== SS.NEED_CONNECTION) break;
+    }
+    if (from !== undefined || refusal !== SS.NEED_CONNECTION) {
+      throw new DrbdError(q.objname, refusal);
+    }
     if (resource.isPrimary()) throw new DrbdError(q.objname, SS.NO_UP_TO_DATE_DISK);
     for (const c of resource.connections.values()) {
       const slot = disk.meta.slotOf(c.peerNodeId, true);
@@ -508,9 +528,45 @@ export class Node implements ControlHandler, ResourceHost {
     resource.setDiskState(device, "Inconsistent");
   }
 
-  #needsConnection(q: SetupArgs): void {
+  /**
+   * invalidate-remote: a full (or, with --reset-bitmap=no, bitmap based) resync to a connected
+   * peer as SyncSource. A Primary whose peer is away marks every block out of sync for it
+   * instead, so the next connection resyncs all (drbd_adm_invalidate_peer).
+   */
+  #invalidateRemote(q: SetupArgs): void {
     const c = this.#connection(q);
-    if (c.state !== "Connected") throw new DrbdError(q.objname, SS.NEED_CONNECTION);
+    const r = this.#resource(q);
+    const device = r.devices.get(Number(q.args.volume));
+    if (!device) throw new DrbdError(q.objname, ERR.MINOR_INVALID);
+    const disk = device.disk;
+    if (!disk) throw new DrbdError(q.objname, ERR.NO_DISK);
+    const full = q.options["reset-bitmap"] !== "no";
+    const refusal = this.#resyncRefusal(c, device, "source");
+    if (refusal === undefined) {
+      c.link!.startResync(device.volume, "source", full);
+      return;
+    }
+    if (refusal === SS.NEED_CONNECTION && r.isPrimary() && full) {
+      const slot = disk.meta.slotOf(c.peerNodeId, true);
+      if (slot !== undefined) disk.meta.setAll(slot);
+      disk.meta.flushBitmap();
+      return;
+    }
+    throw new DrbdError(q.objname, refusal);
+  }
+
+  #resyncRefusal(c: Connection, device: Device, as: "source" | "target"): number | undefined {
+    if (!c.link || c.link.ended) return SS.NEED_CONNECTION;
+    const pd = c.peerDevice(device.volume);
+    return resyncStartRefusal({
+      as,
+      role: device.owner.isPrimary() ? "Primary" : "Secondary",
+      disk: device.diskState,
+      connection: c.state,
+      replication: pd.replication,
+      peerRole: c.peerRole,
+      peerDisk: pd.peerDisk,
+    });
   }
 
   /** pause-sync / resume-sync RES PEER VOL: the user's pause flag of one peer device. */
@@ -625,9 +681,12 @@ export class Node implements ControlHandler, ResourceHost {
   #connect(q: SetupArgs): void {
     const r = this.#resource(q);
     const c = this.#connection(q);
+    // DRBD refuses a connection that is not StandAlone (ERR_NET_CONFIGURED); a link that gave
+    // up on its own (split brain, incompatible settings) is StandAlone again.
+    if (c.state !== "StandAlone" || (c.link && !c.link.ended)) {
+      throw new DrbdError(q.objname, ERR.NET_CONFIGURED);
+    }
     if (c.paths.length === 0) throw new DrbdError(q.objname, SS.NO_NET_CONFIG);
-    // A link that gave up on its own (split brain, incompatible settings) left StandAlone.
-    if (c.state !== "StandAlone" || (c.link && !c.link.ended)) return;
     if (q.options["discard-my-data"] === "yes") {
       if (r.isPrimary()) throw new DrbdError(q.objname, ERR.DISCARD_IMPOSSIBLE);
       c.discardMyData = true;

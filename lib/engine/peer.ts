@@ -8,6 +8,7 @@
  */
 
 import {
+  BarrierFlag,
   type BitmapPacket,
   type BlockRequestPacket,
   type CloseInfo,
@@ -39,6 +40,8 @@ import { agreeSize, protocolMismatch, protocolPacketOf } from "./agreement.ts";
 import { resolveSplitBrain } from "./split_brain.ts";
 import { runHelper } from "./helper.ts";
 import { digestFor, VerifyRun } from "./verify.ts";
+import { type ClosedEpoch, TransferLog } from "./epochs.ts";
+import { koMessage, KoWatchdog } from "./ko.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -105,6 +108,8 @@ interface PendingWrite {
   sector: number;
   length: number;
   want: "RecvAck" | "WriteAck";
+  /** The transfer log epoch the write went out in. */
+  epoch: number;
   settle: () => void;
   resolve: () => void;
 }
@@ -156,9 +161,13 @@ export class PeerLink {
   #verifies = new Map<number, PendingVerify>();
   #barriers = new Map<number, () => void>();
   #nextId = 1;
-  #barrier = 0;
   /** A connection of this link was lost while this daemon ran on (DRBD's RECONNECT flag). */
   #reconnected = false;
+  /** The current connection's epochs of sent writes (Primary side) and its ko-count watchdog. */
+  #tl: TransferLog | undefined;
+  #ko: KoWatchdog | undefined;
+  /** Writes received since the last Barrier (the epoch size a BarrierAck reports). */
+  #epochWrites = 0;
   #standAlone = false;
   #ended = false;
   #lastAttemptError = "";
@@ -215,14 +224,32 @@ export class PeerLink {
    * Sends an application write to the peer; resolves when the protocol is satisfied (A: handed
    * to the socket, B: RecvAck, C: WriteAck). When the connection fails first, the blocks are
    * marked out of sync for this peer instead and the promise resolves: the write itself succeeded.
+   * A full transfer log (max-buffers writes whose epoch the peer has not acked) holds it back.
    */
   sendWrite(device: Device, w: ReplicatedWrite): Promise<void> {
     const pc = this.#pc;
-    const protocol = this.#c.net.protocol ?? "C";
-    if (!pc || pc.state !== "connected") {
+    const tl = this.#tl;
+    if (!pc || pc.state !== "connected" || !tl) {
       this.#markOutOfSync(device, w.sector, w.length);
       return Promise.resolve();
     }
+    const room = tl.room();
+    if (!room) return this.#sendWrite(pc, tl, device, w);
+    // The open epoch must be acked before its room is free: close it now.
+    this.#closeEpoch(pc, tl);
+    return room.then(() => {
+      if (this.#tl === tl && pc.state === "connected") return this.#sendWrite(pc, tl, device, w);
+      this.#markOutOfSync(device, w.sector, w.length);
+    });
+  }
+
+  #sendWrite(
+    pc: PeerConnection,
+    tl: TransferLog,
+    device: Device,
+    w: ReplicatedWrite,
+  ): Promise<void> {
+    const protocol = this.#c.net.protocol ?? "C";
     const blockId = this.#nextId++;
     let flags = w.fua ? DpFlag.FUA : 0;
     if (protocol === "B") flags |= DpFlag.SEND_RECEIVE_ACK;
@@ -247,37 +274,64 @@ export class PeerLink {
         size: w.length,
       };
     this.#c.peerDevice(device.volume).sent += w.kind === "write" ? w.length / 1024 : 0;
+    const { epoch, full } = tl.add({ volume: device.volume, sector: w.sector, length: w.length });
     const sent = pc.send(packet);
+    if (full) this.#sendBarrier(pc, full);
     if (protocol === "A") {
-      return sent.catch(() => this.#markOutOfSync(device, w.sector, w.length));
+      return sent.then(
+        () => this.#completed(pc, tl, epoch),
+        () => this.#markOutOfSync(device, w.sector, w.length),
+      );
     }
     const { promise, resolve } = Promise.withResolvers<void>();
     const want = protocol === "B" ? "RecvAck" : "WriteAck";
+    const ko = this.#ko;
+    ko?.expect();
     this.#pending.set(blockId, {
       volume: device.volume,
       sector: w.sector,
       length: w.length,
       want,
-      settle: pc.expectReply(want),
+      epoch,
+      settle: () => ko?.answered(),
       resolve,
     });
     // A failed send ends the connection; #lost() marks the write out of sync and resolves it.
     sent.catch(() => {});
-    return promise;
+    return promise.then(() => this.#completed(pc, tl, epoch));
+  }
+
+  /**
+   * A write of `epoch` completed to the application: its epoch is closed if still open, so the
+   * peer gets the Barrier soon and the epoch can leave the transfer log (DRBD does the same in
+   * drbd_req_complete).
+   */
+  #completed(pc: PeerConnection, tl: TransferLog, epoch: number): void {
+    if (this.#tl === tl && tl.epoch === epoch) this.#closeEpoch(pc, tl);
+  }
+
+  /** Closes the open epoch (if it has writes) and sends its Barrier. */
+  #closeEpoch(pc: PeerConnection, tl: TransferLog): void {
+    const closed = tl.close();
+    if (closed) this.#sendBarrier(pc, closed);
+  }
+
+  #sendBarrier(pc: PeerConnection, e: ClosedEpoch): void {
+    if (pc.state !== "connected") return;
+    this.#ko?.expect();
+    pc.send({ type: "Barrier", barrier: e.barrier, flags: e.flush ? BarrierFlag.FLUSH : 0 })
+      .catch(() => {});
   }
 
   /** A flush on the Primary: a barrier the peer completes (its disk flushed) before acking. */
   async flush(): Promise<void> {
     const pc = this.#pc;
-    if (!pc || pc.state !== "connected") return;
-    const barrier = ++this.#barrier;
+    const tl = this.#tl;
+    if (!pc || pc.state !== "connected" || !tl) return;
+    const closed = tl.close(true)!;
     const { promise, resolve } = Promise.withResolvers<void>();
-    const settle = pc.expectReply("BarrierAck");
-    this.#barriers.set(barrier, () => {
-      settle();
-      resolve();
-    });
-    pc.send({ type: "Barrier", barrier }).catch(() => {});
+    this.#barriers.set(closed.barrier, resolve);
+    this.#sendBarrier(pc, closed);
     await promise;
   }
 
@@ -347,6 +401,40 @@ export class PeerLink {
       this.#h.log.error(`${this.#prefix}/${volume}: verify failed: ${(e as Error).message}`);
       pc.close(`verify failed: ${(e as Error).message}`);
     });
+  }
+
+  /**
+   * invalidate (`as` "target") or invalidate-remote ("source") on a connected, Established
+   * volume (checked by the caller, see invalidate.ts): StartingSyncT/S tells the peer to take
+   * the other side, then both exchange bitmaps and the resync runs. `full` sets every bit first
+   * (DRBD's default, --reset-bitmap=yes); without it only the bits already set resync.
+   */
+  startResync(volume: number, as: "source" | "target", full: boolean): void {
+    const d = this.#r.devices.get(volume)!;
+    const slot = this.#slot(d)!;
+    if (full) d.disk!.meta.setAll(slot);
+    d.disk!.meta.flushBitmap();
+    const pd = this.#c.peerDevice(volume);
+    pd.replication = as === "source" ? "StartingSyncS" : "StartingSyncT";
+    this.#h.log.info(
+      `${this.#prefix}/${volume}: ${as === "source" ? "invalidate-remote" : "invalidate"}: ` +
+        `repl( Established -> ${pd.replication} ), ${full ? "full" : "bitmap based"} resync`,
+    );
+    this.#sendState(d);
+    this.#startBitmapExchange(d, as);
+  }
+
+  /** Enters WFBitMapS/T as `as` and sends our bitmap (a resync the admin asked for). */
+  #startBitmapExchange(d: Device, as: "source" | "target"): void {
+    const v = this.#vol(d.volume);
+    const pd = this.#c.peerDevice(d.volume);
+    v.phase = "bitmap";
+    v.role = as;
+    v.gotBitmap = false;
+    pd.replication = as === "source" ? "WFBitMapS" : "WFBitMapT";
+    if (as === "target") this.#r.setDiskState(d, "Inconsistent");
+    this.#sendBitmap(d, this.#slot(d)!);
+    this.#h.notify();
   }
 
   // ---- connecting --------------------------------------------------------------------------
@@ -441,6 +529,7 @@ export class PeerLink {
     this.#c.establishedPath = pc.info.path;
     this.#peerDiscard = false;
     this.#splitBrainSeen = false;
+    this.#startEpochs(pc);
     this.#setState("Connected");
     const data = this.#dataLoop(pc);
     const meta = this.#metaLoop(pc);
@@ -457,6 +546,28 @@ export class PeerLink {
     this.#pc = undefined;
     this.#peerDropped(info);
     this.#lost(info.reason, info.by === "lost");
+  }
+
+  /** A new transfer log and ko-count watchdog for connection `pc` (net options as they are now). */
+  #startEpochs(pc: PeerConnection): void {
+    const net = this.#c.net;
+    this.#epochWrites = 0;
+    this.#tl = new TransferLog({
+      maxEpochSize: kib(net["max-epoch-size"], 2048),
+      maxWrites: kib(net["max-buffers"], 2048),
+    });
+    this.#ko = new KoWatchdog({
+      timeoutMs: kib(net["timeout"], 60) * 100,
+      koCount: Number(net["ko-count"] ?? 7),
+      clock: systemClock,
+      onExpire: (e) => {
+        // DRBD's request timer: the peer answers pings but completes nothing (C_TIMEOUT).
+        const text = koMessage(e);
+        this.#h.log.warn(`${this.#prefix}: ${text}`);
+        this.#setState("Timeout");
+        pc.close(text, DisconnectCode.TIMEOUT).catch(() => {});
+      },
+    });
   }
 
   /**
@@ -551,6 +662,14 @@ export class PeerLink {
       w.resolve();
     }
     this.#pending.clear();
+    // Writes whose epoch the peer did not ack may be missing there, whatever acks they got.
+    this.#ko?.stop();
+    const tl = this.#tl;
+    this.#tl = undefined;
+    for (const w of tl?.clear() ?? []) {
+      const d = this.#r.devices.get(w.volume);
+      if (d) this.#markOutOfSync(d, w.sector, w.length);
+    }
     this.#resync.clear();
     for (const r of this.#verifies.values()) r.release();
     this.#verifies.clear();
@@ -648,7 +767,7 @@ export class PeerLink {
 
   async #onData(pc: PeerConnection, p: Packet): Promise<void> {
     if (!("volume" in p)) {
-      if (p.type === "Barrier") await this.#onBarrier(p.barrier);
+      if (p.type === "Barrier") await this.#onBarrier(p.barrier, p.flags);
       if (p.type === "Protocol") this.#onProtocol(p);
       return;
     }
@@ -745,7 +864,11 @@ export class PeerLink {
       pd.resyncSuspPeer = peerPaused;
       this.#applyPause(d);
     }
-    if (v.phase === "sync" && v.role === "target" && s.replication === "Established") {
+    const starting = s.replication === "StartingSyncT" || s.replication === "StartingSyncS";
+    if (starting && v.phase === "idle" && d.disk) {
+      // The peer was invalidated (it syncs from us) or invalidated us (invalidate-remote).
+      this.#startBitmapExchange(d, s.replication === "StartingSyncT" ? "source" : "target");
+    } else if (v.phase === "sync" && v.role === "target" && s.replication === "Established") {
       this.#finishTarget(d, v, pd);
     } else if (v.phase === "verify") {
       // The initiator ended the run (done, stop sector, or gave up): so does this side.
@@ -903,6 +1026,7 @@ export class PeerLink {
         size: length,
         seq: p.seq,
       });
+    this.#epochWrites++;
     if (p.flags & DpFlag.SEND_RECEIVE_ACK) ack("RecvAck");
     const disk = d.disk;
     if (!disk) {
@@ -935,13 +1059,17 @@ export class PeerLink {
     if (pc.state === "connected" && p.flags & DpFlag.SEND_WRITE_ACK) ack("WriteAck");
   }
 
-  async #onBarrier(barrier: number): Promise<void> {
-    // Writes are applied in arrival order, so all writes before the barrier are done here.
-    let n = 0;
-    for (const d of this.#r.devices.values()) {
-      if (d.disk) await d.disk.data.flush(), n++;
+  /**
+   * The end of a write epoch: writes are applied in arrival order, so every write of the epoch
+   * is on the disk here; the disks are flushed first when the barrier asks for it.
+   */
+  async #onBarrier(barrier: number, flags: number): Promise<void> {
+    const setSize = this.#epochWrites;
+    this.#epochWrites = 0;
+    if (flags & BarrierFlag.FLUSH) {
+      for (const d of this.#r.devices.values()) if (d.disk) await d.disk.data.flush();
     }
-    this.#send({ type: "BarrierAck", barrier, setSize: n });
+    this.#send({ type: "BarrierAck", barrier, setSize });
   }
 
   async #onResyncData(
@@ -1012,6 +1140,13 @@ export class PeerLink {
       case "VerifyResult":
         return this.#onVerifyResult(p.volume, p.sector, p.size, p.inSync);
       case "BarrierAck": {
+        this.#ko?.answered();
+        const bad = this.#tl?.ack(p.barrier, p.setSize);
+        if (bad) {
+          this.#h.log.error(`${this.#prefix}: ${bad}`);
+          this.#pc?.close(bad, DisconnectCode.PROTOCOL_ERROR).catch(() => {});
+          return;
+        }
         const done = this.#barriers.get(p.barrier);
         this.#barriers.delete(p.barrier);
         done?.();

@@ -8,6 +8,7 @@
 
 import { CONNECTION_STATES, DISK_STATES, REPLICATION_STATES, ROLES } from "../engine/states.ts";
 import {
+  BarrierFlag,
   HEADER_SIZE,
   MAGIC,
   MAX_CHALLENGE_SIZE,
@@ -388,12 +389,13 @@ const barrier: Codec<"Barrier"> = {
   size: () => 8,
   enc(p, v, _b, o) {
     v.setUint32(o, p.barrier);
-    v.setUint32(o + 4, 0);
+    v.setUint32(o + 4, p.flags);
   },
   dec(type, v, _b, o, len) {
     exact(type, len, 8);
-    zero(type, v, o + 4, 4);
-    return { type, barrier: v.getUint32(o) };
+    const flags = v.getUint32(o + 4);
+    if (flags & ~BarrierFlag.FLUSH) fail(type, `unknown flags 0x${flags.toString(16)}`);
+    return { type, barrier: v.getUint32(o), flags };
   },
 };
 

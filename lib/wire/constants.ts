@@ -57,6 +57,12 @@ export const DpFlag = {
   ZEROES: 0x400,
 } as const;
 
+/** Flag bits of a Barrier packet. */
+export const BarrierFlag = {
+  /** The peer flushes its disk after the epoch's writes, before it sends the BarrierAck. */
+  FLUSH: 0x1,
+} as const;
+
 /** Feature bits announced in Hello; the connection uses the intersection. */
 export const Feature = {
   /** Trim packets with DISCARD. */

@@ -9,6 +9,7 @@
 
 export {
   ALL_FEATURES,
+  BarrierFlag,
   type Channel,
   DisconnectCode,
   DpFlag,

@@ -113,6 +113,8 @@ export interface BarrierPacket {
   type: "Barrier";
   /** Epoch number. */
   barrier: number;
+  /** {@link BarrierFlag} bits (FLUSH: the epoch was closed by a flush). */
+  flags: number;
 }
 
 /** The peer's answer to Barrier: the epoch and how many writes it contained. */

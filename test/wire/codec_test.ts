@@ -111,7 +111,7 @@ function helloFields() {
 }
 
 Deno.test("a bad magic, unknown command, oversized, truncated or trailing packet is a protocol error", () => {
-  const good = encodePacketBytes({ type: "Barrier", barrier: 1 });
+  const good = encodePacketBytes({ type: "Barrier", barrier: 1, flags: 0 });
   const cases: [string, Uint8Array][] = [];
   const magic = good.slice();
   magic[0] ^= 0xff;
@@ -140,6 +140,9 @@ Deno.test("a bad magic, unknown command, oversized, truncated or trailing packet
   const odd = new Uint8Array([...data, 1, 2, 3]);
   new DataView(odd.buffer).setUint32(8, data.length - HEADER_SIZE + 3);
   cases.push(["not a multiple of 512", odd]);
+  const flags = good.slice();
+  new DataView(flags.buffer).setUint32(HEADER_SIZE + 4, 2);
+  cases.push(["unknown flags 0x2", flags]);
   for (const [why, bytes] of cases) {
     assert.throws(
       () => decodePacket(bytes),

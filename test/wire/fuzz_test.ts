@@ -139,7 +139,7 @@ const garbage: [string, (d: Deno.TcpConn) => Promise<void>, RegExp][] = [
   [
     "an unknown command",
     (d) => {
-      const b = encodePacketBytes({ type: "Barrier", barrier: 1 });
+      const b = encodePacketBytes({ type: "Barrier", barrier: 1, flags: 0 });
       new DataView(b.buffer).setUint16(4, 0x4242);
       return writeAll(d, b);
     },
@@ -148,7 +148,7 @@ const garbage: [string, (d: Deno.TcpConn) => Promise<void>, RegExp][] = [
   [
     "an oversized packet",
     (d) => {
-      const b = encodePacketBytes({ type: "Barrier", barrier: 1 });
+      const b = encodePacketBytes({ type: "Barrier", barrier: 1, flags: 0 });
       new DataView(b.buffer).setUint32(8, 64 << 20);
       return writeAll(d, b);
     },

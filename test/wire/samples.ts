@@ -52,7 +52,8 @@ export const SAMPLES: Packet[] = [
   { type: "VerifyResult", volume: 0, sector: 8, size: 4096, inSync: false },
   { type: "VerifyResult", volume: 0, sector: 8, size: 4096, inSync: true },
   { type: "OutOfSync", volume: 4, sector: 1024, size: 1 << 20 },
-  { type: "Barrier", barrier: 0xfffffffe },
+  { type: "Barrier", barrier: 0xfffffffe, flags: 0 },
+  { type: "Barrier", barrier: 7, flags: 1 },
   { type: "BarrierAck", barrier: 77, setSize: 2048 },
   {
     type: "State",

@@ -374,7 +374,7 @@ Deno.test("close(reason) tells the peer why and fails sends that were still queu
     for (const r of failed) {
       assert.ok((r as PromiseRejectedResult).reason instanceof ConnectionClosedError);
     }
-    await assert.rejects(b.send({ type: "Barrier", barrier: 1 }), ConnectionClosedError);
+    await assert.rejects(b.send({ type: "Barrier", barrier: 1, flags: 0 }), ConnectionClosedError);
     assert.deepEqual(await b.closed, { reason: "drbdsetup disconnect r0", by: "local", code: 0 });
     const info = await a.closed;
     assert.equal(info.by, "peer");
