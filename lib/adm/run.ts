@@ -13,6 +13,7 @@ import {
   dumpXml,
   loadConfig,
   type LoadResult,
+  matchOnProxy,
   setPeers,
 } from "../config/mod.ts";
 import type { Config, Connection, Resource, Volume } from "../config/types.ts";
@@ -31,7 +32,6 @@ import {
 import { usageText } from "./usage.ts";
 import { lookupConfig } from "./registry.ts";
 import { convertResyncAfter } from "./model.ts";
-import { matchOnProxy } from "./proxy_match.ts";
 
 /** A parsed drbdadm command line. */
 export interface AdmInvocation {
@@ -277,7 +277,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
       const unknown = /^'(.*)' not defined in your config \(for this host\)\.\n?$/.exec(last);
       const rest = unknown ? known.filter((n) => n !== unknown[1]) : [];
       if (!unknown || rest.length === 0 || rest.length === known.length) {
-        for (const m of firstError.messages) io.err(m.endsWith("\n") ? m : m + "\n");
+        for (const m of firstError.messages) io.err(m);
         return firstError.exitCode;
       }
       known = rest;
