@@ -300,20 +300,31 @@ async function reconnect(
 /** nbdkit's file plugin on `file` (a Unix socket in `dir`); resolves once it listens. */
 async function startNbdkit(file: string, dir: string) {
   const socket = `${dir}/nbdkit.sock`, pid = `${dir}/nbdkit.pid`;
+  // a previous repetition's files would make the wait below pass at once
+  for (const f of [socket, pid]) await Deno.remove(f).catch(() => {});
   const child = new Deno.Command("nbdkit", {
     args: ["-f", "-U", socket, "-P", pid, "file", file],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
-  for (let i = 0; i < 400; i++) {
-    if (await Deno.stat(pid).then(() => true, () => false)) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  await waitFor(
+    async () => {
+      if (exited) throw new Error(`nbdkit exited with ${(await status).code}`);
+      return await Deno.stat(pid).then(() => true, () => false);
+    },
+    "nbdkit to listen",
+    10_000,
+  );
   return {
     uri: `nbd+unix:///?socket=${socket}`,
     async close() {
-      child.kill("SIGTERM");
-      await child.status;
+      if (!exited) child.kill("SIGTERM");
+      await status;
     },
   };
 }
