@@ -277,7 +277,8 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
       const unknown = /^'(.*)' not defined in your config \(for this host\)\.\n?$/.exec(last);
       const rest = unknown ? known.filter((n) => n !== unknown[1]) : [];
       if (!unknown || rest.length === 0 || rest.length === known.length) {
-        for (const m of firstError.messages) io.err(m);
+        // a message that ends in "\n." runs on into the next, as drbdadm's ambiguity error does
+        for (const m of firstError.messages) io.err(/\n\.?$/.test(m) ? m : m + "\n");
         return firstError.exitCode;
       }
       known = rest;
