@@ -7,6 +7,9 @@
  */
 import { type Console, ExitError, ProcessConsole } from "./lib/cli/io.ts";
 import { VERSION } from "./lib/version.ts";
+import { phase, reportPhases } from "./lib/config/timing.ts";
+
+phase("runtime start + mod.ts");
 
 /** A tool's entry point: arguments after the tool name, a console; resolves to the exit code. */
 export type ToolMain = (args: string[], io: Console) => number | Promise<number>;
@@ -92,6 +95,7 @@ export async function run(argv0: string, args: string[], io: Console): Promise<n
   }
   try {
     const tool = await TOOLS[name].load();
+    phase(`load ${name} modules`);
     return await tool.main(args, io);
   } catch (e) {
     if (e instanceof ExitError) return e.code;
@@ -103,5 +107,7 @@ if (import.meta.main) {
   const io = new ProcessConsole();
   const code = await run(invokedName(), Deno.args, io);
   io.flush();
+  phase("write output");
+  reportPhases();
   Deno.exit(code);
 }

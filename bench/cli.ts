@@ -3,11 +3,15 @@
  * drbd.conf with 500 resources, udrbd (`deno run -A mod.ts drbdadm`) against the real drbdadm
  * of drbd-utils 9.22 and against `deno run` of an empty script, all in one run.
  *
- *     deno run -A bench/cli.ts [--reps N] [--resources N]
+ *     deno run -A bench/cli.ts [--reps N] [--resources N] [--timing] [--write-config PATH]
  *
  * Prints the median wall time of N repetitions (default 15) and the ratios; the goal is
  * udrbd's parse+dump within 2x the empty-script start. `drbdadm --version` shows how much of
  * that is loading drbdadm's modules rather than reading the configuration.
+ *
+ * `--timing` also runs udrbd's `dump all` and `sh-resources` N times with `UDRBD_TIMING=1` and
+ * prints the median of each phase it reports (where the time goes inside the process).
+ * `--write-config PATH` writes the generated drbd.conf to PATH and exits, for profiling by hand.
  *
  * @module
  */
@@ -40,6 +44,27 @@ async function timeOnce(cmd: string, args: string[]): Promise<number> {
   return ms;
 }
 
+/** Runs udrbd with `UDRBD_TIMING=1` `reps` times; the median of each phase, in first-seen order. */
+async function phaseMedians(args: string[], reps: number): Promise<Map<string, number>> {
+  const seen = new Map<string, number[]>();
+  for (let r = 0; r < reps; r++) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args,
+      env: { UDRBD_TIMING: "1" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    for (const line of new TextDecoder().decode(out.stderr).split("\n")) {
+      const m = /^ {2}(.*?)\s+([\d.]+) ms$/.exec(line);
+      if (!m) continue;
+      if (!seen.has(m[1])) seen.set(m[1], []);
+      seen.get(m[1])!.push(Number(m[2]));
+    }
+  }
+  return new Map([...seen].map(([k, v]) => [k, median(v)]));
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -51,10 +76,16 @@ async function main(): Promise<void> {
     options: {
       reps: { type: "string", default: "15" },
       resources: { type: "string", default: "500" },
+      timing: { type: "boolean", default: false },
+      "write-config": { type: "string" },
     },
   });
   const reps = Number(values.reps);
   const n = Number(values.resources);
+  if (values["write-config"] !== undefined) {
+    await Deno.writeTextFile(values["write-config"], config(n));
+    return;
+  }
   const dir = await Deno.makeTempDir({ prefix: "udrbd-bench-cli-" });
   try {
     const conf = `${dir}/drbd.conf`;
@@ -98,6 +129,16 @@ async function main(): Promise<void> {
         `${what.padEnd(13)} udrbd/empty-start ${(ours / empty).toFixed(2)}x (goal <= 2.00x)` +
           `   udrbd/real ${(ours / m(`real drbdadm ${what}`)).toFixed(2)}x`,
       );
+    }
+    if (values.timing) {
+      for (const what of ["dump", "sh-resources"]) {
+        const args = ["run", "-A", MOD, "drbdadm", "-c", conf, what];
+        if (what === "dump") args.push("all");
+        console.log(`\nUDRBD_TIMING=1 drbdadm ${what}: median of ${reps} runs per phase (ms)`);
+        for (const [name, ms] of await phaseMedians(args, reps)) {
+          console.log(`  ${name.padEnd(30)} ${ms.toFixed(2).padStart(8)}`);
+        }
+      }
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

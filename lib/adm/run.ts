@@ -32,6 +32,7 @@ import {
 import { usageText } from "./usage.ts";
 import { lookupConfig } from "./registry.ts";
 import { convertResyncAfter } from "./model.ts";
+import { phase } from "../config/timing.ts";
 
 /** A parsed drbdadm command line. */
 export interface AdmInvocation {
@@ -290,6 +291,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
     io.err(w.endsWith("\n") ? w : w + "\n");
   }
   const config: Config = loaded.config;
+  phase("print warnings");
 
   const hostname = config.hostname;
   // proxy commands select this host's part of a resource by where its proxy runs
@@ -324,6 +326,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
     runner,
   );
 
+  phase("engine set-up");
   let rv = 0;
   if (cmd.resNameRequired || names.length > 0) {
     if (config.resources.length === 0 && !isDump) die(E.USAGE, "no resources defined!\n");
@@ -356,6 +359,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
     if (r >= 10) die(r, `command ${cmd.name} exited with code ${r}\n`);
     rv = r;
   }
+  phase(`run ${cmd.name}`);
   const r = await engine.runDeferred();
   return Math.max(r, rv);
 }

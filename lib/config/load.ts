@@ -13,6 +13,7 @@ import { postParse, ResolveAbort, type ResolveContext, setPeerInResource } from 
 import { expandCommon } from "./inherit.ts";
 import { canonifyPath } from "./files.ts";
 import { hostnameInList } from "./parser.ts";
+import { phase } from "./timing.ts";
 
 /** Options for {@link parseConfigFile} and {@link parseConfigText}. */
 export interface ParseOptions {
@@ -52,6 +53,7 @@ function parseAndResolve(
 ): Loaded {
   const hostname = options.hostname ?? nodeName();
   const parser = new Parser({ hostname, excludeFiles: options.configToExclude });
+  phase("node name");
   try {
     parser.parseTop(file, text, save);
     if (options.configToTest) {
@@ -69,6 +71,7 @@ function parseAndResolve(
     throw e;
   }
   if (!parser.problems.valid) fail(parser.problems.list, EXIT.CONFIG_INVALID);
+  phase("lex + parse");
   const config: Config = {
     file: save,
     hostname,
@@ -94,6 +97,7 @@ function parseAndResolve(
     throw e;
   }
   parser.finish();
+  phase("post-parse (resolve)");
   contexts.set(config, ctx);
   return { config, diagnostics: parser.problems.list, ctx };
 }
@@ -195,6 +199,7 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     }
   }
   const file = fromStdin ? "STDIN" : path;
+  phase("read config file");
   const { config, ctx } = parseAndResolve(file, fromStdin ? "STDIN" : canonifyPath(path), text, {
     ...options,
   });
@@ -210,6 +215,7 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
         }
       } else throw e;
     }
+    phase("expand common");
   }
   const noTty = !(options.tty ?? isTty());
   const warnings = () => joinRunOns(problems.list.map((d) => d.message));
@@ -235,6 +241,7 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     }
   }
   if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
+  phase("validate resources");
   const verify = (res: Resource) => {
     if (
       config.global.disableIpVerification || (options.dryRun && noTty) || !options.verifyIps ||
@@ -288,6 +295,7 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
       selected.push(res);
     }
   }
+  phase("verify addresses, select");
   return { config, selected, warnings: warnings(), exitCode };
 }
 
