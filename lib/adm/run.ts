@@ -17,22 +17,15 @@ import {
   setPeers,
 } from "../config/mod.ts";
 import type { Config, Connection, Resource, Volume } from "../config/types.ts";
-import { stderrIsTerminal } from "../util/progress.ts";
 import type { AdmCommand } from "./commands.ts";
-import {
-  type Ctx,
-  E,
-  Engine,
-  type Sleeps,
-  type Stage,
-  STAGES,
-  type StepOptions,
-  type StepRunner,
-} from "./engine.ts";
+// types only: the step engine is loaded when a command needs it (dump all and sh-resources,
+// the start-up benchmark's commands, do not)
+import type { Engine, StepOptions, StepRunner } from "./engine.ts";
 import { usageText } from "./usage.ts";
-import { lookupConfig } from "./registry.ts";
-import { convertResyncAfter } from "./model.ts";
 import { phase } from "../config/timing.ts";
+
+/** drbdadm's exit codes used here (engine.ts has the full set; it is not loaded for dumps). */
+const E = { USAGE: 1, CONFIG_INVALID: 10 } as const;
 
 /** A parsed drbdadm command line. */
 export interface AdmInvocation {
@@ -230,6 +223,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
 
   let configFile = inv.configFile;
   if (configFile === undefined && cmd.useCachedConfigFile && names.length > 0) {
+    const { lookupConfig } = await import("./registry.ts");
     const found = lookupConfig(names[0]);
     if (found.message) io.err(found.message);
     configFile = found.file;
@@ -296,13 +290,37 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   const hostname = config.hostname;
   // proxy commands select this host's part of a resource by where its proxy runs
   if (cmd.isProxyCmd) matchOnProxy(config);
+  const all = names.length === 0 || names[0] === "all";
+  if (isDump && all && (cmd.resNameRequired || names.length > 0)) {
+    // the whole configuration: printed here, without the step engine
+    io.out(
+      isDumpXml
+        ? dumpXml(config, config.resources, { verbose: inv.verbose > 0 })
+        : dumpConfig(config, config.resources, { verbose: inv.verbose > 0 }),
+    );
+    phase(`run ${cmd.name}`);
+    return 0;
+  }
+  if (cmd.action === "sh-resources" && names.length === 0 && !cmd.resNameRequired) {
+    for (const r of config.resources) {
+      if (r.ignore || r.stacked !== inv.stacked) continue;
+      io.out(`${r.name}\n`);
+    }
+    phase(`run ${cmd.name}`);
+    return 0;
+  }
+  const [{ Engine }, { convertResyncAfter }, { stderrIsTerminal }] = await Promise.all([
+    import("./engine.ts"),
+    import("./model.ts"),
+    import("../util/progress.ts"),
+  ]);
   let runner = options.runner ?? defaultRunner(inv.drbdmeta, undefined, options.setupRunner);
   if (options.progress ?? (io instanceof ProcessConsole && stderrIsTerminal())) {
     runner = withSyncProgress(runner, inv.drbdsetup);
   }
   // drbdadm reports adjust-with-progress's stages unless -d or -v print the steps instead
   const Kind = cmd.name === "adjust-with-progress" && !inv.dryRun && !inv.verbose
-    ? AdjustProgressEngine
+    ? (await import("./adjust_progress.ts")).AdjustProgressEngine
     : Engine;
   const engine = new Kind(
     io,
@@ -325,31 +343,22 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
     config,
     runner,
   );
-
   phase("engine set-up");
   let rv = 0;
   if (cmd.resNameRequired || names.length > 0) {
     if (config.resources.length === 0 && !isDump) die(E.USAGE, "no resources defined!\n");
     if (!isDump && !convertResyncAfter(config, tty, (t) => io.err(t))) return E.CONFIG_INVALID;
-    if (names.length === 0 || names[0] === "all") {
-      if (!isDump) dieIfNoResources(countResources(config), engine, hostname, die);
-      if (isDump) {
-        io.out(
-          isDumpXml
-            ? dumpXml(config, config.resources, { verbose: inv.verbose > 0 })
-            : dumpConfig(config, config.resources, { verbose: inv.verbose > 0 }),
-        );
-      } else {
-        for (const res of config.resources) {
-          if (cmd.name !== "outdate" || res.ignore || res.stacked !== engine.opts.stacked) continue;
-          engine.checkDisklessOutdate(res);
-        }
-        for (const res of config.resources) {
-          if (res.ignore || res.stacked !== engine.opts.stacked) continue;
-          if (cmd.needPeer || cmd.name === "up" || isAdjust) setPeers(config, res);
-          const r = await engine.callCmd(cmd, { cmd, res }, true);
-          if (r > rv) rv = r;
-        }
+    if (all) {
+      dieIfNoResources(countResources(config), engine, hostname, die);
+      for (const res of config.resources) {
+        if (cmd.name !== "outdate" || res.ignore || res.stacked !== engine.opts.stacked) continue;
+        engine.checkDisklessOutdate(res);
+      }
+      for (const res of config.resources) {
+        if (res.ignore || res.stacked !== engine.opts.stacked) continue;
+        if (cmd.needPeer || cmd.name === "up" || isAdjust) setPeers(config, res);
+        const r = await engine.callCmd(cmd, { cmd, res }, true);
+        if (r > rv) rv = r;
       }
     } else {
       rv = await runNamed(engine, cmd, names, isDump, hostname, die);
@@ -624,103 +633,4 @@ export function withSyncProgress(runner: StepRunner, drbdsetup: string): StepRun
       await watching;
     }
   };
-}
-
-/** drbdadm's names of the configuration stages in adjust-with-progress's report. */
-const STAGE_TITLES: Record<Stage, string> = {
-  "prereq": "create res",
-  "resource": "adjust res",
-  "disk-prep-down": "prepare disk",
-  "disk-prep-up": "prepare disk",
-  "net-disconnect": "prepare net",
-  "net-prep-down": "prepare net",
-  "net-prep-up": "prepare net",
-  "net-path": "prepare net",
-  "net": "adjust net",
-  "peer-device": "adjust peer_devices",
-  "disk": "adjust disk",
-  "net-connect": "attempt to connect",
-};
-
-/** Stages whose failure makes later stages skip the resource, as in drbdadm. */
-const PREREQ_STAGES = new Set<Stage>([
-  "prereq",
-  "disk-prep-down",
-  "disk-prep-up",
-  "net-prep-down",
-  "net-prep-up",
-]);
-
-/**
- * The engine of `drbdadm adjust-with-progress`: every step's stderr is hidden, and the
- * deferred stages report on stdout as drbdadm 9.22 does —
- *
- * ```
- * [
- *      create res: r0 r1
- *    prepare disk: r0 r1
- *     adjust disk: r0 r1:failed(attach:10)
- * attempt to connect: r0 r1
- * ]
- * ```
- *
- * — one line per stage that has work, the resources as each is reached, `:failed(cmd:code)`
- * after a failed step and ` [skipped:res]` for a resource an earlier failure ruled out. Unlike
- * plain adjust, a failed stage does not end the run: every stage is tried, and the exit code is
- * 1 if any failed.
- */
-class AdjustProgressEngine extends Engine {
-  #deferred = new Map<Stage, Ctx[]>(STAGES.map((s) => [s, []]));
-
-  override system(
-    argv: string[],
-    sleeps: Sleeps,
-    resName: string | undefined,
-    _quiet?: boolean,
-    env?: Record<string, string>,
-  ): Promise<number> {
-    return super.system(argv, sleeps, resName, true, env);
-  }
-
-  override schedule(cmd: AdmCommand, ctx: Ctx, stage: Stage, once = false): void {
-    const list = this.#deferred.get(stage)!;
-    const same = (d: Ctx) =>
-      d.cmd === cmd && d.res === ctx.res && d.conn === ctx.conn && d.vol?.vnr === ctx.vol?.vnr;
-    if (once && list.some(same)) return;
-    list.push({ ...ctx, cmd });
-  }
-
-  override async runDeferred(): Promise<number> {
-    const { io } = this;
-    const say = (text: string) => {
-      io.out(text);
-      io.flush();
-    };
-    const skip = new Set<Resource>();
-    let failed = false;
-    say("[");
-    for (const stage of STAGES) {
-      const list = this.#deferred.get(stage)!;
-      this.#deferred.set(stage, []);
-      if (list.length > 0) say(`\n${STAGE_TITLES[stage].padStart(15)}:`);
-      let last: Resource | undefined;
-      for (const ctx of list) {
-        const res = ctx.res!;
-        if (skip.has(res)) {
-          if (res !== last) say(` [skipped:${res.name}]`);
-        } else {
-          if (res !== last) say(` ${res.name}`);
-          const r = await this.callFn(ctx, false);
-          if (r) {
-            failed = true;
-            if (PREREQ_STAGES.has(stage)) skip.add(res);
-            say(`:failed(${ctx.cmd.name}:${r})`);
-          }
-        }
-        last = res;
-      }
-    }
-    say("\n]\n");
-    return failed ? 1 : 0;
-  }
 }
