@@ -6,7 +6,6 @@
  * @module
  */
 import { type Console, ExitError, ProcessConsole } from "./lib/cli/io.ts";
-import { VERSION } from "./lib/version.ts";
 import { phase, reportPhases } from "./lib/config/timing.ts";
 
 phase("runtime start + mod.ts");
@@ -65,7 +64,9 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-function usage(io: Console): void {
+async function usage(io: Console): Promise<void> {
+  // the version module is loaded only where it is printed: every module costs start-up time
+  const { VERSION } = await import("./lib/version.ts");
   io.out(`udrbd ${VERSION}: DRBD in userspace\n\nUSAGE: udrbd TOOL [ARGS...]\n\nTOOLS:\n`);
   for (const [name, tool] of Object.entries(TOOLS)) {
     io.out(`  ${name.padEnd(14)} ${tool.summary}\n`);
@@ -79,11 +80,11 @@ export async function run(argv0: string, args: string[], io: Console): Promise<n
   if (!(name in TOOLS)) {
     const first = args[0];
     if (first === undefined || first === "--help" || first === "-h" || first === "help") {
-      usage(io);
+      await usage(io);
       return first === undefined ? 1 : 0;
     }
     if (first === "--version" || first === "-V") {
-      io.out(`udrbd ${VERSION}\n`);
+      io.out(`udrbd ${(await import("./lib/version.ts")).VERSION}\n`);
       return 0;
     }
     if (!(first in TOOLS)) {

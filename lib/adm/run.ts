@@ -7,15 +7,10 @@
  */
 
 import { type Console, ExitError, ProcessConsole, withoutStderr } from "../cli/io.ts";
-import {
-  ConfigError,
-  dumpConfig,
-  dumpXml,
-  loadConfig,
-  type LoadResult,
-  matchOnProxy,
-  setPeers,
-} from "../config/mod.ts";
+// lib/config's modules by name, not its mod.ts: a dump loads only what it uses
+import { ConfigError } from "../config/errors.ts";
+import { dumpConfig, dumpXml } from "../config/dump.ts";
+import { loadConfig, type LoadResult, setPeers } from "../config/load.ts";
 import type { Config, Connection, Resource, Volume } from "../config/types.ts";
 import type { AdmCommand } from "./commands.ts";
 // types only: the step engine is loaded when a command needs it (dump all and sh-resources,
@@ -289,7 +284,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
 
   const hostname = config.hostname;
   // proxy commands select this host's part of a resource by where its proxy runs
-  if (cmd.isProxyCmd) matchOnProxy(config);
+  if (cmd.isProxyCmd) (await import("../config/proxy_match.ts")).matchOnProxy(config);
   const all = names.length === 0 || names[0] === "all";
   if (isDump && all && (cmd.resNameRequired || names.length > 0)) {
     // the whole configuration: printed here, without the step engine

@@ -59,30 +59,45 @@ export function escXml(s: string | undefined): string {
   );
 }
 
-/** Indentation strings by level (a dump prints thousands of lines). */
-const PADS: string[] = [];
+/** Strings of n blanks (indentation and padding; a dump prints thousands of lines). */
+const BLANKS: string[] = [];
 
+function blanks(n: number): string {
+  return n <= 0 ? "" : BLANKS[n] ??= " ".repeat(n);
+}
+
+/**
+ * The text being printed, as a list of pieces joined once at the end: appending to one string
+ * would build two rope nodes per line, and the garbage costs young-generation collections.
+ */
 class Out {
-  text = "";
+  #parts: string[] = [];
   indent = 0;
 
-  pad(): string {
-    return PADS[this.indent] ??= " ".repeat(4 * this.indent);
+  get text(): string {
+    return this.#parts.join("");
   }
 
   /** printI */
   i(s: string): void {
-    this.text += this.pad() + s;
+    this.#parts.push(blanks(4 * this.indent), s);
   }
 
   /** printA: name left-justified to 24 - 4*indent, value right-justified to 3. */
   a(name: string, value: string): void {
-    const w = Math.max(0, 24 - 4 * this.indent);
-    this.text += this.pad() + name.padEnd(w) + " " + value.padStart(3) + ";\n";
+    const w = 24 - 4 * this.indent;
+    this.#parts.push(
+      blanks(4 * this.indent),
+      name,
+      blanks(Math.max(w - name.length, 0) + 1),
+      blanks(3 - value.length),
+      value,
+      ";\n",
+    );
   }
 
   raw(s: string): void {
-    this.text += s;
+    this.#parts.push(s);
   }
 }
 

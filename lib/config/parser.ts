@@ -5,8 +5,13 @@
  * @module
  */
 
-import { lookupOption, nearestKeyword, optionsInSection, validateValue } from "../options/mod.ts";
-import type { OptionDef, Section } from "../options/mod.ts";
+import {
+  lookupOption,
+  nearestKeyword,
+  optionsInSection,
+  validateValue,
+} from "../options/lookup.ts";
+import type { OptionDef, Section } from "../options/types.ts";
 import { type Diagnostic, EXIT } from "./errors.ts";
 import { Lexer, type Token } from "./lexer.ts";
 import type {
