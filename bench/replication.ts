@@ -152,6 +152,12 @@ async function punch(file: string, size: number): Promise<void> {
   }
 }
 
+/** Writes back the dirty pages of the file system the nodes' files live on (syncfs). */
+async function settle(c: NetnsCluster): Promise<void> {
+  const r = await run("sync", ["-f", c.root]);
+  if (r.code !== 0) throw new Error(`sync -f ${c.root}: ${r.stderr}`);
+}
+
 /** Spawns `deno run -A <script> <args>` inside `n`'s namespaces. */
 function spawnIn(n: NetnsNode, script: string, args: string[]): Deno.ChildProcess {
   const [prog, ...rest] = n.enter;
@@ -374,7 +380,11 @@ async function repetition(c: NetnsCluster, s: Settings, rep: number): Promise<Re
     streamMBps: device / await rawCopy(c, device, true) / 1e6,
     roundTripUs: await linkRoundTrip(c, s.quick ? 500 : 5000),
   };
+  // Both end in an fdatasync of everything they wrote; each starts with the file system's
+  // earlier dirty pages written back, so neither pays for the other's (or the fill's).
+  await settle(c);
   const raw = await rawCopy(c, device);
+  await settle(c);
   const sync = await fullSync(c, timeoutMs);
 
   // 1. writes through alpha's export, replicated, then StandAlone
