@@ -39,6 +39,9 @@ export function hostHasIp(af: string, addr: string): boolean {
   if (af !== "ipv4" && af !== "ipv6") return true;
   cached ??= localAddresses();
   if (af === "ipv4") {
+    // interfaces report canonical addresses: an address found as written needs no parsing
+    // (drbdadm checks every resource's own address, 500 times for 500 resources)
+    if (cached.has(addr)) return true;
     const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(addr);
     const norm = m ? m.slice(1).map(Number).join(".") : addr;
     return cached.has(norm);

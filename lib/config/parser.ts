@@ -1670,9 +1670,18 @@ export class Parser {
   #parseResource(name: string, noHostSections: boolean): Resource {
     this.#perResource = new Map();
     this.#checkUniq("resource section", name);
+    // the fields of newOptionSections() written out: a spread copies them again, per resource
     const res: Resource = {
       name,
-      ...newOptionSections(),
+      resOptions: [],
+      netOptions: [],
+      diskOptions: [],
+      pdOptions: [],
+      startupOptions: [],
+      handlers: [],
+      proxyOptions: [],
+      proxyPlugins: [],
+      stackedTimeouts: false,
       volumes: [],
       hosts: [],
       connections: [],
