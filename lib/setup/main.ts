@@ -35,6 +35,15 @@ function isTerminal(): boolean {
   }
 }
 
+/** The terminal's width when stdout is one (status wraps there, as drbdsetup's TIOCGWINSZ). */
+function terminalColumns(): number | undefined {
+  try {
+    return Deno.stdout.isTerminal() ? Deno.consoleSize().columns || undefined : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const formatters: SetupFormatters & { tty: boolean } = {
   tty: false,
   status(resources: ResourceStatus[], req: SetupRequest, io: Console) {
@@ -52,6 +61,7 @@ const formatters: SetupFormatters & { tty: boolean } = {
       statistics: o.statistics === "yes",
       color,
       tty: this.tty,
+      columns: this.tty ? terminalColumns() : undefined,
     }));
   },
   show(resources, req, io) {
