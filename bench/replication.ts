@@ -5,10 +5,13 @@
  * 1. 1 MiB sequential write throughput (fio, nbd engine, QD32) and 4 KiB QD1 write latency
  *    through alpha's NBD export, on a protocol C pair (Connected, both UpToDate) against the
  *    same node StandAlone (`drbdadm disconnect`: bits are set instead); nbdkit's file plugin on
- *    alpha's backing file is the NBD anchor. Goal: replicated ≥ 0.9× standalone throughput.
+ *    alpha's backing file is the NBD anchor, and the link's own ceilings (a memory-to-memory
+ *    stream of 1 MiB writes, a 4 KiB request/16-byte reply round trip, both Deno over the same
+ *    veth) bound what replication can reach. Goal: replicated ≥ 0.9× standalone throughput.
  * 2. Full sync of a fresh pair (`primary --force` until both UpToDate) against a raw copy of the
- *    same bytes between the same namespaces (bench/raw_copy.ts: one TCP stream, the same file
- *    I/O, one fdatasync at the end). Goal ≥ 0.9× the raw copy's speed.
+ *    same bytes between the same namespaces (bench/raw_copy.ts: one TCP stream, the same
+ *    runtime and synchronous file I/O as the daemon, one fdatasync at the end as the sync
+ *    target's final metadata fsync), each after a syncfs. Goal ≥ 0.9× the raw copy's speed.
  * 3. Resync after 1% and 10% of the 4 KiB blocks were dirtied while disconnected (scattered,
  *    each once), from `drbdadm connect` until Established with nothing out of sync, in seconds
  *    per dirty GiB beside the full sync's. Goal: proportional to the dirty data.
