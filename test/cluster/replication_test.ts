@@ -4,22 +4,9 @@
  * and a wrong shared secret. Disks are compared byte for byte over their data areas.
  */
 import assert from "node:assert/strict";
-import { Cluster, have, peerDevice, run, sha256Prefix, until } from "./helpers.ts";
+import { Cluster, have, peerDevice, qemuIo, sha256Prefix, until } from "./helpers.ts";
 
 const haveQemu = have("qemu-io");
-
-function nbdUri(socket: string): string {
-  return `nbd+unix:///drbd0?socket=${socket}`;
-}
-
-async function qemuIo(socket: string, ...commands: string[]): Promise<void> {
-  const args = ["-f", "raw"];
-  for (const c of commands) args.push("-c", c);
-  args.push(nbdUri(socket));
-  const r = await run("qemu-io", args);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.doesNotMatch(r.stdout + r.stderr, /failed|error/i, r.stdout + r.stderr);
-}
 
 /** Both nodes up, alpha forced Primary, initial sync finished; returns the data area bytes. */
 async function upAndSynced(c: Cluster): Promise<number> {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { have, run, startExport, type TestExport } from "./helpers.ts";
+import { have, run, startExport } from "./helpers.ts";
+import { withMounted } from "../util/mount.ts";
 
 const isRoot = Deno.uid?.() === 0;
 let fuse = false;
@@ -27,57 +28,6 @@ Deno.test({
   },
 });
 
-async function waitFor(path: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if (Deno.statSync(path).size > 0) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${path} did not appear`);
-}
-
-/** nbdfuse → loop device → mount; runs `body` on the mounted file system, then tears down. */
-async function withMountedExport(
-  ex: TestExport,
-  mkfs: boolean,
-  body: (fs: string) => Promise<void>,
-): Promise<void> {
-  const mnt = `${ex.dir}/mnt`, fs = `${ex.dir}/fs`;
-  await Deno.mkdir(mnt, { recursive: true });
-  await Deno.mkdir(fs, { recursive: true });
-  const fuseProc = new Deno.Command("nbdfuse", {
-    args: [`${mnt}/disk`, ex.uri],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let loop = "";
-  let mounted = false;
-  try {
-    await waitFor(`${mnt}/disk`);
-    const l = await run("losetup", ["-f", "--show", `${mnt}/disk`]);
-    assert.equal(l.code, 0, l.stderr);
-    loop = l.stdout.trim();
-    if (mkfs) {
-      const m = await run("mkfs.ext4", ["-q", "-F", loop]);
-      assert.equal(m.code, 0, m.stderr);
-    }
-    const m = await run("mount", [loop, fs]);
-    assert.equal(m.code, 0, m.stderr);
-    mounted = true;
-    await body(fs);
-  } finally {
-    if (mounted) await run("umount", [fs]);
-    if (loop) await run("losetup", ["-d", loop]);
-    const u = await run("umount", [mnt]);
-    if (u.code !== 0) fuseProc.kill("SIGTERM");
-    await fuseProc.stderr.cancel();
-    await fuseProc.status;
-  }
-}
-
 Deno.test({
   name: "ext4 on the export (nbdfuse + losetup) keeps its files across a server restart",
   ignore: !isRoot || !fuse || !have("nbdfuse") || !have("losetup") || !have("mkfs.ext4"),
@@ -85,14 +35,14 @@ Deno.test({
     const ex = await startExport({ size: 64 << 20 });
     try {
       const data = crypto.getRandomValues(new Uint8Array(65536));
-      await withMountedExport(ex, true, async (fs) => {
+      await withMounted(ex.dir, ex.uri, true, async (fs) => {
         await Deno.writeFile(`${fs}/a.bin`, data);
         await Deno.writeTextFile(`${fs}/hello.txt`, "hello from udrbd\n");
         await run("sync", []);
       });
       // "down/up": a fresh server on the same backing file.
       await ex.restart();
-      await withMountedExport(ex, false, async (fs) => {
+      await withMounted(ex.dir, ex.uri, false, async (fs) => {
         assert.deepEqual(await Deno.readFile(`${fs}/a.bin`), data);
         assert.equal(await Deno.readTextFile(`${fs}/hello.txt`), "hello from udrbd\n");
       });
