@@ -33,7 +33,7 @@ import { DrbdError, ERR, SS } from "./errors.ts";
 import { RangeLock } from "./range_lock.ts";
 import type { Connection, PeerDevice, Resource } from "./resource.ts";
 import { controllerSettings, ResyncController, STEP_MS } from "./resync_controller.ts";
-import { pausedReplication, resyncSuspended, StateFlag } from "./resync_pause.ts";
+import { resyncSuspended, StateFlag } from "./resync_pause.ts";
 import { SyncProgress } from "./resync_progress.ts";
 import { decideSync, type SyncSide } from "./sync.ts";
 import { agreeSize, protocolMismatch, protocolPacketOf } from "./agreement.ts";
@@ -42,6 +42,8 @@ import { runHelper } from "./helper.ts";
 import { digestFor, VerifyRun } from "./verify.ts";
 import { type ClosedEpoch, TransferLog } from "./epochs.ts";
 import { koMessage, KoWatchdog } from "./ko.ts";
+import { type ConnEvent, lossCause, nextConnState } from "./conn_fsm.ts";
+import { nextReplState, type ReplEvent } from "./repl_fsm.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -208,6 +210,7 @@ export class PeerLink {
   /** Closes the connection (if any) and stops connecting; the connection ends StandAlone. */
   async stop(reason = "disconnect requested"): Promise<void> {
     this.#standAlone = true;
+    this.#conn({ type: "down" });
     this.#abort.abort(new Error(reason));
     await this.#pc?.close(reason);
     await this.#task;
@@ -395,7 +398,7 @@ export class PeerLink {
     });
     pd.verify = run;
     v.phase = "verify";
-    pd.replication = "VerifyS";
+    this.#repl(pd, { type: "verify-start", as: "source" });
     this.#h.log.info(
       `${this.#prefix}/${volume}: Starting Online Verify from sector ${run.position}`,
     );
@@ -419,7 +422,7 @@ export class PeerLink {
     if (full) d.disk!.meta.setAll(slot);
     d.disk!.meta.flushBitmap();
     const pd = this.#c.peerDevice(volume);
-    pd.replication = as === "source" ? "StartingSyncS" : "StartingSyncT";
+    this.#repl(pd, { type: "start-sync", as });
     this.#h.log.info(
       `${this.#prefix}/${volume}: ${as === "source" ? "invalidate-remote" : "invalidate"}: ` +
         `repl( Established -> ${pd.replication} ), ${full ? "full" : "bitmap based"} resync`,
@@ -435,7 +438,7 @@ export class PeerLink {
     v.phase = "bitmap";
     v.role = as;
     v.gotBitmap = false;
-    pd.replication = as === "source" ? "WFBitMapS" : "WFBitMapT";
+    this.#repl(pd, { type: "exchange-bitmap", as });
     if (as === "target") this.#r.setDiskState(d, "Inconsistent");
     this.#sendBitmap(d, this.#slot(d)!);
     this.#h.notify();
@@ -445,22 +448,26 @@ export class PeerLink {
 
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
+    this.#conn({ type: "connect" });
     while (!signal.aborted) {
-      this.#setState("Connecting");
-      let pc: PeerConnection;
-      try {
-        pc = await this.#connect(signal);
-      } catch (e) {
-        if (signal.aborted) break;
-        this.#h.log.warn(`${this.#prefix}: connecting failed: ${(e as Error).message}`);
-        await this.#sleep(this.#connectIntMs(), signal);
-        continue;
+      this.#conn({ type: "connecting" });
+      let pc: PeerConnection | undefined;
+      while (!pc && !signal.aborted) {
+        try {
+          pc = await this.#connect(signal);
+        } catch (e) {
+          if (signal.aborted) break;
+          this.#h.log.warn(`${this.#prefix}: connecting failed: ${(e as Error).message}`);
+          this.#conn({ type: "attempt-failed" });
+          await this.#sleep(this.#connectIntMs(), signal);
+        }
       }
+      if (!pc) break;
       await this.#serve(pc);
       if (this.#standAlone || signal.aborted) break;
-      this.#setState("Unconnected");
+      this.#conn({ type: "disconnected" });
     }
-    this.#setState("StandAlone");
+    this.#conn({ type: "disconnected" });
     this.#ended = true;
   }
 
@@ -524,11 +531,36 @@ export class PeerLink {
     this.#h.notify();
   }
 
-  #setState(state: Connection["state"]): void {
-    if (this.#c.state === state) return;
-    this.#c.state = state;
-    this.#h.log.info(`${this.#prefix}: conn( ${state} )`);
+  /**
+   * Moves the connection state through its machine (conn_fsm.ts) and logs the change as DRBD
+   * does; a transition the machine refuses is logged as an error and not applied.
+   */
+  #conn(event: ConnEvent): void {
+    const t = nextConnState(this.#c.state, event);
+    if (!t.ok) {
+      this.#h.log.error(`${this.#prefix}: conn( ${t.from} ) refuses ${event.type}: ${t.reason}`);
+      return;
+    }
+    if (!t.changed) return;
+    this.#c.state = t.to;
+    this.#h.log.info(`${this.#prefix}: conn( ${t.from} -> ${t.to} )`);
     this.#h.notify();
+  }
+
+  /**
+   * Moves a peer device's replication state through its machine (repl_fsm.ts); a transition
+   * the machine refuses is logged as an error and not applied. Whether it changed.
+   */
+  #repl(pd: PeerDevice, event: ReplEvent): boolean {
+    const t = nextReplState(pd.replication, event);
+    if (!t.ok) {
+      this.#h.log.error(
+        `${this.#prefix}/${pd.volume}: repl( ${t.from} ) refuses ${event.type}: ${t.reason}`,
+      );
+      return false;
+    }
+    pd.replication = t.to;
+    return t.changed;
   }
 
   // ---- an established connection -----------------------------------------------------------
@@ -547,7 +579,7 @@ export class PeerLink {
     this.#peerDiscard = false;
     this.#splitBrainSeen = false;
     this.#startEpochs(pc);
-    this.#setState("Connected");
+    this.#conn({ type: "established" });
     const data = this.#dataLoop(pc);
     const meta = this.#metaLoop(pc);
     // First the settings both sides must share (checked by the peer before anything else).
@@ -562,7 +594,7 @@ export class PeerLink {
     await Promise.allSettled([data, meta]);
     this.#pc = undefined;
     this.#peerDropped(info);
-    this.#lost(info.reason, info.by === "lost");
+    this.#lost(info);
   }
 
   /** A new transfer log and ko-count watchdog for connection `pc` (net options as they are now). */
@@ -581,7 +613,7 @@ export class PeerLink {
         // DRBD's request timer: the peer answers pings but completes nothing (C_TIMEOUT).
         const text = koMessage(e);
         this.#h.log.warn(`${this.#prefix}: ${text}`);
-        this.#setState("Timeout");
+        this.#conn({ type: "lost", cause: "timeout" });
         pc.close(text, DisconnectCode.TIMEOUT).catch(() => {});
       },
     });
@@ -593,6 +625,7 @@ export class PeerLink {
    */
   #drop(reason: string, code: number): void {
     this.#standAlone = true;
+    this.#conn({ type: code === DisconnectCode.SPLIT_BRAIN ? "split-brain" : "incompatible" });
     this.#abort.abort(new Error(reason));
     this.#pc?.close(reason, code).catch(() => {});
   }
@@ -608,6 +641,7 @@ export class PeerLink {
       return;
     }
     this.#standAlone = true;
+    this.#conn({ type: info.code === DisconnectCode.SPLIT_BRAIN ? "split-brain" : "incompatible" });
     this.#abort.abort(new Error(info.reason));
     if (info.code === DisconnectCode.SPLIT_BRAIN && !this.#splitBrainSeen) {
       for (const d of this.#r.devices.values()) {
@@ -659,7 +693,8 @@ export class PeerLink {
       for await (const p of pc.packets("data")) await this.#onData(pc, p);
     } catch (e) {
       this.#h.log.error(`${this.#prefix}: ${(e as Error).message}`);
-      await pc.close(`receiver failed: ${(e as Error).message}`);
+      // A receive handler that fails is DRBD's ProtocolError (drbdd's err_out).
+      await pc.close(`receiver failed: ${(e as Error).message}`, DisconnectCode.PROTOCOL_ERROR);
     }
   }
 
@@ -668,9 +703,11 @@ export class PeerLink {
   }
 
   /** The connection ended: pending writes become out-of-sync blocks, peer state unknown. */
-  #lost(reason: string, broken: boolean): void {
+  #lost(info: CloseInfo): void {
+    const reason = info.reason;
     this.#reconnected = true;
-    this.#setState(this.#standAlone ? "Disconnecting" : broken ? "NetworkFailure" : "Unconnected");
+    // Disconnecting already when we gave up; Timeout already when ko-count ran out.
+    if (this.#c.state === "Connected") this.#conn({ type: "lost", cause: lossCause(info) });
     if (!this.#standAlone) this.#h.log.warn(`${this.#prefix}: connection lost: ${reason}`);
     else this.#h.log.info(`${this.#prefix}: connection closed: ${reason}`);
     for (const w of this.#pending.values()) {
@@ -700,7 +737,7 @@ export class PeerLink {
     this.#c.peerRole = "Unknown";
     for (const pd of this.#c.peerDevices.values()) {
       if (pd.verify) this.#verifyStopped(pd, pd.verify);
-      pd.replication = "Off";
+      this.#repl(pd, { type: "lost" });
       pd.peerDisk = "DUnknown";
       pd.resync = undefined;
       pd.verify = undefined;
@@ -896,7 +933,7 @@ export class PeerLink {
       v.phase === "idle" && pd.replication === "Established" && s.replication === "VerifyS"
     ) {
       v.phase = "verify";
-      pd.replication = "VerifyT";
+      this.#repl(pd, { type: "verify-start", as: "target" });
     } else if (v.phase === "handshake" || v.phase === "idle") {
       if (v.peerUuids) this.#decide(d);
     }
@@ -911,7 +948,7 @@ export class PeerLink {
     const peer = v.peerUuids!;
     if (!disk || peer.current === 0n) {
       v.phase = "idle";
-      pd.replication = "Established";
+      this.#repl(pd, { type: "established" });
       return;
     }
     const md = disk.meta.md;
@@ -934,10 +971,8 @@ export class PeerLink {
     // discard-my-data is used up by this handshake, as DRBD clears it in receive_state.
     this.#c.discardMyData = false;
     if (decision.kind === "none") {
-      const was = pd.replication;
       v.phase = "idle";
-      pd.replication = "Established";
-      if (was !== "Established") this.#sendState(d);
+      if (this.#repl(pd, { type: "established" })) this.#sendState(d);
       return;
     }
     if (decision.kind === "unrelated") {
@@ -965,7 +1000,7 @@ export class PeerLink {
         `${where}: would sync as ${decision.role} (${decision.rule}), but the source is not UpToDate`,
       );
       v.phase = "idle";
-      pd.replication = "Established";
+      this.#repl(pd, { type: "established" });
       return;
     }
     const slot = this.#slot(d)!;
@@ -977,7 +1012,7 @@ export class PeerLink {
     v.phase = "bitmap";
     v.role = decision.role;
     v.gotBitmap = false;
-    pd.replication = source ? "WFBitMapS" : "WFBitMapT";
+    this.#repl(pd, { type: "exchange-bitmap", as: decision.role });
     if (!source) this.#r.setDiskState(d, "Inconsistent");
     this.#sendBitmap(d, slot);
   }
@@ -1014,7 +1049,7 @@ export class PeerLink {
     v.gotBitmap = true;
     v.phase = "sync";
     const pd = this.#c.peerDevice(d.volume);
-    pd.replication = v.role === "source" ? "SyncSource" : "SyncTarget";
+    this.#repl(pd, { type: "bitmap-received" });
     pd.resync = new SyncProgress(meta.outOfSync(slot), systemClock.now());
     meta.flushBitmap();
     this.#applyPause(d);
@@ -1305,9 +1340,8 @@ export class PeerLink {
   /** Puts a resync state in line with the pause flags (SyncSource ↔ PausedSyncS, ...). */
   #applyPause(d: Device): void {
     const pd = this.#c.peerDevice(d.volume);
-    const next = pausedReplication(pd.replication, resyncSuspended(pd));
-    if (next === pd.replication) return;
-    pd.replication = next;
+    if (!this.#repl(pd, { type: resyncSuspended(pd) ? "pause" : "resume" })) return;
+    const next = pd.replication;
     const now = systemClock.now();
     const where = `${this.#prefix}/${d.volume}`;
     const v = this.#vol(d.volume);
@@ -1341,7 +1375,7 @@ export class PeerLink {
     this.#logDone(d, pd);
     v.phase = "idle";
     v.ctl = undefined;
-    pd.replication = "Established";
+    this.#repl(pd, { type: "resync-done" });
     pd.resync = undefined;
     pd.cSyncRate = 0;
     this.#sendUuids(d);
@@ -1364,7 +1398,7 @@ export class PeerLink {
     disk.meta.writeSuperblock();
     this.#logDone(d, pd);
     v.phase = "idle";
-    pd.replication = "Established";
+    this.#repl(pd, { type: "resync-done" });
     pd.resync = undefined;
     this.#r.setDiskState(d, "UpToDate");
     this.#sendUuids(d);
@@ -1454,7 +1488,7 @@ export class PeerLink {
     }
     if (v.phase !== "verify") {
       v.phase = "verify";
-      pd.replication = "VerifyT";
+      this.#repl(pd, { type: "verify-start", as: "target" });
     }
     if (!pd.verify) {
       pd.verify = new VerifyRun({
@@ -1581,7 +1615,7 @@ export class PeerLink {
     pd.cSyncRate = 0;
     v.ctl = undefined;
     v.phase = "idle";
-    pd.replication = "Established";
+    this.#repl(pd, { type: "verify-done" });
     this.#wake(v);
     if (initiator) this.#sendState(d);
     this.#h.notify();

@@ -40,7 +40,7 @@ Deno.test({
       );
       for (const n of c.nodes) {
         assert.equal(await connState(n), "Connecting");
-        assert.doesNotMatch(n.log(), /conn\( Connected \)/);
+        assert.doesNotMatch(n.log(), /conn\( \w+ -> Connected \)/);
         assert.equal(await received(n), 0);
       }
       await c.beta.adm("down", "r0");
