@@ -154,6 +154,26 @@ export function parsePathAddress(text: string): { hostname: string; port: number
   return { hostname, port };
 }
 
+/**
+ * Refuses a block request or block data from the peer that is not whole sectors or reaches
+ * beyond the device (`capacity` bytes), as DRBD's read_in_block does: the backing file goes on
+ * past the data area into the internal metadata, so such a write would destroy it. The error
+ * ends the connection as a protocol error.
+ */
+export function checkPeerRange(capacity: number, p: Packet): void {
+  if (!("sector" in p)) return;
+  const size = "payload" in p ? p.payload.length : "size" in p ? p.size : 0;
+  if (size % 512 !== 0) {
+    throw new Error(`${p.type} from peer: size ${size} is not a multiple of 512`);
+  }
+  if (p.sector * 512 + size > capacity) {
+    throw new Error(
+      `request from peer beyond end of local disk: capacity: ${capacity / 512}s < ` +
+        `sector: ${p.sector}s + size: ${size}`,
+    );
+  }
+}
+
 /** The per-connection task started by `connect` and ended by `disconnect`, `down`, `del-peer`. */
 export class PeerLink {
   #h: PeerLinkHost;
@@ -827,6 +847,7 @@ export class PeerLink {
     }
     const d = this.#r.devices.get(p.volume);
     if (!d) throw new Error(`the peer sent ${p.type} for volume ${p.volume}, which is not here`);
+    if (d.disk && "sector" in p) checkPeerRange(d.size, p);
     const v = this.#vol(p.volume);
     const pd = this.#c.peerDevice(p.volume);
     switch (p.type) {
