@@ -123,14 +123,16 @@ export function nextConnState(state: ConnectionState, event: ConnEvent): ConnTra
 /**
  * The cause of a loss from how the wire connection closed (`by`, `code` as in the wire's
  * CloseInfo and DisconnectCode): the peer's own Disconnect with code 0 is a tear-down, any other
- * close by the peer looks to DRBD like a socket the peer shut (BrokenPipe); protocol errors and
- * the ko-count timeout keep their names; everything else is a network failure.
+ * close by the peer looks to DRBD like a socket the peer shut (BrokenPipe), as does a socket that
+ * ended or failed under us (`broken`: a killed peer); protocol errors and the ko-count timeout
+ * keep their names; everything else (a ping timeout) is a network failure.
  */
 export function lossCause(
-  info: { by: "local" | "peer" | "lost"; code: number },
+  info: { by: "local" | "peer" | "lost"; code: number; broken?: boolean },
 ): LossCause {
   if (info.code === PROTOCOL_ERROR && info.by !== "peer") return "protocol-error";
   if (info.by === "peer") return info.code === NORMAL ? "tear-down" : "broken-pipe";
+  if (info.broken) return "broken-pipe";
   if (info.by === "local" && info.code === TIMEOUT) return "timeout";
   return "network-failure";
 }

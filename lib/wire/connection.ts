@@ -41,6 +41,11 @@ export interface CloseInfo {
   by: "local" | "peer" | "lost";
   /** The {@link DisconnectCode} (the peer's when by "peer"). */
   code: number;
+  /**
+   * The peer's end went away under us: end of stream without a Disconnect, or a socket error
+   * on read or send (DRBD's BrokenPipe), rather than a timeout.
+   */
+  broken?: boolean;
 }
 
 /** Timing and queue settings of an established connection. */
@@ -103,7 +108,7 @@ export class PeerConnection {
     this.closed = new Promise((r) => this.#resolveClosed = r);
     data.reader.maxPayload = MAX_PAYLOAD;
     meta.reader.maxPayload = META_MAX_PAYLOAD;
-    const lost = (e: unknown) => this.#lose(`send failed: ${(e as Error).message}`);
+    const lost = (e: unknown) => this.#lose(`send failed: ${(e as Error).message}`, true);
     this.#writers = {
       data: new PacketWriter(data.conn, timings.maxBuffers, lost),
       meta: new PacketWriter(meta.conn, timings.maxBuffers, lost),
@@ -215,7 +220,7 @@ export class PeerConnection {
         return;
       }
       if (packet === null) {
-        this.#lose("the peer closed the data socket");
+        this.#lose("the peer closed the data socket", true);
         return;
       }
       if (packet.type === "Disconnect") {
@@ -253,7 +258,7 @@ export class PeerConnection {
         return;
       }
       if (packet === null) {
-        this.#lose("the peer closed the meta socket");
+        this.#lose("the peer closed the meta socket", true);
         return;
       }
       // While closing, read on until the peer closes, so our close does not reset the socket.
@@ -291,7 +296,7 @@ export class PeerConnection {
   #readFailed(channel: Channel, e: unknown): void {
     if (this.#state !== "connected") return;
     if (e instanceof ProtocolError) this.#protocolError(e.message);
-    else this.#lose(`${channel} socket: ${(e as Error).message}`);
+    else this.#lose(`${channel} socket: ${(e as Error).message}`, true);
   }
 
   // --- keep-alive and reply timeouts -------------------------------------------------------------
@@ -352,8 +357,8 @@ export class PeerConnection {
     this.#shutdown({ reason, by: "peer", code }, false);
   }
 
-  #lose(reason: string): void {
-    this.#shutdown({ reason, by: "lost", code: DisconnectCode.NORMAL }, false);
+  #lose(reason: string, broken = false): void {
+    this.#shutdown({ reason, by: "lost", code: DisconnectCode.NORMAL, broken }, false);
   }
 
   /**

@@ -47,6 +47,13 @@ for (const how of ["down", "kill -9"] as const) {
           else await c.beta.kill9();
           await until(async () => await connState(c.alpha) !== "Connected", "alpha to notice")
             .catch(withLogs(c));
+          // As DRBD names it: a peer that says goodbye tears down; a killed one breaks the pipe.
+          assert.match(
+            c.alpha.log(),
+            how === "down"
+              ? /conn\( Connected -> TearDown \)/
+              : /conn\( Connected -> BrokenPipe \)/,
+          );
           await w.acked(w.acks.length + 100);
           await w.stopStream();
           await w.write(LATE_FIRST, LATE_BLOCKS);

@@ -170,6 +170,7 @@ Deno.test("connection events that make no sense in a state are refused, not appl
 Deno.test("the way a wire connection closed names the state DRBD shows for the loss", () => {
   const { NORMAL, PROTOCOL_ERROR, TIMEOUT } = DisconnectCode;
   assert.equal(lossCause({ by: "lost", code: NORMAL }), "network-failure");
+  assert.equal(lossCause({ by: "lost", code: NORMAL, broken: true }), "broken-pipe");
   assert.equal(lossCause({ by: "lost", code: PROTOCOL_ERROR }), "protocol-error");
   assert.equal(lossCause({ by: "local", code: PROTOCOL_ERROR }), "protocol-error");
   assert.equal(lossCause({ by: "local", code: TIMEOUT }), "timeout");
