@@ -96,6 +96,9 @@ interface Volume {
   wakePending?: boolean;
   /** A pending early step the controller asked for. */
   earlyStep?: ReturnType<typeof setTimeout>;
+  /** csums-alg resync (source): KiB the peer had already (equal digests) and KiB sent. */
+  csumEqualKiB?: number;
+  csumSentKiB?: number;
 }
 
 interface PendingVerify {
@@ -870,6 +873,10 @@ export class PeerLink {
         return await this.#onWrite(pc, d, p);
       case "ResyncData":
         return await this.#onResyncData(d, v, p.sector, p.blockId, p.payload);
+      case "CsumResyncRequest":
+        return await this.#onCsumResyncRequest(d, v, p);
+      case "ResyncRequest":
+        return await this.#onResyncRequest(d, v, pd, p);
       case "VerifyRequest":
         return await this.#onVerifyRequest(d, v, pd, p);
       case "VerifyReply":
@@ -1174,6 +1181,83 @@ export class PeerLink {
     reply("RsWriteAck");
   }
 
+  /**
+   * csums-alg resync, SyncTarget: the source's digest of a block it would send. Equal to ours:
+   * the block is in sync already (RsIsInSync, nothing moves); else ask for the data
+   * (ResyncRequest), which comes as ResyncData. Without a usable csums-alg here every block
+   * differs, so the resync still completes.
+   */
+  async #onCsumResyncRequest(d: Device, v: Volume, p: DigestPacket): Promise<void> {
+    const theirs = p.digest.slice();
+    const disk = d.disk;
+    const slot = this.#slot(d);
+    const reply = (type: "RsIsInSync" | "NegRsDataReply") =>
+      this.#send({
+        type,
+        volume: d.volume,
+        sector: p.sector,
+        blockId: p.blockId,
+        size: p.size,
+        seq: 0,
+      });
+    if (!disk || slot === undefined || v.role !== "target" || v.phase !== "sync") {
+      reply("NegRsDataReply");
+      return;
+    }
+    const digest = digestFor(this.#c.net["csums-alg"] ?? "");
+    let equal = false;
+    if (digest) {
+      const buf = new Uint8Array(p.size);
+      await disk.data.pread(buf, p.sector * 512);
+      const mine = digest(buf);
+      equal = mine.length === theirs.length && mine.every((b, i) => b === theirs[i]);
+    }
+    if (!equal) {
+      this.#send({
+        type: "ResyncRequest",
+        volume: d.volume,
+        sector: p.sector,
+        blockId: p.blockId,
+        size: p.size,
+      });
+      return;
+    }
+    disk.meta.clearBits(slot, p.sector / 8, Math.ceil(p.size / 4096));
+    this.#c.peerDevice(d.volume).resync?.advance(disk.meta.outOfSync(slot), systemClock.now());
+    reply("RsIsInSync");
+  }
+
+  /** csums-alg resync, SyncSource: the target's digest differed; send the block's data now. */
+  async #onResyncRequest(
+    d: Device,
+    v: Volume,
+    pd: PeerDevice,
+    p: BlockRequestPacket,
+  ): Promise<void> {
+    const r = this.#resync.get(p.blockId);
+    const pc = this.#pc;
+    if (!r || !pc || !d.disk || v.role !== "source" || v.phase !== "sync") return;
+    // Read under the range lock, as the resync loop does: an application write to these
+    // blocks is sent after this data, never overtaken by it.
+    const release = await v.lock.lock(r.bit, r.bit + r.bits - 1);
+    try {
+      const buf = new Uint8Array(p.size);
+      await d.disk.data.pread(buf, p.sector * 512);
+      pd.sent += buf.length / 1024;
+      v.csumSentKiB = (v.csumSentKiB ?? 0) + buf.length / 1024;
+      pc.send({
+        type: "ResyncData",
+        volume: d.volume,
+        sector: p.sector,
+        blockId: p.blockId,
+        payload: buf,
+      })
+        .catch(() => {});
+    } finally {
+      release();
+    }
+  }
+
   // ---- meta socket -------------------------------------------------------------------------
 
   #onMeta(p: Packet): void {
@@ -1193,18 +1277,20 @@ export class PeerLink {
         return;
       }
       case "RsWriteAck":
+      case "RsIsInSync":
       case "NegRsDataReply": {
         const r = this.#resync.get(p.blockId);
         if (!r) return;
         this.#resync.delete(p.blockId);
         const d = this.#r.devices.get(r.volume);
         const slot = d && this.#slot(d);
-        if (p.type === "RsWriteAck" && d?.disk && slot !== undefined) {
+        const v = this.#vol(r.volume);
+        if (p.type !== "NegRsDataReply" && d?.disk && slot !== undefined) {
           d.disk.meta.clearBits(slot, r.bit, r.bits);
           const left = d.disk.meta.outOfSync(slot);
           this.#c.peerDevice(r.volume).resync?.advance(left, systemClock.now());
+          if (p.type === "RsIsInSync") v.csumEqualKiB = (v.csumEqualKiB ?? 0) + r.bits * 4;
         }
-        const v = this.#vol(r.volume);
         v.rsInflight--;
         this.#cameIn(v, r.bits * 8);
         this.#notifyProgress();
@@ -1237,6 +1323,7 @@ export class PeerLink {
     const slot = this.#slot(d)!;
     const pd = this.#c.peerDevice(d.volume);
     const ctl = v.ctl = new ResyncController(systemClock, this.#settings(d));
+    v.csumEqualKiB = v.csumSentKiB = 0;
     let cursor = 0;
     const live = () => v.phase === "sync" && pc.state === "connected";
     while (live()) {
@@ -1281,14 +1368,27 @@ export class PeerLink {
           const blockId = this.#nextId++;
           this.#resync.set(blockId, { volume: d.volume, bit, bits: n });
           v.rsInflight++;
-          pd.sent += buf.length / 1024;
-          pc.send({
-            type: "ResyncData",
-            volume: d.volume,
-            sector: bit * 8,
-            blockId,
-            payload: buf,
-          }).catch(() => {});
+          const csum = digestFor(this.#c.net["csums-alg"] ?? "");
+          if (csum) {
+            // csums-alg: the digest first; the target asks for the data only where it differs
+            pc.send({
+              type: "CsumResyncRequest",
+              volume: d.volume,
+              sector: bit * 8,
+              blockId,
+              size: buf.length,
+              digest: csum(buf),
+            }).catch(() => {});
+          } else {
+            pd.sent += buf.length / 1024;
+            pc.send({
+              type: "ResyncData",
+              volume: d.volume,
+              sector: bit * 8,
+              blockId,
+              payload: buf,
+            }).catch(() => {});
+          }
         } finally {
           release();
         }
@@ -1394,6 +1494,14 @@ export class PeerLink {
     disk.meta.flushBitmap();
     disk.meta.writeSuperblock();
     this.#logDone(d, pd);
+    const equal = v.csumEqualKiB ?? 0, sent = v.csumSentKiB ?? 0;
+    if (equal + sent > 0) {
+      // DRBD's line after a checksum-based resync (drbd_resync_finished)
+      this.#h.log.info(
+        `${this.#prefix}/${d.volume}: ${Math.floor(equal * 100 / (equal + sent))} % had equal ` +
+          `checksums, eliminated: ${equal}K; transferred ${sent}K total ${equal + sent}K`,
+      );
+    }
     v.phase = "idle";
     v.ctl = undefined;
     this.#repl(pd, { type: "resync-done" });
