@@ -1343,14 +1343,8 @@ export class PeerLink {
         cursor = 0;
         continue;
       }
-      ctl.configure(this.#settings(d));
-      // A step is STEP_MS from its start, as DRBD's resync timer ticks: the time spent
-      // reading and queueing this step's blocks comes off the wait, not on top of it.
-      const stepStart = systemClock.now();
-      const number = ctl.step();
-      pd.cSyncRate = ctl.syncRate;
-      // Counted in flight before the first answer can come back, corrected below (as DRBD).
-      ctl.issued(number);
+      const step = this.#openStep(d, ctl, pd);
+      const number = step.number;
       let sent = 0;
       while (sent < number && live() && !resyncSuspended(pd)) {
         if (this.#throttled(d, ctl, pd.resync, meta.outOfSync(slot))) break;
@@ -1395,9 +1389,35 @@ export class PeerLink {
         sent += n;
         cursor = bit + n;
       }
-      ctl.issued(sent - number);
-      await this.#nextStep(v, STEP_MS - (systemClock.now() - stepStart));
+      await this.#closeStep(v, ctl, step, sent);
     }
+  }
+
+  /**
+   * Opens a resync/verify step: current options applied, the controller's budget counted in
+   * flight before the first answer can come back (as DRBD), corrected by {@link #closeStep}.
+   */
+  #openStep(d: Device, ctl: ResyncController, pd: PeerDevice): { number: number; start: number } {
+    ctl.configure(this.#settings(d));
+    const start = systemClock.now();
+    const number = ctl.step();
+    pd.cSyncRate = ctl.syncRate;
+    ctl.issued(number);
+    return { number, start };
+  }
+
+  /**
+   * Closes a step after `sent` blocks: takes back the budget not used and waits out the rest of
+   * STEP_MS, as DRBD's resync timer ticks (reading and queueing come off the wait, not on top).
+   */
+  #closeStep(
+    v: Volume,
+    ctl: ResyncController,
+    step: { number: number; start: number },
+    sent: number,
+  ): Promise<void> {
+    ctl.issued(sent - step.number);
+    return this.#nextStep(v, STEP_MS - (systemClock.now() - step.start));
   }
 
   /** The controller settings of a volume now: peer-device options, disk options, net. */
@@ -1554,14 +1574,8 @@ export class PeerLink {
     const ctl = v.ctl = new ResyncController(systemClock, this.#settings(d));
     const live = () => v.phase === "verify" && pd.verify === run && pc.state === "connected";
     while (live() && !run.requestsDone) {
-      ctl.configure(this.#settings(d));
-      // A step is STEP_MS from its start, as DRBD's resync timer ticks: the time spent
-      // reading and queueing this step's blocks comes off the wait, not on top of it.
-      const stepStart = systemClock.now();
-      const number = ctl.step();
-      pd.cSyncRate = ctl.syncRate;
-      // Counted in flight before the first answer can come back, corrected below (as DRBD).
-      ctl.issued(number);
+      const step = this.#openStep(d, ctl, pd);
+      const number = step.number;
       let sent = 0;
       while (sent < number && live() && !run.requestsDone) {
         if (this.#throttled(d, ctl, run.progress, run.leftBits)) break;
@@ -1582,8 +1596,7 @@ export class PeerLink {
         run.position = sector + 8;
         sent++;
       }
-      ctl.issued(sent - number);
-      await this.#nextStep(v, STEP_MS - (systemClock.now() - stepStart));
+      await this.#closeStep(v, ctl, step, sent);
     }
   }
 
