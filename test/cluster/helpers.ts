@@ -10,53 +10,21 @@ import assert from "node:assert/strict";
 import { ControlClient } from "../../lib/control/client.ts";
 import { runFiles } from "../../lib/control/paths.ts";
 import type { ResourceStatus } from "../../lib/status/types.ts";
+import { run, type RunResult, TEST_PATH, until as untilFor } from "../util/process.ts";
 
 /** mod.ts of this checkout: the program every CLI call runs. */
 const MOD_TS = decodeURIComponent(new URL("../../mod.ts", import.meta.url).pathname);
-const PATH = "/usr/bin:/usr/sbin:/bin:/sbin:" + (Deno.env.get("PATH") ?? "");
+const PATH = TEST_PATH;
 
-/** Output of a finished command. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program with a plain environment. */
-export async function run(cmd: string, args: string[]): Promise<RunResult> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    env: { PATH, LC_ALL: "C" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** Whether `name` is an executable on PATH. */
-export function have(name: string): boolean {
-  return PATH.split(":").some((dir) => {
-    try {
-      return dir !== "" && Deno.statSync(`${dir}/${name}`).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
+export { have, run, type RunResult } from "../util/process.ts";
 
 /** Waits until `cond()` holds; fails after `timeoutMs` (a hung test, not a timing assertion). */
-export async function until(
+export function until(
   cond: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 30_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return untilFor(cond, what, timeoutMs, 50);
 }
 
 /** Options of {@link Cluster.create}. */

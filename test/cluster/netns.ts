@@ -15,10 +15,10 @@
  */
 import { runFiles } from "../../lib/control/paths.ts";
 import { ClusterNode, type NodeName, run, type RunResult, until } from "./helpers.ts";
+import { alive, TEST_PATH } from "../util/process.ts";
 
 /** mod.ts of this checkout: the program every CLI call runs. */
 const MOD_TS = decodeURIComponent(new URL("../../mod.ts", import.meta.url).pathname);
-const PATH = "/usr/bin:/usr/sbin:/bin:/sbin:" + (Deno.env.get("PATH") ?? "");
 
 /** The address of each host on the veth link. */
 export const ADDRESS: Record<NodeName, string> = { alpha: "10.77.0.1", beta: "10.77.0.2" };
@@ -85,7 +85,12 @@ export class NetnsNode extends ClusterNode {
     const [prog, ...rest] = this.enter;
     const out = await new Deno.Command(prog, {
       args: [...rest, Deno.execPath(), "run", "-A", "--quiet", MOD_TS, ...args],
-      env: { PATH, LC_ALL: "C", UDRBD_RUN_DIR: this.runDir, DRBD_LIB_DIR: `${this.dir}/lib` },
+      env: {
+        PATH: TEST_PATH,
+        LC_ALL: "C",
+        UDRBD_RUN_DIR: this.runDir,
+        DRBD_LIB_DIR: `${this.dir}/lib`,
+      },
       clearEnv: true,
       stdin: "null",
       stdout: "piped",
@@ -125,16 +130,6 @@ export class NetnsNode extends ClusterNode {
   /** Brings this host's end of the link back up. */
   async restore(): Promise<void> {
     await must("ip", ["-n", this.netns, "link", "set", "dev", this.veth, "up"]);
-  }
-}
-
-/** Whether `pid` is a live process (a zombie nobody reaped counts as dead). */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
   }
 }
 

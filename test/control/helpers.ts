@@ -10,6 +10,7 @@ import {
   type HandlerContext,
 } from "../../lib/control/protocol.ts";
 import type { Logger } from "../../lib/util/log.ts";
+import { until as untilFor } from "../util/process.ts";
 
 /** The ops of {@link TestHandler}, for tests that drive it over a socket. */
 export class TestHandler implements ControlHandler {
@@ -125,27 +126,15 @@ export function testDaemonCommand(): string[] {
   return [Deno.execPath(), "run", "-A", script];
 }
 
-/** Whether process `pid` exists and is not a zombie. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false;
-  }
-}
+export { alive } from "../util/process.ts";
 
 /** Waits until `cond()` holds; fails after `timeoutMs` (a hung test, not a timing assertion). */
-export async function until(
+export function until(
   cond: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 15_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return untilFor(cond, what, timeoutMs, 20);
 }
 
 /** Whether `path` exists. */

@@ -11,6 +11,8 @@ import { runFiles } from "../../lib/control/paths.ts";
 import { have, run, type RunResult } from "../nbd/helpers.ts";
 
 export { have, nbdsh, run, type RunResult, sha256File } from "../nbd/helpers.ts";
+export { alive, until } from "../util/process.ts";
+import { alive, until } from "../util/process.ts";
 
 /** mod.ts of this checkout: the program every CLI call runs. */
 export const MOD_TS = decodeURIComponent(new URL("../../mod.ts", import.meta.url).pathname);
@@ -31,29 +33,6 @@ export interface TestNodeOptions {
   minor?: number;
   /** Extra text inside the resource section, e.g. `options { auto-promote no; }`. */
   extra?: string;
-}
-
-/** Whether process `pid` exists and is not a zombie. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-/** Waits until `cond()` holds; fails after `timeoutMs` (a hung test, not a timing assertion). */
-export async function until(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** A free-looking TCP port: the peer is never started, but two tests must not share one. */

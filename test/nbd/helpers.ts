@@ -12,20 +12,9 @@ import {
 } from "../../lib/nbd/mod.ts";
 import type { BlockDevice } from "../../lib/nbd/mod.ts";
 
-const PATH = "/usr/bin:/usr/sbin:/bin:/sbin:" + (Deno.env.get("PATH") ?? "");
+import { run } from "../util/process.ts";
 
-/** Whether `name` is an installed program (tests using it are ignored otherwise). */
-export function have(name: string): boolean {
-  for (const dir of PATH.split(":")) {
-    if (!dir) continue;
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return true;
-    } catch {
-      // not here
-    }
-  }
-  return false;
-}
+export { have, run, type RunResult } from "../util/process.ts";
 
 /** A running export of a temporary file. */
 export interface TestExport {
@@ -102,32 +91,6 @@ export async function startExport(opts: StartOptions = {}): Promise<TestExport> 
     },
   };
   return ex;
-}
-
-/** Output of a client run. */
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a client program (Debian's /usr/bin first on PATH, as nbdsh needs). */
-export async function run(cmd: string, args: string[], stdin?: string): Promise<RunResult> {
-  const child = new Deno.Command(cmd, {
-    args,
-    env: { PATH, LC_ALL: "C" },
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 } from "../../lib/status/overview_main.ts";
 import { Logger } from "../../lib/util/log.ts";
 import { primaryConnected } from "./fixtures.ts";
+import { alive } from "../util/process.ts";
 
 const ctx = () => ({ emit() {}, signal: new AbortController().signal });
 
@@ -51,15 +52,6 @@ async function overview(
   const io = new MemoryConsole();
   const rc = await overviewMain(args, io, options);
   return { rc, out: io.stdout, err: io.stderr };
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 /** Stops the daemon of `runDir` (if one runs) and waits until its process is gone. */
