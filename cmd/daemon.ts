@@ -11,6 +11,7 @@ import { runDir, runFiles } from "../lib/control/paths.ts";
 import { ControlError, type HelloResult } from "../lib/control/protocol.ts";
 import { DETACHED_FLAG } from "../lib/control/spawn.ts";
 import { LOG_LEVELS, type LogLevel, parseLogLevel } from "../lib/util/log.ts";
+import { processAlive } from "../lib/util/process.ts";
 
 const HELP = `USAGE: udrbd daemon [--foreground] [--stop] [--log-level LEVEL]
 
@@ -127,17 +128,6 @@ async function startDetached(dir: string, args: DaemonArgs, io: Console): Promis
   return 0;
 }
 
-/** Whether process `pid` still exists (a zombie counts as gone: it holds nothing any more). */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // the state letter follows the command name in parentheses, which may contain spaces
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
 async function stop(dir: string, io: Console): Promise<number> {
   const client = await connectDaemon({ runDir: dir, start: false });
   if (!client) {
@@ -161,7 +151,7 @@ async function stop(dir: string, io: Console): Promise<number> {
     await client.close();
   }
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() >= deadline) {
       io.err(
         `udrbd daemon: pid ${pid} is still running ${STOP_TIMEOUT_MS / 1000} s after it was ` +

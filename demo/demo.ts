@@ -14,6 +14,8 @@
  * @module
  */
 
+import { processAlive } from "../lib/util/process.ts";
+
 const root = new URL("..", import.meta.url).pathname;
 const keep = Deno.args.includes("--keep");
 
@@ -191,15 +193,6 @@ async function nbdcopy(from: string, to: string): Promise<void> {
 
 const exportOf = (n: NodeName) => `nbd+unix:///drbd0?socket=${dir}/${n}/run/nbd/drbd0.sock`;
 
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Stops a daemon that `daemon --stop` could not reach: one that an interrupted command started
  * and that was still starting. It holds its pid in daemon.pid; SIGTERM stops it in order.
@@ -211,10 +204,10 @@ async function stopByPid(node: NodeName): Promise<void> {
   } catch {
     return;
   }
-  if (!(pid > 0) || !alive(pid)) return;
+  if (!(pid > 0) || !processAlive(pid)) return;
   Deno.kill(pid, "SIGTERM");
-  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-  if (alive(pid)) Deno.kill(pid, "SIGKILL");
+  for (let i = 0; i < 100 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  if (processAlive(pid)) Deno.kill(pid, "SIGKILL");
 }
 
 async function cleanup(): Promise<void> {

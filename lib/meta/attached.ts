@@ -8,6 +8,7 @@
  */
 
 import { runDir, runFiles } from "../control/paths.ts";
+import { processAlive } from "../util/process.ts";
 
 /** The disk state of `minor` in the running daemon, or undefined when it has none. */
 export function attachedDiskState(minor: number, dir = runDir()): string | undefined {
@@ -21,22 +22,11 @@ export function attachedDiskState(minor: number, dir = runDir()): string | undef
   } catch {
     return undefined;
   }
-  if (!alive(pid)) return undefined;
+  if (!processAlive(pid)) return undefined;
   for (const line of proc.split("\n")) {
     const m = /^\s*(\d+): cs:\S+(?: ro:\S+ ds:([A-Za-z]+))?/.exec(line);
     if (!m || Number(m[1]) !== minor || !m[2]) continue;
     return m[2] === "Diskless" ? undefined : m[2];
   }
   return undefined;
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // the state letter follows the parenthesised command name; Z is a zombie
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
 }

@@ -46,15 +46,8 @@ export async function run(cmd: string, args: string[], stdin?: string): Promise<
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** Whether process `pid` exists and is not a zombie (pid 1 here may never reap it). */
-export function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false;
-  }
-}
+/** Whether process `pid` exists and is not a zombie (the daemon's own check). */
+export { processAlive as alive } from "../../lib/util/process.ts";
 
 /**
  * Waits until `cond()` holds, looking every `intervalMs`; fails after `timeoutMs` (a hung test,
