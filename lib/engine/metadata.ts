@@ -28,6 +28,7 @@ import {
   MDF_PEER,
 } from "../meta/constants.ts";
 import { DrbdError, ERR } from "./errors.ts";
+import { deviceBytes } from "../util/device_size.ts";
 
 /** Where the metadata of a disk lives: `internal`, `flexible` (flex-external) or index N. */
 export type MetaIndex = "internal" | "flexible" | number;
@@ -369,18 +370,6 @@ export class DiskMeta {
       }
     }
     return n;
-  }
-}
-
-/** Size in bytes of a regular file or a block device. */
-export function deviceBytes(path: string): number {
-  const st = Deno.statSync(path);
-  if (st.isFile) return st.size;
-  const f = Deno.openSync(path, { read: true });
-  try {
-    return f.seekSync(0, Deno.SeekMode.End);
-  } finally {
-    f.close();
   }
 }
 

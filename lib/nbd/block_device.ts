@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import { Errno } from "./protocol.ts";
 import { type SparseOps, sparseOps } from "./sparse.ts";
+import { blockDeviceBytes } from "../util/device_size.ts";
 
 /** Block size constraints advertised with `NBD_INFO_BLOCK_SIZE` (all powers of two but maximum). */
 export interface BlockSizeConstraints {
@@ -220,12 +221,7 @@ export class FileBlockDevice implements BlockDevice {
       const st = fs.fstatSync(fd);
       let size = st.size;
       if (st.isBlockDevice()) {
-        const f = Deno.openSync(path, { read: true });
-        try {
-          size = f.seekSync(0, Deno.SeekMode.End);
-        } finally {
-          f.close();
-        }
+        size = blockDeviceBytes(path);
       } else if (!st.isFile()) {
         throw new Deno.errors.InvalidData(`${path}: not a regular file or block device`);
       }

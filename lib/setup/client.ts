@@ -14,7 +14,7 @@ import { ControlError } from "../control/protocol.ts";
 import type { ResourceStatus } from "../status/types.ts";
 import type { ShowResource } from "../engine/snapshot.ts";
 import { deleteLastKnown, loadLastKnown, saveLastKnown } from "../meta/lkbd.ts";
-import { deviceBytes } from "../engine/metadata.ts";
+import { deviceBytes } from "../util/device_size.ts";
 
 /** A parsed drbdsetup command line. */
 export interface SetupRequest {
