@@ -139,10 +139,20 @@ export function exitCodeFor(retcode: number): number {
   return 11;
 }
 
-/** drbdsetup's stderr text for a return code on object `objname` (a resource or minor). */
-export function retcodeText(objname: string, retcode: number, detail?: string): string {
+/**
+ * drbdsetup's stderr text for a return code on object `objname` (a resource or minor). For a
+ * state change `detail` is the kernel's additional info; for a request failure (above 100) it
+ * replaces the code's text, and `info` is the kernel's additional info line.
+ */
+export function retcodeText(
+  objname: string,
+  retcode: number,
+  detail?: string,
+  info?: string,
+): string {
   if (retcode > 100) {
-    return `${objname}: Failure: (${retcode}) ${detail ?? ERR_TEXT[retcode] ?? "Unknown"}\n`;
+    const text = `${objname}: Failure: (${retcode}) ${detail ?? ERR_TEXT[retcode] ?? "Unknown"}\n`;
+    return info ? `${text}additional info from kernel:\n${info}\n` : text;
   }
   let text = `${objname}: State change failed: (${retcode}) ${SS_TEXT[retcode] ?? "unknown"}\n`;
   if (detail) text += `additional info from kernel:\n${detail}\n`;
@@ -158,8 +168,9 @@ export class DrbdError extends Error {
   readonly exitCode: number;
   readonly text: string;
 
-  constructor(objname: string, retcode: number, detail?: string) {
-    const text = retcodeText(objname, retcode, detail);
+  /** `detail` and `info` as in {@link retcodeText}. */
+  constructor(objname: string, retcode: number, detail?: string, info?: string) {
+    const text = retcodeText(objname, retcode, detail, info);
     super(text.trimEnd());
     this.name = "DrbdError";
     this.retcode = retcode;

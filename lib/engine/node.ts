@@ -686,7 +686,15 @@ export class Node implements ControlHandler, ResourceHost {
     if (c.state !== "StandAlone" || (c.link && !c.link.ended)) {
       throw new DrbdError(q.objname, ERR.NET_CONFIGURED);
     }
-    if (c.paths.length === 0) throw new DrbdError(q.objname, SS.NO_NET_CONFIG);
+    // drbd_adm_connect: ERR_INVALID_REQUEST with the kernel's reason as additional info.
+    if (c.paths.length === 0) {
+      throw new DrbdError(
+        q.objname,
+        ERR.INVALID_REQUEST,
+        undefined,
+        "connection endpoint(s) missing",
+      );
+    }
     if (q.options["discard-my-data"] === "yes") {
       if (r.isPrimary()) throw new DrbdError(q.objname, ERR.DISCARD_IMPOSSIBLE);
       c.discardMyData = true;
