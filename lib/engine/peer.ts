@@ -1761,6 +1761,8 @@ export class PeerLink {
     this.#wake(v);
     if (initiator) this.#sendState(d);
     this.#h.notify();
+    // drbd_resync_finished runs the handler on both sides, once the run is over.
+    if (oos) this.#helper(d, "out-of-sync");
   }
 
   /** Remembers where a verify run got to, so the next one continues there (DRBD's ov_start_sector). */

@@ -1,10 +1,11 @@
 /**
  * Online verify on two loopback daemons, through the real CLI: refused without verify-alg,
  * nothing found on identical disks, and blocks corrupted behind the secondary's back found
- * exactly (counted and logged as DRBD logs them), then repaired by a disconnect/connect resync.
+ * exactly (counted and logged as DRBD logs them), then repaired by a disconnect/connect resync;
+ * the `out-of-sync` handler runs on both nodes when a run found something.
  */
 import assert from "node:assert/strict";
-import { Cluster, peerDevice, sha256Prefix, until } from "./helpers.ts";
+import { Cluster, type ClusterNode, peerDevice, sha256Prefix, until } from "./helpers.ts";
 
 /** Both nodes up, alpha forced Primary, initial sync finished. */
 async function upAndSynced(c: Cluster): Promise<void> {
@@ -121,6 +122,47 @@ Deno.test("online verify finds exactly the blocks corrupted on the secondary, an
     assert.equal(peerDevice(await c.beta.status()).received, 3 * 4);
     await c.beta.adm("down", "r0");
     assert.equal(await sha256Prefix(c.beta.disk, bytes), await sha256Prefix(c.alpha.disk, bytes));
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("online verify that finds a corrupted block runs the out-of-sync handler on both nodes with DRBD's environment", async () => {
+  const handlers = (n: ClusterNode) => `handlers { out-of-sync "env > ${n.dir}/out-of-sync.env"; }`;
+  const c = await Cluster.create({
+    net: { alpha: "verify-alg sha256;", beta: "verify-alg sha256;" },
+    extra: handlers,
+  });
+  try {
+    await upAndSynced(c);
+    // Block 7 of beta's data area, behind the daemon's back.
+    const f = await Deno.open(c.beta.disk, { write: true });
+    try {
+      await f.seek(7 * 4096, Deno.SeekMode.Start);
+      await f.write(new Uint8Array(4096).fill(0x5a));
+    } finally {
+      f.close();
+    }
+    await c.alpha.adm("verify", "r0");
+    await verifyDone(c);
+    await until(
+      () => [c.alpha, c.beta].every((n) => /drbdadm out-of-sync exit code 0/.test(n.log())),
+      "the out-of-sync handler to run on both nodes",
+    );
+    for (const [n, peerId] of [[c.alpha, "1"], [c.beta, "0"]] as const) {
+      assert.match(n.log(), /Online verify found 1 4k blocks out of sync!/);
+      const env: Record<string, string> = {};
+      for (const line of Deno.readTextFileSync(`${n.dir}/out-of-sync.env`).split("\n")) {
+        const eq = line.indexOf("=");
+        if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
+      }
+      assert.equal(env.DRBD_RESOURCE, "r0");
+      assert.equal(env.DRBD_MINOR, "0");
+      assert.equal(env.DRBD_VOLUME, "0");
+      assert.equal(env.DRBD_BACKING_DEV, n.disk);
+      assert.equal(env.DRBD_PEER_NODE_ID, peerId);
+      assert.equal(env.DRBD_CSTATE, "Connected");
+    }
   } finally {
     await c.close();
   }
