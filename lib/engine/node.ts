@@ -167,6 +167,7 @@ export class Node implements ControlHandler, ResourceHost {
       case "net-options": {
         const c = this.#connection(q);
         Object.assign(c.net, q.options);
+        c.link?.netOptionsChanged();
         return;
       }
       case "new-path":

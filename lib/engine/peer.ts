@@ -24,6 +24,7 @@ import {
   ProtocolFlag,
   type ProtocolPacket,
   type SizesPacket,
+  type SyncParamPacket,
 } from "../wire/mod.ts";
 import { systemClock } from "../wire/clock.ts";
 import type { Logger } from "../util/log.ts";
@@ -38,6 +39,7 @@ import { SyncProgress } from "./resync_progress.ts";
 import { decideSync, type SyncSide } from "./sync.ts";
 import { agreeSize, protocolMismatch, protocolPacketOf } from "./agreement.ts";
 import { resolveSplitBrain } from "./split_brain.ts";
+import { checkSyncParam, syncParamPacketOf } from "./sync_param.ts";
 import { runHelper } from "./helper.ts";
 import { digestFor, VerifyRun } from "./verify.ts";
 import { type ClosedEpoch, TransferLog } from "./epochs.ts";
@@ -381,6 +383,14 @@ export class PeerLink {
     }
   }
 
+  /** net-options changed the connection's options: the peer hears our algorithms again. */
+  netOptionsChanged(): void {
+    if (this.#pc?.state !== "connected") return;
+    for (const d of this.#r.devices.values()) {
+      this.#send(syncParamPacketOf(this.#c.net, d.volume));
+    }
+  }
+
   /**
    * pause-sync / resume-sync changed the user flag of `volume` (already set on its peer device):
    * pause or continue a running resync here and tell the peer, which pauses too.
@@ -609,6 +619,7 @@ export class PeerLink {
     this.#protocol = protocolPacketOf(this.#c.net, this.#c.discardMyData);
     pc.send(this.#protocol).catch(() => {});
     for (const d of this.#r.devices.values()) {
+      this.#send(syncParamPacketOf(this.#c.net, d.volume));
       this.#sendSizes(d);
       this.#sendUuids(d);
       this.#sendState(d);
@@ -854,6 +865,8 @@ export class PeerLink {
     const v = this.#vol(p.volume);
     const pd = this.#c.peerDevice(p.volume);
     switch (p.type) {
+      case "SyncParam":
+        return this.#onSyncParam(d, pd, p);
       case "Sizes":
         return this.#onSizes(d, v, p);
       case "Uuids":
@@ -895,6 +908,19 @@ export class PeerLink {
       return;
     }
     this.#peerDiscard = (p.flags & ProtocolFlag.DISCARD_MY_DATA) !== 0;
+  }
+
+  /** The peer's digest algorithms: refused when they differ at connect, adopted later. */
+  #onSyncParam(d: Device, pd: PeerDevice, p: SyncParamPacket): void {
+    const where = `${this.#prefix}/${d.volume}`;
+    const outcome = checkSyncParam(this.#c.net, p, pd.replication === "Off");
+    if (outcome.kind === "refuse") {
+      this.#h.log.error(`${where}: ${outcome.log}`);
+      this.#drop(outcome.log, DisconnectCode.INCOMPATIBLE);
+    } else if (outcome.kind === "adopt") {
+      Object.assign(this.#c.net, outcome.set);
+      for (const line of outcome.logs) this.#h.log.info(`${where}: ${line}`);
+    }
   }
 
   /** The peer's sizes: agree on the device size, or refuse a disk too small (receive_sizes). */

@@ -611,6 +611,33 @@ const protocol: Codec<"Protocol"> = {
   },
 };
 
+const syncParam: Codec<"SyncParam"> = {
+  volume: true,
+  size: (p) => 2 + stringBytes(p.verifyAlg) + stringBytes(p.csumsAlg),
+  enc(p, v, b, o) {
+    const verify = encodedString(p.verifyAlg, 64);
+    const csums = encodedString(p.csumsAlg, 64);
+    v.setUint8(o, verify.length);
+    b.set(verify, o + 1);
+    v.setUint8(o + 1 + verify.length, csums.length);
+    b.set(csums, o + 2 + verify.length);
+  },
+  dec(type, v, b, o, len, volume) {
+    atLeast(type, len, 2);
+    const verifyLen = v.getUint8(o);
+    atLeast(type, len, 2 + verifyLen);
+    const csumsLen = v.getUint8(o + 1 + verifyLen);
+    exact(type, len, 2 + verifyLen + csumsLen);
+    if (verifyLen > 64 || csumsLen > 64) fail(type, "algorithm name longer than 64 bytes");
+    return {
+      type,
+      volume,
+      verifyAlg: getString(type, b, o + 1, verifyLen),
+      csumsAlg: getString(type, b, o + 2 + verifyLen, csumsLen),
+    };
+  },
+};
+
 const twoPcRequest: Codec<"TwoPcPrepare" | "TwoPcCommit" | "TwoPcAbort"> = {
   volume: false,
   size: () => 24 + CHANGE_SIZE,
@@ -785,6 +812,7 @@ const CODECS: { readonly [T in PacketType]: AnyCodec } = {
   Sizes: sizes,
   Bitmap: bitmap,
   Protocol: protocol,
+  SyncParam: syncParam,
   TwoPcPrepare: twoPcRequest,
   TwoPcCommit: twoPcRequest,
   TwoPcAbort: twoPcRequest,

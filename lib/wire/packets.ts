@@ -257,6 +257,19 @@ export interface ProtocolPacket {
   integrityAlg: string;
 }
 
+/**
+ * The digest algorithms of one volume's peer device (DRBD's P_SYNC_PARAM89, sent before Sizes
+ * and again when net options change): both sides must use the same verify-alg and csums-alg.
+ */
+export interface SyncParamPacket {
+  type: "SyncParam";
+  volume: number;
+  /** `verify-alg`, "" for none. */
+  verifyAlg: string;
+  /** `csums-alg`, "" for none. */
+  csumsAlg: string;
+}
+
 /** A cluster-wide state change in two phases: Prepare, then Commit or Abort. */
 export interface TwoPcRequestPacket {
   type: "TwoPcPrepare" | "TwoPcCommit" | "TwoPcAbort";
@@ -344,6 +357,7 @@ export type Packet =
   | SizesPacket
   | BitmapPacket
   | ProtocolPacket
+  | SyncParamPacket
   | TwoPcRequestPacket
   | TwoPcReplyPacket
   | PingPacket
@@ -371,6 +385,7 @@ export const COMMANDS: { readonly [T in PacketType]: { cmd: number; route: Route
   Bitmap: { cmd: 0x04, route: "data" },
   DataRequest: { cmd: 0x08, route: "data" },
   ResyncRequest: { cmd: 0x09, route: "data" },
+  SyncParam: { cmd: 0x0a, route: "data" },
   Protocol: { cmd: 0x0b, route: "data" },
   Sizes: { cmd: 0x0d, route: "data" },
   State: { cmd: 0x0e, route: "data" },

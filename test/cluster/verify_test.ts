@@ -2,7 +2,9 @@
  * Online verify on two loopback daemons, through the real CLI: refused without verify-alg,
  * nothing found on identical disks, and blocks corrupted behind the secondary's back found
  * exactly (counted and logged as DRBD logs them), then repaired by a disconnect/connect resync;
- * the `out-of-sync` handler runs on both nodes when a run found something.
+ * the `out-of-sync` handler runs on both nodes when a run found something. Both nodes must use the
+ * same verify-alg: different ones at connect leave both StandAlone, a change on one connected
+ * node is taken over by the other, as DRBD's SyncParam does.
  */
 import assert from "node:assert/strict";
 import { Cluster, type ClusterNode, peerDevice, sha256Prefix, until } from "./helpers.ts";
@@ -163,6 +165,43 @@ Deno.test("online verify that finds a corrupted block runs the out-of-sync handl
       assert.equal(env.DRBD_PEER_NODE_ID, peerId);
       assert.equal(env.DRBD_CSTATE, "Connected");
     }
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("nodes configured with different verify-alg stay StandAlone and both logs name the two algorithms", async () => {
+  const c = await Cluster.create({
+    net: { alpha: "verify-alg sha1;", beta: "verify-alg md5;" },
+  });
+  try {
+    await Promise.all([c.alpha.adm("up", "r0"), c.beta.adm("up", "r0")]);
+    const state = async (n: ClusterNode) => (await n.status()).connections[0]["connection-state"];
+    await until(
+      async () =>
+        /Different verify-alg settings\. me="sha1" peer="md5"/.test(c.alpha.log()) &&
+        /Different verify-alg settings\. me="md5" peer="sha1"/.test(c.beta.log()) &&
+        await state(c.alpha) === "StandAlone" && await state(c.beta) === "StandAlone",
+      "both nodes StandAlone, naming the verify-alg of each side",
+    );
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("verify-alg set with net-options on one connected node is taken over by the peer, which can then verify", async () => {
+  const c = await Cluster.create();
+  try {
+    await upAndSynced(c);
+    const r = await c.alpha.udrbd(["drbdsetup", "net-options", "r0", "1", "--verify-alg=sha256"]);
+    assert.equal(r.code, 0, r.stderr);
+    await until(() => /using verify-alg: "sha256"/.test(c.beta.log()), "beta to take sha256");
+    const show = await c.beta.udrbd(["drbdsetup", "show", "r0"]);
+    assert.match(show.stdout, /verify-alg\s+"sha256";/, show.stdout);
+    // Started on beta, whose own configuration names no verify-alg.
+    await c.beta.adm("verify", "r0");
+    await verifyDone(c);
+    for (const n of [c.alpha, c.beta]) assert.match(n.log(), DONE);
   } finally {
     await c.close();
   }

@@ -159,6 +159,8 @@ export const SAMPLES: Packet[] = [
     flags: 0,
     integrityAlg: "",
   },
+  { type: "SyncParam", volume: 2, verifyAlg: "sha256", csumsAlg: "crc32c" },
+  { type: "SyncParam", volume: 0, verifyAlg: "", csumsAlg: "" },
   {
     type: "TwoPcPrepare",
     tid: 1,
