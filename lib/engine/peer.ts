@@ -1103,8 +1103,7 @@ export class PeerLink {
     v.gotBitmap = true;
     v.phase = "sync";
     const pd = this.#c.peerDevice(d.volume);
-    this.#repl(pd, { type: "bitmap-received" });
-    pd.resync = new SyncProgress(meta.outOfSync(slot), systemClock.now());
+    this.#beginResync(d, pd, meta.outOfSync(slot));
     meta.flushBitmap();
     this.#applyPause(d);
     this.#sendState(d);
@@ -1115,6 +1114,22 @@ export class PeerLink {
         this.#pc?.close(`resync failed: ${(e as Error).message}`);
       });
     }
+  }
+
+  /**
+   * The resync starts with `bits` to do: SyncSource/T, or PausedSyncS/T from the start when a
+   * pause flag is set (no "Resync suspended" then: nothing was running), as drbd_start_resync.
+   */
+  #beginResync(d: Device, pd: PeerDevice, bits: number): void {
+    const paused = resyncSuspended(pd);
+    this.#repl(pd, { type: "bitmap-received", paused });
+    const now = systemClock.now();
+    pd.resync = new SyncProgress(bits, now);
+    if (paused) pd.resync.pause(now);
+    this.#h.log.info(
+      `${this.#prefix}/${d.volume}: Began resync as ${pd.replication} ` +
+        `(will sync ${bits * 4} KB [${bits} bits set]).`,
+    );
   }
 
   async #onWrite(

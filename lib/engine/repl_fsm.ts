@@ -24,8 +24,11 @@ export type ReplEvent =
   | { type: "start-sync"; as: SyncRole }
   /** A sync decision, the peer's StartingSync, or our own: send bitmaps, wait for the peer's. */
   | { type: "exchange-bitmap"; as: SyncRole }
-  /** The peer's whole bitmap arrived: the resync runs. */
-  | { type: "bitmap-received" }
+  /**
+   * The peer's whole bitmap arrived: the resync runs, or starts paused (PausedSyncS/T at once,
+   * as DRBD's sanitize_state makes it) when a pause flag is already set.
+   */
+  | { type: "bitmap-received"; paused?: boolean }
   /** A pause flag (ours or the peer's) is set: a running resync pauses. */
   | { type: "pause" }
   /** No pause flag is left: a paused resync continues. */
@@ -84,9 +87,11 @@ export function nextReplState(state: ReplicationState, event: ReplEvent): ReplTr
         ? to(wf)
         : refuse(`not Off, Established or ${starting}`);
     }
-    case "bitmap-received":
-      if (state === "WFBitMapS") return to("SyncSource");
-      return state === "WFBitMapT" ? to("SyncTarget") : refuse("no bitmap exchange");
+    case "bitmap-received": {
+      const side = state === "WFBitMapS" ? "source" : state === "WFBitMapT" ? "target" : undefined;
+      if (!side) return refuse("no bitmap exchange");
+      return to(RESYNC[side][event.paused ? "paused" : "running"]);
+    }
     case "pause":
     case "resume": {
       const side = sideOf(state);

@@ -74,7 +74,13 @@ export class ClusterNode {
 
   /** Runs `udrbd <args>` from source with this node's environment. */
   async udrbd(args: string[]): Promise<RunResult> {
-    const out = await new Deno.Command(Deno.execPath(), {
+    const out = await this.#command(args).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  }
+
+  #command(args: string[]): Deno.Command {
+    return new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--quiet", MOD_TS, ...args],
       env: {
         PATH,
@@ -86,9 +92,32 @@ export class ClusterNode {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    });
+  }
+
+  /**
+   * Starts `drbdsetup events2 <resource>` on this node (the daemon must run): the lines it has
+   * printed so far, and a `stop` that ends it (call it in `finally`).
+   */
+  events2(resource = "r0"): { lines: () => string[]; stop: () => Promise<void> } {
+    const child = this.#command(["drbdsetup", "events2", resource]).spawn();
+    let text = "";
     const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    const reading = (async () => {
+      for await (const chunk of child.stdout) text += dec.decode(chunk, { stream: true });
+    })();
+    const stderr = child.stderr.cancel();
+    return {
+      lines: () => text.split("\n").filter((l) => l !== ""),
+      stop: async () => {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // already ended
+        }
+        await Promise.allSettled([child.status, reading, stderr]);
+      },
+    };
   }
 
   /** Asserts that `drbdadm -c <conf> <args>` succeeds. */

@@ -1,7 +1,8 @@
 /**
  * Resync control on two loopback daemons, through the real CLI: pause-sync/resume-sync in the
  * middle of a full sync (both sides paused, nothing moves, then it finishes where it stopped),
- * progress in status and the proc file, and resync options changed on a running resync.
+ * progress in status and the proc file, resync options changed on a running resync, and a
+ * resync paused before it began, which starts as PausedSyncS/T (events2, logs).
  */
 import assert from "node:assert/strict";
 import { runFiles } from "../../lib/control/paths.ts";
@@ -138,6 +139,79 @@ Deno.test("resync options changed with peer-device-options apply to the running 
     assert.doesNotMatch(show, /c-plan-ahead/, "20 is the default again");
     assert.match(show, /c-max-rate\s+40960k;/);
   } finally {
+    await c.close();
+  }
+});
+
+/** The replication states events2 reported for r0's volume 0 towards the peer, in order. */
+function replStates(lines: string[]): string[] {
+  const out: string[] = [];
+  for (const l of lines) {
+    const m = /^(?:exists|change) peer-device .*\breplication:(\w+)/.exec(l);
+    if (m && out.at(-1) !== m[1]) out.push(m[1]);
+  }
+  return out;
+}
+
+Deno.test("a resync paused before the nodes connect shows PausedSyncS/PausedSyncT from its start in events2, never SyncSource/SyncTarget", async () => {
+  const c = await Cluster.create({ disk: "resync-rate 100M;" });
+  const watches: { lines: () => string[]; stop: () => Promise<void> }[] = [];
+  try {
+    // alpha: Primary with data beta lacks, paused and StandAlone; beta waits for it.
+    await c.alpha.adm("up", "r0");
+    await c.alpha.adm("primary", "--force", "r0");
+    await c.alpha.adm("pause-sync", "r0");
+    await c.alpha.adm("disconnect", "r0");
+    await c.beta.adm("up", "r0");
+    const ea = c.alpha.events2();
+    const eb = c.beta.events2();
+    watches.push(ea, eb);
+    await until(
+      () => ea.lines().includes("exists -") && eb.lines().includes("exists -"),
+      "events2",
+    );
+    await c.alpha.adm("connect", "r0");
+    await until(async () => {
+      const [a, b] = [peerDevice(await c.alpha.status()), peerDevice(await c.beta.status())];
+      return a["replication-state"] === "PausedSyncS" && b["replication-state"] === "PausedSyncT";
+    }, "both sides to resync paused");
+    await c.alpha.adm("resume-sync", "r0");
+    await until(async () => {
+      const [a, b] = [await c.alpha.status(), await c.beta.status()];
+      return peerDevice(a)["replication-state"] === "Established" &&
+        b.devices[0]["disk-state"] === "UpToDate" &&
+        peerDevice(b)["replication-state"] === "Established";
+    }, "the resync to finish after resume-sync");
+    await until(
+      () =>
+        replStates(ea.lines()).at(-1) === "Established" &&
+        replStates(eb.lines()).at(-1) === "Established",
+      "events2 to report the end of the resync",
+    );
+    const lines = `alpha:\n${ea.lines().join("\n")}\nbeta:\n${eb.lines().join("\n")}`;
+    const tail = (states: string[]) => states.slice(states.lastIndexOf("Off") + 1);
+    assert.deepEqual(
+      tail(replStates(ea.lines())),
+      ["WFBitMapS", "PausedSyncS", "SyncSource", "Established"],
+      lines,
+    );
+    assert.deepEqual(
+      tail(replStates(eb.lines())),
+      ["WFBitMapT", "PausedSyncT", "SyncTarget", "Established"],
+      lines,
+    );
+    for (const [n, state] of [[c.alpha, "PausedSyncS"], [c.beta, "PausedSyncT"]] as const) {
+      const log = n.log();
+      assert.match(
+        log,
+        new RegExp(`Began resync as ${state} \\(will sync \\d+ KB \\[\\d+ bits set\\]\\)\\.`),
+      );
+      // Nothing was running that could be suspended.
+      assert.doesNotMatch(log, /Resync suspended/);
+      assert.match(log, /Syncer continues\./);
+    }
+  } finally {
+    for (const w of watches) await w.stop();
     await c.close();
   }
 });

@@ -65,6 +65,26 @@ Deno.test("a resync as SyncTarget shows WFBitMapT, SyncTarget, PausedSyncT while
   ]);
 });
 
+Deno.test("a resync paused before its bitmaps arrived starts as PausedSyncS/PausedSyncT, never running first", () => {
+  for (const [as, letter] of [["source", "S"], ["target", "T"]] as const) {
+    const states = walk("Off", [
+      { type: "exchange-bitmap", as },
+      { type: "bitmap-received", paused: true },
+      { type: "pause" },
+      { type: "resume" },
+      { type: "resync-done" },
+    ]);
+    const running = as === "source" ? "SyncSource" : "SyncTarget";
+    assert.deepEqual(states, [
+      "Off",
+      `WFBitMap${letter}`,
+      `PausedSync${letter}`,
+      running,
+      "Established",
+    ]);
+  }
+});
+
 Deno.test("a resync may end while paused (the peer finished it)", () => {
   assert.deepEqual(walk("PausedSyncT", [{ type: "resync-done" }]), ["PausedSyncT", "Established"]);
 });
