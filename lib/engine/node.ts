@@ -19,6 +19,12 @@ import { DrbdError, ERR, OtherError, SS } from "./errors.ts";
 import { parseMetaIndex } from "./metadata.ts";
 import { PeerLink } from "./peer.ts";
 import { setUserPause } from "./resync_pause.ts";
+import {
+  dependencyChangeText,
+  type DependencyMinor,
+  maySyncNow,
+  updateDependencies,
+} from "./resync_after.ts";
 import { resyncStartRefusal } from "./invalidate.ts";
 import { Connection, Resource, type ResourceHost } from "./resource.ts";
 import { resourceStatus, type ShowResource, showResource } from "./snapshot.ts";
@@ -65,6 +71,8 @@ export class Node implements ControlHandler, ResourceHost {
   #nbdTcp: string | undefined;
   /** `$UDRBD_RUN_DIR/proc`, DRBD 8.4's /proc/drbd (proc file). */
   #proc: ProcFile;
+  /** resync-after is being brought in line (its changes notify again). */
+  #settlingDependencies = false;
 
   constructor(options: NodeOptions) {
     this.#runDir = options.runDir;
@@ -77,6 +85,7 @@ export class Node implements ControlHandler, ResourceHost {
   // ---- ResourceHost ------------------------------------------------------------------------
 
   notify(): void {
+    this.#settleDependencies();
     for (const w of this.#watchers) w();
     this.#proc.touch(); // proc file
   }
@@ -706,7 +715,56 @@ export class Node implements ControlHandler, ResourceHost {
       connection: c,
       log: this.#log,
       notify: () => this.notify(),
+      maySyncNow: (volume) => {
+        const minor = r.devices.get(volume)?.minor;
+        return minor === undefined || maySyncNow(minor, this.#dependencyMinors());
+      },
     });
+  }
+
+  /** Every minor as the resync-after rules see it. */
+  #dependencyMinors(): Map<number, DependencyMinor> {
+    const minors = new Map<number, DependencyMinor>();
+    for (const [minor, { device, resource }] of this.minors) {
+      const peers = [];
+      for (const c of resource.connections.values()) {
+        const pd = c.peerDevices.get(device.volume);
+        if (pd) peers.push(pd);
+      }
+      const after = device.disk?.options["resync-after"];
+      minors.set(minor, {
+        resyncAfter: after === undefined ? -1 : Number(after),
+        hasDisk: device.disk !== undefined,
+        peers,
+      });
+    }
+    return minors;
+  }
+
+  /**
+   * Pauses or continues resyncs as their resync-after chains say, after any state change (a
+   * resync that starts, ends or pauses may hold or free others); each changed peer device tells
+   * its peer.
+   */
+  #settleDependencies(): void {
+    if (this.#settlingDependencies) return;
+    this.#settlingDependencies = true;
+    try {
+      const changed = updateDependencies(this.#dependencyMinors());
+      if (changed.size === 0) return;
+      for (const r of this.resources.values()) {
+        for (const c of r.connections.values()) {
+          for (const pd of c.peerDevices.values()) {
+            if (!changed.has(pd)) continue;
+            const text = dependencyChangeText(pd);
+            if (text) this.#log.info(`${r.name} ${c.name}/${pd.volume}: ${text}`);
+            c.link?.pauseChanged(pd.volume);
+          }
+        }
+      }
+    } finally {
+      this.#settlingDependencies = false;
+    }
   }
 
   async #disconnect(q: SetupArgs): Promise<void> {

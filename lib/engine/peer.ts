@@ -34,7 +34,7 @@ import { DrbdError, ERR, SS } from "./errors.ts";
 import { RangeLock } from "./range_lock.ts";
 import type { Connection, PeerDevice, Resource } from "./resource.ts";
 import { controllerSettings, ResyncController, STEP_MS } from "./resync_controller.ts";
-import { resyncSuspended, StateFlag } from "./resync_pause.ts";
+import { pauseFlags, resyncSuspended, StateFlag } from "./resync_pause.ts";
 import { SyncProgress } from "./resync_progress.ts";
 import { decideSync, type SyncSide } from "./sync.ts";
 import { agreeSize, protocolMismatch, protocolPacketOf } from "./agreement.ts";
@@ -54,6 +54,8 @@ export interface PeerLinkHost {
   log: Logger;
   /** Something status shows changed. */
   notify(): void;
+  /** Whether `volume` may resync now, as its resync-after chain says (absent: always). */
+  maySyncNow?(volume: number): boolean;
 }
 
 /** An application write to replicate: a block of data, a discard or a write of zeroes. */
@@ -846,7 +848,7 @@ export class PeerLink {
       disk: d.diskState,
       connection: "Connected",
       replication: pd.replication,
-      flags: pd.resyncSuspUser ? StateFlag.USER_ISP : 0,
+      flags: pauseFlags(pd),
     };
     this.#send({ type: "State", volume: d.volume, state });
   }
@@ -967,7 +969,8 @@ export class PeerLink {
   #onState(d: Device, v: Volume, pd: PeerDevice, s: PeerState): void {
     this.#c.peerRole = s.role;
     pd.peerDisk = s.disk;
-    const peerPaused = (s.flags & StateFlag.USER_ISP) !== 0;
+    // The peer's own pause and its resync-after dependency both hold ours (receive_state).
+    const peerPaused = (s.flags & (StateFlag.USER_ISP | StateFlag.AFTR_ISP)) !== 0;
     if (peerPaused !== pd.resyncSuspPeer) {
       pd.resyncSuspPeer = peerPaused;
       this.#applyPause(d);
@@ -1121,6 +1124,7 @@ export class PeerLink {
    * pause flag is set (no "Resync suspended" then: nothing was running), as drbd_start_resync.
    */
   #beginResync(d: Device, pd: PeerDevice, bits: number): void {
+    pd.resyncSuspDependency = !(this.#h.maySyncNow?.(d.volume) ?? true);
     const paused = resyncSuspended(pd);
     this.#repl(pd, { type: "bitmap-received", paused });
     const now = systemClock.now();

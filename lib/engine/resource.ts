@@ -36,6 +36,8 @@ export interface PeerDevice {
   resyncSuspUser: boolean;
   /** The peer paused the resync (its user flag, DRBD's resync_susp_peer). */
   resyncSuspPeer: boolean;
+  /** A resync-after dependency holds the resync back (DRBD's resync_susp_dependency). */
+  resyncSuspDependency: boolean;
   /** The resync controller's current rate in KiB/s, while this side runs it. */
   cSyncRate: number;
   /** Where the next verify starts without --start (DRBD keeps the position of a stopped one). */
@@ -77,6 +79,7 @@ export class Connection {
         received: 0,
         resyncSuspUser: false,
         resyncSuspPeer: false,
+        resyncSuspDependency: false,
         cSyncRate: 0,
         ovStartSector: 0,
       };

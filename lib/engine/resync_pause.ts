@@ -1,8 +1,9 @@
 /**
  * pause-sync / resume-sync: DRBD's "isp" (inhibit sync pause) flags of a peer device. The user
  * flag is set here by drbdsetup; the peer's user flag arrives in its State packets and becomes
- * our peer flag. While either is set a SyncSource is PausedSyncS and a SyncTarget PausedSyncT,
- * on both nodes, and the resync sends nothing until both are clear.
+ * our peer flag; a resync-after dependency (resync_after.ts) is a third flag, sent to the peer
+ * like the user's. While any is set a SyncSource is PausedSyncS and a SyncTarget PausedSyncT,
+ * on both nodes, and the resync sends nothing until all are clear.
  *
  * @module
  */
@@ -15,11 +16,19 @@ import type { ReplicationState } from "./states.ts";
 export const StateFlag = {
   /** The sender's user paused the resync with this peer (DRBD's user_isp). */
   USER_ISP: 1,
+  /** A resync-after dependency holds the sender's resync back (DRBD's aftr_isp). */
+  AFTR_ISP: 2,
 } as const;
 
 /** Whether the resync of a peer device is suspended for any reason. */
 export function resyncSuspended(pd: PeerDevice): boolean {
-  return pd.resyncSuspUser || pd.resyncSuspPeer;
+  return pd.resyncSuspUser || pd.resyncSuspPeer || pd.resyncSuspDependency;
+}
+
+/** The State packet flags that tell the peer why our resync is held back. */
+export function pauseFlags(pd: PeerDevice): number {
+  return (pd.resyncSuspUser ? StateFlag.USER_ISP : 0) |
+    (pd.resyncSuspDependency ? StateFlag.AFTR_ISP : 0);
 }
 
 /**
@@ -42,7 +51,8 @@ export function pausedReplication(
 /**
  * Sets or clears the user's pause flag of a peer device, refused as drbdsetup 9.22 reports it
  * when there is nothing to change: pausing twice is "Sync-pause flag is already set" (134),
- * resuming an unpaused device "... already cleared" (135), or (157) when only the peer paused.
+ * resuming an unpaused device "... already cleared" (135), (156) when a resync-after
+ * dependency holds it, or (157) when only the peer paused.
  */
 export function setUserPause(pd: PeerDevice, pause: boolean, objname: string): void {
   if (pd.resyncSuspUser === pause) {
@@ -50,7 +60,13 @@ export function setUserPause(pd: PeerDevice, pause: boolean, objname: string): v
     const paused = pd.replication === "PausedSyncS" || pd.replication === "PausedSyncT";
     throw new DrbdError(
       objname,
-      paused && pd.resyncSuspPeer ? ERR.PIC_PEER_DEP : ERR.PAUSE_IS_CLEAR,
+      !paused
+        ? ERR.PAUSE_IS_CLEAR
+        : pd.resyncSuspDependency
+        ? ERR.PIC_AFTER_DEP
+        : pd.resyncSuspPeer
+        ? ERR.PIC_PEER_DEP
+        : ERR.PAUSE_IS_CLEAR,
     );
   }
   pd.resyncSuspUser = pause;

@@ -55,6 +55,7 @@ export function resourceStatus(r: Resource): ResourceStatus {
           "resync-suspended": resyncSuspendedText({
             user: pd.resyncSuspUser,
             peer: pd.resyncSuspPeer,
+            dependency: pd.resyncSuspDependency,
           }),
           received: Math.floor(pd.received),
           sent: Math.floor(pd.sent),

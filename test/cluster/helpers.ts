@@ -45,6 +45,8 @@ export interface ClusterOptions {
   explicitPaths?: boolean;
   /** Text inside the `disk` section of both nodes (default: resync-rate 100M). */
   disk?: string;
+  /** More resources after r0, per node (`port` as for `extra`). */
+  resources?: (node: ClusterNode, port: number) => string;
 }
 
 /** Names of the two nodes. */
@@ -127,10 +129,10 @@ export class ClusterNode {
     return r;
   }
 
-  /** The daemon's status snapshot of r0, over the control socket. */
-  async status(): Promise<ResourceStatus> {
+  /** The daemon's status snapshot of r0 (or `resource`), over the control socket. */
+  async status(resource = "r0"): Promise<ResourceStatus> {
     this.#client ??= await ControlClient.connect(runFiles(this.runDir).socket);
-    const all = await this.#client.call<ResourceStatus[]>("status", { args: { resource: "r0" } });
+    const all = await this.#client.call<ResourceStatus[]>("status", { args: { resource } });
     return all[0];
   }
 
@@ -201,7 +203,7 @@ export class Cluster {
   }
   ${opts.extra?.(n, port) ?? ""}
 }
-`,
+${opts.resources?.(n, port) ?? ""}`,
       );
     }
     await Promise.all([

@@ -1,0 +1,93 @@
+/**
+ * resync-after: a volume's resync waits while the volume it names (by minor, as drbdadm
+ * resolves `resync-after res/vol`) resyncs, verifies or is held back itself, along the whole
+ * chain. DRBD keeps this as the peer devices' resync_susp_dependency flag, set by
+ * drbd_pause_after and cleared by drbd_resume_next whenever a resync starts, ends or pauses;
+ * a held peer device shows `resync-suspended:dependency` and a resync in it is PausedSyncS/T.
+ * Pure functions over a snapshot of the node's minors; the caller applies the changes.
+ *
+ * @module
+ */
+
+import type { PeerDevice } from "./resource.ts";
+import type { ReplicationState } from "./states.ts";
+
+/** What the dependency rules need to know of one minor. */
+export interface DependencyMinor {
+  /** The minor this one resyncs after (its `resync-after` disk option); -1 or absent for none. */
+  resyncAfter?: number;
+  /** Whether the minor has a local disk (a diskless minor depends on nothing). */
+  hasDisk: boolean;
+  /** Its peer devices, one per connection. */
+  peers: PeerDevice[];
+}
+
+/** States from SyncSource to PausedSyncT in DRBD's order: resync and verify, running or paused. */
+const BUSY: ReadonlySet<ReplicationState> = new Set([
+  "SyncSource",
+  "SyncTarget",
+  "VerifyS",
+  "VerifyT",
+  "PausedSyncS",
+  "PausedSyncT",
+]);
+
+function holdsOthers(pd: PeerDevice): boolean {
+  return BUSY.has(pd.replication) || pd.resyncSuspDependency || pd.resyncSuspPeer ||
+    pd.resyncSuspUser;
+}
+
+/**
+ * The kernel's log of a peer device whose dependency flag just changed, `resync-susp( no ->
+ * after dependency )`, or undefined when it was suspended before and after for other reasons.
+ */
+export function dependencyChangeText(pd: PeerDevice): string | undefined {
+  if (pd.resyncSuspUser || pd.resyncSuspPeer) return undefined;
+  const [from, to] = pd.resyncSuspDependency
+    ? ["no", "after dependency"]
+    : ["after dependency", "no"];
+  return `resync-susp( ${from} -> ${to} )`;
+}
+
+/**
+ * Whether `minor` may resync now (DRBD's __drbd_may_sync_now): no minor up its resync-after
+ * chain has a peer device that resyncs, verifies, or is suspended for any reason. A chain that
+ * loops (drbdsetup refuses to make one) ends where it returns to a minor already seen.
+ */
+export function maySyncNow(minor: number, minors: ReadonlyMap<number, DependencyMinor>): boolean {
+  const seen = new Set<number>([minor]);
+  let m = minors.get(minor);
+  while (m?.hasDisk) {
+    const after = m.resyncAfter ?? -1;
+    if (after < 0 || seen.has(after)) return true;
+    seen.add(after);
+    m = minors.get(after);
+    if (m?.peers.some(holdsOthers)) return false;
+  }
+  return true;
+}
+
+/**
+ * Brings every connected peer device's dependency flag in line with the chains (pause where a
+ * minor may not sync, resume where it may), repeating until nothing changes, as
+ * suspend_other_sg and resume_next_sg do (one round more than there are minors: every chain
+ * has settled by then). Returns the peer devices whose flag changed.
+ */
+export function updateDependencies(minors: ReadonlyMap<number, DependencyMinor>): Set<PeerDevice> {
+  const changed = new Set<PeerDevice>();
+  for (let round = 0; round <= minors.size; round++) {
+    let moved = false;
+    for (const [minor, m] of minors) {
+      if (!m.hasDisk) continue;
+      const may = maySyncNow(minor, minors);
+      for (const pd of m.peers) {
+        if (pd.replication === "Off" || pd.resyncSuspDependency === !may) continue;
+        pd.resyncSuspDependency = !may;
+        changed.add(pd);
+        moved = true;
+      }
+    }
+    if (!moved) break;
+  }
+  return changed;
+}
