@@ -1847,6 +1847,8 @@ export class PeerLink {
     this.#h.log.info(`${where}: ${why}`);
     this.#h.log.info(`${where}: repl( Established -> Ahead )`);
     this.#vol(d.volume).phase = "ahead";
+    // DRBD's sanitize_state: Ahead, the peer's disk is at best Consistent.
+    if (pd.peerDisk === "UpToDate") pd.peerDisk = "Consistent";
     const md = d.disk?.meta.md;
     const peer = md?.peers[this.#c.peerNodeId];
     if (md && peer && peer.bitmapUuid === 0n) peer.bitmapUuid = md.currentUuid;
