@@ -11,7 +11,7 @@ import { runFiles } from "../../lib/control/paths.ts";
 import type { ResourceStatus } from "../../lib/status/types.ts";
 import { Cluster, peerDevice, until } from "./helpers.ts";
 import { netnsAvailable, NetnsCluster, type NetnsNode } from "./netns.ts";
-import { downAndCompare, settled, upSynced, withLogs } from "./steps.ts";
+import { connState, downAndCompare, outOfSync, settled, upSynced, withLogs } from "./steps.ts";
 import { BlockWriter, readBlocks } from "./writer.ts";
 
 const CAN = await netnsAvailable();
@@ -145,6 +145,47 @@ Deno.test({
         await alpha.stop();
         await beta.stop();
       }
+      await downAndCompare(c, bytes);
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "on-congestion disconnect on a congested link drops the connection (StandAlone, as DRBD) while writes go on locally; a later connect resyncs them",
+  ignore: !CAN,
+  async fn() {
+    const c = await NetnsCluster.create({
+      net: "protocol A; connect-int 1; ping-int 2; ping-timeout 30; " +
+        "on-congestion disconnect; congestion-fill 256k;",
+    });
+    try {
+      const bytes = await upSynced(c);
+      await throttle(c.alpha);
+      const blocks = 1024;
+      const w = BlockWriter.start(c.alpha.socket);
+      try {
+        await w.write(0, blocks);
+      } finally {
+        await w.close();
+      }
+      await until(
+        async () => (await connState(c.alpha)) === "StandAlone",
+        "alpha to give up the congested connection",
+      ).catch(withLogs(c));
+      assert.match(c.alpha.log(), /Congestion-fill threshold reached \(\d+ >= 512\)/);
+      assert.match(c.alpha.log(), /conn\( Connected -> Disconnecting \)/);
+      assert.match(c.alpha.log(), /conn\( Disconnecting -> StandAlone \)/);
+      assert.ok(await outOfSync(c.alpha) > 0, "the writes after the drop are out of sync");
+      await unthrottle(c.alpha);
+      await c.alpha.adm("connect", "r0");
+      await settled(c, 60_000);
+      const all = [...Array(blocks).keys()];
+      const onAlpha = await readBlocks(c.alpha.socket, all);
+      assert.deepEqual([...onAlpha.values()], all.map((b) => b + 1));
+      assert.deepEqual(await readBlocks(c.beta.socket, all), onAlpha);
       await downAndCompare(c, bytes);
     } finally {
       await c.close();
