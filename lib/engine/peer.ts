@@ -1823,12 +1823,17 @@ export class PeerLink {
       activeExtents: tl.extentsOf(d.volume),
     });
     if (decision.action === "send") return false;
+    const slot = this.#slot(d);
+    const before = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : -1;
     this.#markOutOfSync(d, w.sector, w.length);
     if (decision.action === "disconnect") {
       this.#congestionDisconnect(pc, d, decision.log);
       return true;
     }
     if (decision.action === "pull-ahead") this.#pullAhead(pc, tl, d, decision.log);
+    // Blocks the peer already knows to be out of sync are not announced again (as DRBD), so
+    // the announcements queued behind a slow link stay bounded by the device's blocks.
+    if (before >= 0 && d.disk!.meta.outOfSync(slot!) === before) return true;
     pc.send({ type: "OutOfSync", volume: d.volume, sector: w.sector, size: w.length })
       .catch(() => {});
     return true;
