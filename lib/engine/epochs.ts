@@ -14,6 +14,8 @@
  * @module
  */
 
+import { AL_EXTENT_SECTORS } from "./activity_log.ts";
+
 /** One replicated write as the log remembers it: enough to mark it out of sync. */
 export interface TlWrite {
   volume: number;
@@ -57,6 +59,9 @@ export class TransferLog {
   #waiters: (() => void)[] = [];
   /** Room promised to writers by room() that have not added their write yet. */
   #reserved = 0;
+  /** Sectors of the writes in the log, and their 4 MiB extents per volume (write counts). */
+  #sectors = 0;
+  #extents = new Map<number, Map<number, number>>();
 
   /** An empty log; epoch numbers start at 1. */
   constructor(options: TransferLogOptions) {
@@ -64,6 +69,19 @@ export class TransferLog {
       maxEpochSize: Math.max(1, options.maxEpochSize),
       maxWrites: Math.max(1, options.maxWrites),
     };
+  }
+
+  /** Sectors of the writes in the log: what congestion-fill measures (DRBD's ap_in_flight). */
+  get sectors(): number {
+    return this.#sectors;
+  }
+
+  /**
+   * Activity-log extents of `volume` that writes in the log touch: DRBD holds a write's AL
+   * extent until its epoch is acked, so this is what congestion-extents measures.
+   */
+  extentsOf(volume: number): number {
+    return this.#extents.get(volume)?.size ?? 0;
   }
 
   /** Writes in the log (sent, their epoch not acked). */
@@ -114,6 +132,7 @@ export class TransferLog {
     }
     open.writes.push({ volume: w.volume, sector: w.sector, length: w.length });
     this.#writes++;
+    this.#count(w, 1);
     if (this.#reserved > 0) this.#reserved--;
     const full = open.writes.length >= this.#o.maxEpochSize ? this.close() : undefined;
     return { epoch: open.barrier, full };
@@ -151,6 +170,7 @@ export class TransferLog {
     }
     this.#epochs.shift();
     this.#writes -= oldest.writes.length;
+    for (const w of oldest.writes) this.#count(w, -1);
     this.#wake();
     return undefined;
   }
@@ -164,8 +184,25 @@ export class TransferLog {
     this.#epochs = [];
     this.#writes = 0;
     this.#reserved = 0;
+    this.#sectors = 0;
+    this.#extents.clear();
     for (const w of this.#waiters.splice(0)) w();
     return lost;
+  }
+
+  /** Adds (`by` 1) or removes (-1) a write's sectors and extents. */
+  #count(w: TlWrite, by: 1 | -1): void {
+    const sectors = Math.ceil(w.length / 512);
+    this.#sectors += by * sectors;
+    let extents = this.#extents.get(w.volume);
+    if (!extents) this.#extents.set(w.volume, extents = new Map());
+    const first = Math.floor(w.sector / AL_EXTENT_SECTORS);
+    const last = Math.floor((w.sector + Math.max(sectors, 1) - 1) / AL_EXTENT_SECTORS);
+    for (let e = first; e <= last; e++) {
+      const n = (extents.get(e) ?? 0) + by;
+      if (n > 0) extents.set(e, n);
+      else extents.delete(e);
+    }
   }
 
   #wake(): void {

@@ -32,6 +32,7 @@ export const ERR = {
   NO_DISK: 138,
   VERIFY_ALG: 146,
   DATA_NOT_CURRENT: 150,
+  CONG_NOT_PROTO_A: 155,
   PIC_AFTER_DEP: 156,
   PIC_PEER_DEP: 157,
   RES_NOT_KNOWN: 158,
@@ -94,6 +95,7 @@ const ERR_TEXT: Record<number, string> = {
   138: "Device does not have a disk-config",
   146: "VERIFYAlgNotAvail",
   150: "Can only attach to the data we lost last (see kernel log).",
+  155: "on-congestion policy pull-ahead only with prot A allowed",
   156: "Sync-pause flag is already cleared.\n" +
     "Note: Resync pause caused by a local resync-after dependency.",
   157: "Sync-pause flag is already cleared.\n" + "Note: Resync pause caused by the peer node.",

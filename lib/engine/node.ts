@@ -18,6 +18,7 @@ import { Device } from "./device.ts";
 import { DrbdError, ERR, OtherError, SS } from "./errors.ts";
 import { parseMetaIndex } from "./metadata.ts";
 import { PeerLink } from "./peer.ts";
+import { congestionNeedsProtocolA } from "./congestion.ts";
 import { setUserPause } from "./resync_pause.ts";
 import {
   dependencyChangeText,
@@ -175,6 +176,7 @@ export class Node implements ControlHandler, ResourceHost {
         return this.#newPeer(q);
       case "net-options": {
         const c = this.#connection(q);
+        checkNetOptions(q.objname, { ...c.net, ...q.options });
         Object.assign(c.net, q.options);
         c.link?.netOptionsChanged();
         return;
@@ -651,6 +653,7 @@ export class Node implements ControlHandler, ResourceHost {
       throw new DrbdError(q.objname, ERR.INVALID_PEER_NODE_ID);
     }
     const existing = r.connections.get(peer);
+    checkNetOptions(q.objname, { ...existing?.net, ...q.options });
     if (existing) {
       Object.assign(existing.net, q.options);
       return;
@@ -853,4 +856,12 @@ function toSetupArgs(raw: Record<string, unknown>): SetupArgs {
     ? raw.objname
     : args.resource ?? args.minor ?? "all";
   return { objname, args, options };
+}
+
+/**
+ * Refuses net options as the kernel's _check_net_options does, for the rules this engine
+ * enforces: a congestion policy other than block needs protocol A (ERR_CONG_NOT_PROTO_A).
+ */
+function checkNetOptions(objname: string, net: Record<string, string>): void {
+  if (congestionNeedsProtocolA(net)) throw new DrbdError(objname, ERR.CONG_NOT_PROTO_A);
 }

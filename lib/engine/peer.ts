@@ -46,6 +46,7 @@ import { type ClosedEpoch, TransferLog } from "./epochs.ts";
 import { koMessage, KoWatchdog } from "./ko.ts";
 import { type ConnEvent, lossCause, nextConnState } from "./conn_fsm.ts";
 import { nextReplState, type ReplEvent } from "./repl_fsm.ts";
+import { AheadResyncTimer, congestionSettings, decideCongestion } from "./congestion.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -81,7 +82,8 @@ interface PeerUuids {
 const UUID_FLAG_CRASHED_PRIMARY = 1n << 1n;
 const UUID_FLAG_RECONNECT = 1n << 8n;
 
-type Phase = "handshake" | "idle" | "bitmap" | "sync" | "verify";
+/** ahead/behind: on-congestion pull-ahead took this side Ahead or the peer Ahead (congestion.ts). */
+type Phase = "handshake" | "idle" | "bitmap" | "sync" | "verify" | "ahead" | "behind";
 
 interface Volume {
   phase: Phase;
@@ -137,8 +139,18 @@ const BITMAP_CHUNK = 4096;
 /** How often resync/verify progress alone notifies watchers and the proc file (ms). */
 const PROGRESS_NOTIFY_MS = 250;
 
-/** Replication states in which application writes are sent to the peer. */
-const REPLICATING = new Set(["Established", "SyncSource", "PausedSyncS", "VerifyS", "VerifyT"]);
+/**
+ * Replication states in which application writes are sent to the peer; Ahead takes them too,
+ * to announce each one with OutOfSync instead.
+ */
+const REPLICATING = new Set([
+  "Established",
+  "SyncSource",
+  "PausedSyncS",
+  "VerifyS",
+  "VerifyT",
+  "Ahead",
+]);
 
 /** A drbd.conf numeric option value in its unit, accepting a K/M/G suffix (in KiB units). */
 function kib(text: string | undefined, fallback: number): number {
@@ -210,6 +222,8 @@ export class PeerLink {
   #peerDiscard = false;
   /** The split-brain handlers already ran for the current connection. */
   #splitBrainSeen = false;
+  /** Starts the resync of Ahead volumes once what was in flight drained (congestion.ts). */
+  #aheadTimer: AheadResyncTimer | undefined;
 
   /** Starts connecting at once. */
   constructor(host: PeerLinkHost) {
@@ -267,6 +281,7 @@ export class PeerLink {
       this.#markOutOfSync(device, w.sector, w.length);
       return Promise.resolve();
     }
+    if (this.#congested(pc, tl, device, w)) return Promise.resolve();
     const room = tl.room();
     if (!room) return this.#sendWrite(pc, tl, device, w);
     // The open epoch must be acked before its room is free: close it now.
@@ -357,11 +372,15 @@ export class PeerLink {
       .catch(() => {});
   }
 
-  /** A flush on the Primary: a barrier the peer completes (its disk flushed) before acking. */
-  async flush(): Promise<void> {
+  /**
+   * A flush on the Primary: a barrier the peer completes (its disk flushed) before acking.
+   * None while `volume` is Ahead: its writes are not on the peer (DRBD sends no barriers then).
+   */
+  async flush(volume?: number): Promise<void> {
     const pc = this.#pc;
     const tl = this.#tl;
     if (!pc || pc.state !== "connected" || !tl) return;
+    if (volume !== undefined && this.#c.peerDevice(volume).replication === "Ahead") return;
     const closed = tl.close(true)!;
     const { promise, resolve } = Promise.withResolvers<void>();
     this.#barriers.set(closed.barrier, resolve);
@@ -760,6 +779,7 @@ export class PeerLink {
       const d = this.#r.devices.get(w.volume);
       if (d) this.#markOutOfSync(d, w.sector, w.length);
     }
+    this.#aheadTimer?.stop();
     this.#resync.clear();
     for (const r of this.#verifies.values()) r.release();
     this.#verifies.clear();
@@ -896,6 +916,9 @@ export class PeerLink {
         return await this.#onVerifyRequest(d, v, pd, p);
       case "VerifyReply":
         return await this.#onVerifyReply(d, v, pd, p);
+      case "OutOfSync":
+        // The Ahead peer wrote these blocks without sending them (DRBD's receive_out_of_sync).
+        return this.#markOutOfSync(d, p.sector, p.size);
       default:
         this.#h.log.warn(`${this.#prefix}: ignoring ${p.type} (not implemented)`);
     }
@@ -974,6 +997,10 @@ export class PeerLink {
     if (peerPaused !== pd.resyncSuspPeer) {
       pd.resyncSuspPeer = peerPaused;
       this.#applyPause(d);
+    }
+    if (this.#peerCongestion(d, v, pd, s)) {
+      this.#h.notify();
+      return;
     }
     const starting = s.replication === "StartingSyncT" || s.replication === "StartingSyncS";
     if (starting && v.phase === "idle" && d.disk) {
@@ -1111,12 +1138,15 @@ export class PeerLink {
     this.#applyPause(d);
     this.#sendState(d);
     this.#h.notify();
-    if (v.role === "source") {
-      this.#resyncLoop(d, v).catch((e) => {
-        this.#h.log.error(`${this.#prefix}/${d.volume}: resync failed: ${(e as Error).message}`);
-        this.#pc?.close(`resync failed: ${(e as Error).message}`);
-      });
-    }
+    if (v.role === "source") this.#startResyncLoop(d, v);
+  }
+
+  /** Runs the SyncSource's resync loop; a failure ends the connection. */
+  #startResyncLoop(d: Device, v: Volume): void {
+    this.#resyncLoop(d, v).catch((e) => {
+      this.#h.log.error(`${this.#prefix}/${d.volume}: resync failed: ${(e as Error).message}`);
+      this.#pc?.close(`resync failed: ${(e as Error).message}`);
+    });
   }
 
   /**
@@ -1354,6 +1384,7 @@ export class PeerLink {
         const done = this.#barriers.get(p.barrier);
         this.#barriers.delete(p.barrier);
         done?.();
+        if (this.#tl) this.#aheadTimer?.inFlight(this.#tl.sectors);
         return;
       }
     }
@@ -1819,5 +1850,151 @@ export class PeerLink {
     if (run.leftBits) {
       this.#h.log.info(`${this.#prefix}/${pd.volume}: Online Verify reached sector ${reached}`);
     }
+  }
+
+  // ---- congestion (on-congestion pull-ahead / disconnect, see congestion.ts) -----------------
+
+  /**
+   * Applies the congestion policy to an application write about to go to the peer. True when
+   * it was dealt with here and must not be sent: Ahead (now or already), it is marked out of
+   * sync and announced with OutOfSync; under `disconnect` it is out of sync and the connection
+   * drops. The write itself completes at once, as DRBD completes it locally.
+   */
+  #congested(pc: PeerConnection, tl: TransferLog, d: Device, w: ReplicatedWrite): boolean {
+    const pd = this.#c.peerDevice(d.volume);
+    const policy = this.#c.net["on-congestion"];
+    // The default policy costs the write path one lookup.
+    if ((policy === undefined || policy === "block") && pd.replication !== "Ahead") return false;
+    const decision = decideCongestion(congestionSettings(this.#c.net), pd.replication, {
+      inFlightSectors: tl.sectors,
+      activeExtents: tl.extentsOf(d.volume),
+    });
+    if (decision.action === "send") return false;
+    const slot = this.#slot(d);
+    const before = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : -1;
+    this.#markOutOfSync(d, w.sector, w.length);
+    if (decision.action === "disconnect") {
+      this.#congestionDisconnect(pc, d, decision.log);
+      return true;
+    }
+    if (decision.action === "pull-ahead") this.#pullAhead(pc, tl, d, decision.log);
+    // Blocks the peer already knows to be out of sync are not announced again (as DRBD), so
+    // the announcements queued behind a slow link stay bounded by the device's blocks.
+    if (before >= 0 && d.disk!.meta.outOfSync(slot!) === before) return true;
+    pc.send({ type: "OutOfSync", volume: d.volume, sector: w.sector, size: w.length })
+      .catch(() => {});
+    return true;
+  }
+
+  /**
+   * Established → Ahead: writes stop going to the peer. They start a new data generation (the
+   * old one becomes the peer's bitmap UUID, so a connection lost while Ahead resyncs from the
+   * bitmap), the open epoch is closed so what is in flight can drain, and the peer learns the
+   * UUIDs and the state (it goes Behind) before the first OutOfSync.
+   */
+  #pullAhead(pc: PeerConnection, tl: TransferLog, d: Device, why: string): void {
+    const pd = this.#c.peerDevice(d.volume);
+    const where = `${this.#prefix}/${d.volume}`;
+    if (!this.#repl(pd, { type: "pull-ahead" })) return;
+    this.#h.log.info(`${where}: ${why}`);
+    this.#h.log.info(`${where}: repl( Established -> Ahead )`);
+    this.#vol(d.volume).phase = "ahead";
+    // DRBD's sanitize_state: Ahead, the peer's disk is at best Consistent.
+    if (pd.peerDisk === "UpToDate") pd.peerDisk = "Consistent";
+    const md = d.disk?.meta.md;
+    const peer = md?.peers[this.#c.peerNodeId];
+    if (md && peer && peer.bitmapUuid === 0n) peer.bitmapUuid = md.currentUuid;
+    if (d.disk) this.#r.newCurrentUuid(d, false);
+    this.#closeEpoch(pc, tl);
+    this.#sendUuids(d);
+    this.#sendState(d);
+    this.#aheadTimer ??= new AheadResyncTimer({
+      clock: systemClock,
+      onDue: () => this.#resyncAfterAhead(),
+    });
+    this.#aheadTimer.inFlight(tl.sectors);
+    this.#h.notify();
+  }
+
+  /**
+   * on-congestion disconnect: DRBD's handle_congestion sets the connection Disconnecting, and
+   * conn_disconnect leaves it StandAlone; the peer sees a tear-down and keeps connecting.
+   */
+  #congestionDisconnect(pc: PeerConnection, d: Device, why: string): void {
+    if (this.#standAlone) return;
+    this.#h.log.info(`${this.#prefix}/${d.volume}: ${why}`);
+    this.#standAlone = true;
+    this.#conn({ type: "disconnect" });
+    this.#abort.abort(new Error("congestion"));
+    pc.close("congestion").catch(() => {});
+  }
+
+  /**
+   * What was in flight when the volumes went Ahead is acknowledged: each Ahead volume resyncs
+   * the blocks it announced as SyncSource (no bitmap exchange: the peer set the same bits from
+   * the OutOfSync packets); the peer, Behind, follows as SyncTarget when it sees the state.
+   */
+  #resyncAfterAhead(): void {
+    const pc = this.#pc;
+    if (!pc || pc.state !== "connected" || (this.#tl?.sectors ?? 0) > 0) return;
+    for (const d of this.#r.devices.values()) {
+      const pd = this.#c.peerDevice(d.volume);
+      const slot = this.#slot(d);
+      if (pd.replication !== "Ahead" || !d.disk || slot === undefined) continue;
+      if (!this.#repl(pd, { type: "resync-after-ahead", as: "source" })) continue;
+      const v = this.#vol(d.volume);
+      v.phase = "sync";
+      v.role = "source";
+      v.gotBitmap = true;
+      const meta = d.disk.meta;
+      this.#h.log.info(
+        `${this.#prefix}/${d.volume}: repl( Ahead -> SyncSource ), ` +
+          `${meta.outOfSync(slot) * 4} KiB written while Ahead`,
+      );
+      pd.resync = new SyncProgress(meta.outOfSync(slot), systemClock.now());
+      meta.flushBitmap();
+      this.#applyPause(d);
+      this.#sendState(d);
+      this.#h.notify();
+      this.#startResyncLoop(d, v);
+    }
+  }
+
+  /**
+   * The peer's state says it went Ahead (we go Behind: our disk is Outdated until the resync)
+   * or, while we are Behind, that it resyncs as SyncSource (we become Inconsistent and
+   * SyncTarget, DRBD's resync-after-behind). Whether the state was handled here.
+   */
+  #peerCongestion(d: Device, v: Volume, pd: PeerDevice, s: PeerState): boolean {
+    const where = `${this.#prefix}/${d.volume}`;
+    if (s.replication === "Ahead") {
+      if (v.phase === "behind") return true;
+      if (v.phase !== "idle" || !this.#repl(pd, { type: "peer-ahead" })) return false;
+      v.phase = "behind";
+      this.#h.log.info(`${where}: repl( Established -> Behind )`);
+      if (d.disk) this.#r.setDiskState(d, "Outdated");
+      this.#sendState(d);
+      return true;
+    }
+    const slot = this.#slot(d);
+    if (
+      v.phase !== "behind" || (s.replication !== "SyncSource" && s.replication !== "PausedSyncS")
+    ) {
+      return false;
+    }
+    if (!d.disk || slot === undefined) return false;
+    if (!this.#repl(pd, { type: "resync-after-ahead", as: "target" })) return false;
+    this.#r.setDiskState(d, "Inconsistent");
+    v.phase = "sync";
+    v.role = "target";
+    v.gotBitmap = true;
+    this.#h.log.info(
+      `${where}: repl( Behind -> SyncTarget ), ${d.disk.meta.outOfSync(slot) * 4} KiB to resync`,
+    );
+    pd.resync = new SyncProgress(d.disk.meta.outOfSync(slot), systemClock.now());
+    d.disk.meta.flushBitmap();
+    this.#applyPause(d);
+    this.#sendState(d);
+    return true;
   }
 }

@@ -3,10 +3,12 @@
  * 110 or later: Off until the connection's handshake, Established when nothing needs to sync;
  * a sync decision (or invalidate / invalidate-remote through StartingSyncT/S) exchanges bitmaps
  * in WFBitMapS/T and resyncs as SyncSource/SyncTarget, PausedSyncS/T while a pause flag is set;
- * online verify runs as VerifyS/VerifyT; a lost connection is Off again. WFSyncUUID belongs to
- * peers older than protocol 110 and Ahead/Behind to congestion policies udrbd does not run, so
- * no event leads there. A pure function of (state, event): the caller keeps the state
- * (PeerDevice.replication) and applies what this returns.
+ * online verify runs as VerifyS/VerifyT; a lost connection is Off again. Congestion under
+ * `on-congestion pull-ahead` (congestion.ts) takes an Established Primary Ahead and its peer
+ * Behind; once drained, Ahead resyncs as SyncSource and Behind as SyncTarget, without a bitmap
+ * exchange (the OutOfSync packets carried the bits). WFSyncUUID belongs to peers older than
+ * protocol 110, so no event leads there. A pure function of (state, event): the caller keeps
+ * the state (PeerDevice.replication) and applies what this returns.
  *
  * @module
  */
@@ -39,6 +41,12 @@ export type ReplEvent =
   | { type: "verify-start"; as: SyncRole }
   /** The verify run ended (done, stop sector reached, stopped by either side). */
   | { type: "verify-done" }
+  /** Congestion with on-congestion pull-ahead: stop sending data, announce out-of-sync blocks. */
+  | { type: "pull-ahead" }
+  /** The peer went Ahead: its writes now arrive as OutOfSync only. */
+  | { type: "peer-ahead" }
+  /** The Ahead data drained (here, "source") or the Ahead peer started resyncing ("target"). */
+  | { type: "resync-after-ahead"; as: SyncRole }
   /** The connection is gone. */
   | { type: "lost" };
 
@@ -110,6 +118,16 @@ export function nextReplState(state: ReplicationState, event: ReplEvent): ReplTr
       return state === "VerifyS" || state === "VerifyT"
         ? to("Established")
         : refuse("no verify running");
+    case "pull-ahead":
+      return state === "Established" ? to("Ahead") : refuse("not Established");
+    case "peer-ahead":
+      return state === "Established" || state === "Behind"
+        ? to("Behind")
+        : refuse("not Established");
+    case "resync-after-ahead": {
+      const from = event.as === "source" ? "Ahead" : "Behind";
+      return state === from ? to(RESYNC[event.as].running) : refuse(`not ${from}`);
+    }
     case "lost":
       return to("Off");
   }

@@ -204,7 +204,7 @@ export class Resource implements DeviceOwner {
   flushPeers(device: Device): Promise<void> | void {
     const links = this.#replicatingLinks(device);
     if (links.length === 0) return;
-    return Promise.all(links.map((l) => l.flush())).then(() => {});
+    return Promise.all(links.map((l) => l.flush(device.volume))).then(() => {});
   }
 
   #replicatingLinks(device: Device): PeerLink[] {
