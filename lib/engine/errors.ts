@@ -31,6 +31,8 @@ export const ERR = {
   PAUSE_IS_CLEAR: 135,
   NO_DISK: 138,
   VERIFY_ALG: 146,
+  CSUMS_RESYNC_RUNNING: 148,
+  VERIFY_RUNNING: 149,
   DATA_NOT_CURRENT: 150,
   PIC_AFTER_DEP: 156,
   PIC_PEER_DEP: 157,
@@ -93,6 +95,8 @@ const ERR_TEXT: Record<number, string> = {
   135: "Sync-pause flag is already cleared",
   138: "Device does not have a disk-config",
   146: "VERIFYAlgNotAvail",
+  148: "Can not change csums-alg while resync is in progress",
+  149: "Can not change verify-alg while online verify runs",
   150: "Can only attach to the data we lost last (see kernel log).",
   156: "Sync-pause flag is already cleared.\n" +
     "Note: Resync pause caused by a local resync-after dependency.",

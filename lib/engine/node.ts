@@ -27,6 +27,7 @@ import {
 } from "./resync_after.ts";
 import { resyncStartRefusal } from "./invalidate.ts";
 import { Connection, Resource, type ResourceHost } from "./resource.ts";
+import { algChangeRefusal } from "./sync_param.ts";
 import { resourceStatus, type ShowResource, showResource } from "./snapshot.ts";
 import { type ProcFile, startProcFile } from "./proc_file.ts"; // proc file
 
@@ -175,6 +176,9 @@ export class Node implements ControlHandler, ResourceHost {
         return this.#newPeer(q);
       case "net-options": {
         const c = this.#connection(q);
+        const states = [...c.peerDevices.values()].map((pd) => pd.replication);
+        const refusal = algChangeRefusal(c.net, { ...c.net, ...q.options }, states);
+        if (refusal !== undefined) throw new DrbdError(q.objname, refusal);
         Object.assign(c.net, q.options);
         c.link?.netOptionsChanged();
         return;
