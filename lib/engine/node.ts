@@ -23,6 +23,7 @@ import {
   dependencyChangeText,
   type DependencyMinor,
   maySyncNow,
+  resyncAfterRefusal,
   updateDependencies,
 } from "./resync_after.ts";
 import { resyncStartRefusal } from "./invalidate.ts";
@@ -146,6 +147,7 @@ export class Node implements ControlHandler, ResourceHost {
       case "disk-options": {
         const { device } = this.#minor(q);
         if (!device.disk) throw new DrbdError(q.objname, ERR.NO_DISK);
+        this.#checkResyncAfter(q, device.minor);
         Object.assign(device.disk.options, q.options);
         return;
       }
@@ -396,6 +398,7 @@ export class Node implements ControlHandler, ResourceHost {
     const metaPath = q.args.meta_data_dev;
     const index = parseMetaIndex(q.args.meta_data_index);
     if (index === undefined) throw new DrbdError(q.objname, ERR.MD_IDX_INVALID);
+    this.#checkResyncAfter(q, device.minor);
     for (const [path, minor] of this.#claimed) {
       if (
         minor !== device.minor && (path === backing || path === metaPath) && index !== "flexible"
@@ -724,6 +727,14 @@ export class Node implements ControlHandler, ResourceHost {
         return minor === undefined || maySyncNow(minor, this.#dependencyMinors());
       },
     });
+  }
+
+  /** Refuses a `--resync-after` of attach or disk-options that names no minor or makes a cycle. */
+  #checkResyncAfter(q: SetupArgs, minor: number): void {
+    const after = q.options["resync-after"];
+    if (after === undefined) return;
+    const refusal = resyncAfterRefusal(minor, Number(after), this.#dependencyMinors());
+    if (refusal !== undefined) throw new DrbdError(q.objname, refusal);
   }
 
   /** Every minor as the resync-after rules see it. */
