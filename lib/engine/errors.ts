@@ -150,7 +150,8 @@ export function exitCodeFor(retcode: number): number {
 /**
  * drbdsetup's stderr text for a return code on object `objname` (a resource or minor). For a
  * state change `detail` is the kernel's additional info; for a request failure (above 100) it
- * replaces the code's text, and `info` is the kernel's additional info line.
+ * replaces the code's text, which drbdsetup does only for its own failures, never for the
+ * kernel's: a kernel reason is `info`, printed under "additional info from kernel:".
  */
 export function retcodeText(
   objname: string,
@@ -176,10 +177,19 @@ export class DrbdError extends Error {
   readonly exitCode: number;
   readonly text: string;
 
-  /** `detail` and `info` as in {@link retcodeText}. */
-  constructor(objname: string, retcode: number, detail?: string, info?: string) {
+  /**
+   * `detail` and `info` as in {@link retcodeText}; `options.cause` is what the daemon logs
+   * with the refusal (the kernel's log line), not shown to drbdsetup.
+   */
+  constructor(
+    objname: string,
+    retcode: number,
+    detail?: string,
+    info?: string,
+    options?: ErrorOptions,
+  ) {
     const text = retcodeText(objname, retcode, detail, info);
-    super(text.trimEnd());
+    super(text.trimEnd(), options);
     this.name = "DrbdError";
     this.retcode = retcode;
     this.exitCode = exitCodeFor(retcode);

@@ -106,8 +106,11 @@ export class Node implements ControlHandler, ResourceHost {
       return result ?? null;
     } catch (e) {
       if (e instanceof DrbdError) {
-        this.#log.info(`${op} ${req.objname}: ${e.message.split("\n")[0]}`);
-        throw new ControlError(e.exitCode, e.text.trimEnd(), e.retcode);
+        const cause = e.cause === undefined ? "" : ` (${e.cause})`;
+        this.#log.info(`${op} ${req.objname}: ${e.message.split("\n")[0]}${cause}`);
+        // drbdsetup's text without the newline its last line always ends with (the client
+        // adds it); an empty line the kernel's info ends with stays.
+        throw new ControlError(e.exitCode, e.text.slice(0, -1), e.retcode);
       }
       if (e instanceof OtherError) throw new ControlError(e.exitCode, e.message);
       throw e;
@@ -294,7 +297,13 @@ export class Node implements ControlHandler, ResourceHost {
       return;
     }
     if (!/^[^/\s]+$/.test(name)) {
-      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "Invalid resource name");
+      // drbd_check_name_str's reason (the rule drbd's strict_names=0 applies)
+      throw new DrbdError(
+        q.objname,
+        ERR.INVALID_REQUEST,
+        undefined,
+        "invalid name (disallowed: ascii control, space, slash)",
+      );
     }
     if (!(nodeId >= 0 && nodeId < 32)) throw new DrbdError(q.objname, ERR.INVALID_REQUEST);
     this.resources.set(name, new Resource(this, name, nodeId, { ...q.options }));
@@ -337,6 +346,7 @@ export class Node implements ControlHandler, ResourceHost {
       throw new DrbdError(
         q.objname,
         ERR.INVALID_REQUEST,
+        undefined,
         `cannot export minor ${minor}: ${e instanceof Error ? e.message : e}`,
       );
     }
@@ -591,7 +601,7 @@ export class Node implements ControlHandler, ResourceHost {
     const c = this.#connection(q);
     const volume = Number(q.args.volume);
     if (!this.#resource(q).devices.has(volume)) {
-      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "unknown volume");
+      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, undefined, "unknown volume");
     }
     setUserPause(c.peerDevice(volume), pause, q.objname);
     this.#log.info(`${q.objname}: ${pause ? "pause-sync" : "resume-sync"} volume ${volume}`);
@@ -603,7 +613,7 @@ export class Node implements ControlHandler, ResourceHost {
     const c = this.#connection(q);
     const volume = Number(q.args.volume);
     if (!this.#resource(q).devices.has(volume)) {
-      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "unknown volume");
+      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, undefined, "unknown volume");
     }
     const sector = (name: string) =>
       q.options[name] === undefined ? undefined : Number(q.options[name]);
@@ -691,7 +701,9 @@ export class Node implements ControlHandler, ResourceHost {
     const local = q.args["local-addr"] ?? q.args.local_addr;
     const remote = q.args["remote-addr"] ?? q.args.remote_addr;
     const i = c.paths.findIndex((p) => p.local === local && p.remote === remote);
-    if (i < 0) throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "no such path");
+    if (i < 0) {
+      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, undefined, "no such path");
+    }
     c.paths.splice(i, 1);
   }
 
