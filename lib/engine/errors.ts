@@ -27,10 +27,14 @@ export const ERR = {
   MINOR_INVALID: 127,
   INVALID_STATE: 128,
   RESIZE_RESYNC: 130,
+  RESYNC_AFTER: 132,
+  RESYNC_AFTER_CYCLE: 133,
   PAUSE_IS_SET: 134,
   PAUSE_IS_CLEAR: 135,
   NO_DISK: 138,
   VERIFY_ALG: 146,
+  CSUMS_RESYNC_RUNNING: 148,
+  VERIFY_RUNNING: 149,
   DATA_NOT_CURRENT: 150,
   CONG_NOT_PROTO_A: 155,
   PIC_AFTER_DEP: 156,
@@ -90,10 +94,14 @@ const ERR_TEXT: Record<number, string> = {
   127: "Device minor not allocated",
   128: "Resulting device state would be invalid",
   130: "Resize not allowed during resync.",
+  132: "The resync-after minor number is invalid",
+  133: "This would cause a resync-after dependency cycle",
   134: "Sync-pause flag is already set",
   135: "Sync-pause flag is already cleared",
   138: "Device does not have a disk-config",
   146: "VERIFYAlgNotAvail",
+  148: "Can not change csums-alg while resync is in progress",
+  149: "Can not change verify-alg while online verify runs",
   150: "Can only attach to the data we lost last (see kernel log).",
   155: "on-congestion policy pull-ahead only with prot A allowed",
   156: "Sync-pause flag is already cleared.\n" +
@@ -144,7 +152,8 @@ export function exitCodeFor(retcode: number): number {
 /**
  * drbdsetup's stderr text for a return code on object `objname` (a resource or minor). For a
  * state change `detail` is the kernel's additional info; for a request failure (above 100) it
- * replaces the code's text, and `info` is the kernel's additional info line.
+ * replaces the code's text, which drbdsetup does only for its own failures, never for the
+ * kernel's: a kernel reason is `info`, printed under "additional info from kernel:".
  */
 export function retcodeText(
   objname: string,
@@ -170,10 +179,19 @@ export class DrbdError extends Error {
   readonly exitCode: number;
   readonly text: string;
 
-  /** `detail` and `info` as in {@link retcodeText}. */
-  constructor(objname: string, retcode: number, detail?: string, info?: string) {
+  /**
+   * `detail` and `info` as in {@link retcodeText}; `options.cause` is what the daemon logs
+   * with the refusal (the kernel's log line), not shown to drbdsetup.
+   */
+  constructor(
+    objname: string,
+    retcode: number,
+    detail?: string,
+    info?: string,
+    options?: ErrorOptions,
+  ) {
     const text = retcodeText(objname, retcode, detail, info);
-    super(text.trimEnd());
+    super(text.trimEnd(), options);
     this.name = "DrbdError";
     this.retcode = retcode;
     this.exitCode = exitCodeFor(retcode);

@@ -97,13 +97,18 @@ export class DiskMeta {
     try {
       backingBytes = deviceBytes(backing);
     } catch (e) {
-      throw new DrbdError(objname, ERR.OPEN_DISK, `Can not open backing device. (${message(e)})`);
+      // The kernel only logs why (open("...") failed), drbdsetup prints the bare code.
+      throw new DrbdError(objname, ERR.OPEN_DISK, undefined, undefined, {
+        cause: `open("${backing}") failed: ${message(e)}`,
+      });
     }
     let dev: MetaDevice;
     try {
       dev = MetaDevice.open(metaPath);
     } catch (e) {
-      throw new DrbdError(objname, ERR.OPEN_MD_DISK, `Can not open meta device. (${message(e)})`);
+      throw new DrbdError(objname, ERR.OPEN_MD_DISK, undefined, undefined, {
+        cause: `open("${metaPath}") failed: ${message(e)}`,
+      });
     }
     try {
       const idx = index === "internal"
@@ -125,11 +130,35 @@ export class DiskMeta {
         throw new DrbdError(objname, ERR.IO_MD_DISK);
       }
       const md = decodeV09(block);
-      if (md.magic === MD_MAGIC_08 || md.magic === MD_MAGIC_84_UNCLEAN) {
+      // drbd_md_decode's checks, in its order, with its additional info for drbdsetup.
+      const unclean = (md.magic === MD_MAGIC_09 || md.magic === MD_MAGIC_08) &&
+        !(md.flags & MDF.AL_CLEAN);
+      if (unclean || md.magic === MD_MAGIC_84_UNCLEAN) {
+        throw new DrbdError(
+          objname,
+          ERR.MD_UNCLEAN,
+          undefined,
+          'Found unclean meta data. Did you "drbdadm apply-al"?\n',
+        );
+      }
+      if (md.magic !== MD_MAGIC_09) {
+        // v08 metadata (drbd8-compat-mode is not supported) or none at all
+        const found = md.magic === MD_MAGIC_08
+          ? "Found old meta data magic"
+          : "Meta data magic not found";
         throw new DrbdError(
           objname,
           ERR.MD_INVALID,
-          "Found v08 meta-data; convert it with 'drbdadm create-md' (it offers to convert).",
+          undefined,
+          `${found}. Did you "drbdadm create-md"?\n`,
+        );
+      }
+      if (md.bmBytesPerBit !== 4096) {
+        throw new DrbdError(
+          objname,
+          ERR.MD_INVALID,
+          undefined,
+          `unexpected bm_bytes_per_bit: ${md.bmBytesPerBit} (expected 4096)\n`,
         );
       }
       const pl: Placement = {
@@ -140,24 +169,29 @@ export class DiskMeta {
         bmOffset: 0,
         maxUsableSect: 0,
       };
-      if (md.magic !== MD_MAGIC_09 || !isValidMd("v09", md, idx, dev.size, quiet)) {
+      // Offsets and sizes the kernel only logs about (check_offsets_and_sizes): no info.
+      if (!isValidMd("v09", md, idx, dev.size, quiet)) {
         throw new DrbdError(objname, ERR.MD_INVALID);
       }
       refreshPlacement(md, pl);
-      if (alSizeSect(md) < 64 || md.bmBytesPerBit !== 4096) {
-        throw new DrbdError(objname, ERR.MD_INVALID);
-      }
-      if (!(md.flags & MDF.AL_CLEAN)) throw new DrbdError(objname, ERR.MD_UNCLEAN);
+      if (alSizeSect(md) < 64) throw new DrbdError(objname, ERR.MD_INVALID);
       if (md.nodeId !== -1 && md.nodeId !== nodeId) {
         throw new DrbdError(
           objname,
-          ERR.INVALID_REQUEST,
-          `Meta-data is of node-id ${md.nodeId}, but this node has node-id ${nodeId}.`,
+          ERR.MD_INVALID,
+          undefined,
+          `ambiguous node id: meta-data: ${md.nodeId}, config: ${nodeId}\n`,
         );
       }
       const meta = new DiskMeta(dev, md, pl, backingBytes);
       if (md.effectiveSize > meta.usableSectors) {
-        throw new DrbdError(objname, ERR.IMPLICIT_SHRINK);
+        throw new DrbdError(
+          objname,
+          ERR.IMPLICIT_SHRINK,
+          undefined,
+          "To-be-attached device has last effective > current size, and is consistent\n" +
+            `(${md.effectiveSize} > ${meta.usableSectors} sectors). Refusing to attach.`,
+        );
       }
       return meta;
     } catch (e) {

@@ -24,10 +24,12 @@ import {
   dependencyChangeText,
   type DependencyMinor,
   maySyncNow,
+  resyncAfterRefusal,
   updateDependencies,
 } from "./resync_after.ts";
 import { resyncStartRefusal } from "./invalidate.ts";
 import { Connection, Resource, type ResourceHost } from "./resource.ts";
+import { algChangeRefusal } from "./sync_param.ts";
 import { resourceStatus, type ShowResource, showResource } from "./snapshot.ts";
 import { type ProcFile, startProcFile } from "./proc_file.ts"; // proc file
 
@@ -105,8 +107,11 @@ export class Node implements ControlHandler, ResourceHost {
       return result ?? null;
     } catch (e) {
       if (e instanceof DrbdError) {
-        this.#log.info(`${op} ${req.objname}: ${e.message.split("\n")[0]}`);
-        throw new ControlError(e.exitCode, e.text.trimEnd(), e.retcode);
+        const cause = e.cause === undefined ? "" : ` (${e.cause})`;
+        this.#log.info(`${op} ${req.objname}: ${e.message.split("\n")[0]}${cause}`);
+        // drbdsetup's text without the newline its last line always ends with (the client
+        // adds it); an empty line the kernel's info ends with stays.
+        throw new ControlError(e.exitCode, e.text.slice(0, -1), e.retcode);
       }
       if (e instanceof OtherError) throw new ControlError(e.exitCode, e.message);
       throw e;
@@ -146,6 +151,7 @@ export class Node implements ControlHandler, ResourceHost {
       case "disk-options": {
         const { device } = this.#minor(q);
         if (!device.disk) throw new DrbdError(q.objname, ERR.NO_DISK);
+        this.#checkResyncAfter(q, device.minor);
         Object.assign(device.disk.options, q.options);
         return;
       }
@@ -177,6 +183,9 @@ export class Node implements ControlHandler, ResourceHost {
       case "net-options": {
         const c = this.#connection(q);
         checkNetOptions(q.objname, { ...c.net, ...q.options });
+        const states = [...c.peerDevices.values()].map((pd) => pd.replication);
+        const refusal = algChangeRefusal(c.net, { ...c.net, ...q.options }, states);
+        if (refusal !== undefined) throw new DrbdError(q.objname, refusal);
         Object.assign(c.net, q.options);
         c.link?.netOptionsChanged();
         return;
@@ -290,7 +299,13 @@ export class Node implements ControlHandler, ResourceHost {
       return;
     }
     if (!/^[^/\s]+$/.test(name)) {
-      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "Invalid resource name");
+      // drbd_check_name_str's reason (the rule drbd's strict_names=0 applies)
+      throw new DrbdError(
+        q.objname,
+        ERR.INVALID_REQUEST,
+        undefined,
+        "invalid name (disallowed: ascii control, space, slash)",
+      );
     }
     if (!(nodeId >= 0 && nodeId < 32)) throw new DrbdError(q.objname, ERR.INVALID_REQUEST);
     this.resources.set(name, new Resource(this, name, nodeId, { ...q.options }));
@@ -333,6 +348,7 @@ export class Node implements ControlHandler, ResourceHost {
       throw new DrbdError(
         q.objname,
         ERR.INVALID_REQUEST,
+        undefined,
         `cannot export minor ${minor}: ${e instanceof Error ? e.message : e}`,
       );
     }
@@ -394,6 +410,7 @@ export class Node implements ControlHandler, ResourceHost {
     const metaPath = q.args.meta_data_dev;
     const index = parseMetaIndex(q.args.meta_data_index);
     if (index === undefined) throw new DrbdError(q.objname, ERR.MD_IDX_INVALID);
+    this.#checkResyncAfter(q, device.minor);
     for (const [path, minor] of this.#claimed) {
       if (
         minor !== device.minor && (path === backing || path === metaPath) && index !== "flexible"
@@ -586,7 +603,7 @@ export class Node implements ControlHandler, ResourceHost {
     const c = this.#connection(q);
     const volume = Number(q.args.volume);
     if (!this.#resource(q).devices.has(volume)) {
-      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "unknown volume");
+      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, undefined, "unknown volume");
     }
     setUserPause(c.peerDevice(volume), pause, q.objname);
     this.#log.info(`${q.objname}: ${pause ? "pause-sync" : "resume-sync"} volume ${volume}`);
@@ -598,7 +615,7 @@ export class Node implements ControlHandler, ResourceHost {
     const c = this.#connection(q);
     const volume = Number(q.args.volume);
     if (!this.#resource(q).devices.has(volume)) {
-      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "unknown volume");
+      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, undefined, "unknown volume");
     }
     const sector = (name: string) =>
       q.options[name] === undefined ? undefined : Number(q.options[name]);
@@ -687,7 +704,9 @@ export class Node implements ControlHandler, ResourceHost {
     const local = q.args["local-addr"] ?? q.args.local_addr;
     const remote = q.args["remote-addr"] ?? q.args.remote_addr;
     const i = c.paths.findIndex((p) => p.local === local && p.remote === remote);
-    if (i < 0) throw new DrbdError(q.objname, ERR.INVALID_REQUEST, "no such path");
+    if (i < 0) {
+      throw new DrbdError(q.objname, ERR.INVALID_REQUEST, undefined, "no such path");
+    }
     c.paths.splice(i, 1);
   }
 
@@ -723,6 +742,14 @@ export class Node implements ControlHandler, ResourceHost {
         return minor === undefined || maySyncNow(minor, this.#dependencyMinors());
       },
     });
+  }
+
+  /** Refuses a `--resync-after` of attach or disk-options that names no minor or makes a cycle. */
+  #checkResyncAfter(q: SetupArgs, minor: number): void {
+    const after = q.options["resync-after"];
+    if (after === undefined) return;
+    const refusal = resyncAfterRefusal(minor, Number(after), this.#dependencyMinors());
+    if (refusal !== undefined) throw new DrbdError(q.objname, refusal);
   }
 
   /** Every minor as the resync-after rules see it. */

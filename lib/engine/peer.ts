@@ -40,6 +40,7 @@ import { decideSync, type SyncSide } from "./sync.ts";
 import { agreeSize, protocolMismatch, protocolPacketOf } from "./agreement.ts";
 import { resolveSplitBrain } from "./split_brain.ts";
 import { checkSyncParam, syncParamPacketOf } from "./sync_param.ts";
+import { HandshakeSplitBrain } from "./handshake_split_brain.ts";
 import { runHelper } from "./helper.ts";
 import { digestFor, VerifyRun } from "./verify.ts";
 import { type ClosedEpoch, TransferLog } from "./epochs.ts";
@@ -220,8 +221,8 @@ export class PeerLink {
   #protocol: ProtocolPacket | undefined;
   /** The peer asked for discard-my-data on the current connection. */
   #peerDiscard = false;
-  /** The split-brain handlers already ran for the current connection. */
-  #splitBrainSeen = false;
+  /** Split brain per volume of the current connection's handshake (handlers run, drop due). */
+  #sbHandshake = new HandshakeSplitBrain();
   /** Starts the resync of Ahead volumes once what was in flight drained (congestion.ts). */
   #aheadTimer: AheadResyncTimer | undefined;
 
@@ -400,7 +401,7 @@ export class PeerLink {
       this.#sendUuids(d);
       this.#sendState(d);
       const v = this.#vol(d.volume);
-      if (v.phase === "idle" && v.peerUuids) this.#decide(d);
+      if (v.phase === "idle" && v.peerUuids) this.#handshake(d);
     }
   }
 
@@ -631,7 +632,7 @@ export class PeerLink {
     }
     this.#c.establishedPath = pc.info.path;
     this.#peerDiscard = false;
-    this.#splitBrainSeen = false;
+    this.#sbHandshake.reset();
     this.#startEpochs(pc);
     this.#conn({ type: "established" });
     const data = this.#dataLoop(pc);
@@ -698,7 +699,7 @@ export class PeerLink {
     this.#standAlone = true;
     this.#conn({ type: info.code === DisconnectCode.SPLIT_BRAIN ? "split-brain" : "incompatible" });
     this.#abort.abort(new Error(info.reason));
-    if (info.code === DisconnectCode.SPLIT_BRAIN && !this.#splitBrainSeen) {
+    if (info.code === DisconnectCode.SPLIT_BRAIN) {
       for (const d of this.#r.devices.values()) {
         if (d.disk) {
           this.#splitBrain(d, "Split-Brain detected but unresolved, dropping connection!");
@@ -709,11 +710,12 @@ export class PeerLink {
   }
 
   /**
-   * Reports a split brain: the initial-split-brain handler runs for every split brain, the
-   * split-brain handler (and an error in the log) only when it stays unresolved.
+   * Reports a volume's split brain, once per connection: the initial-split-brain handler runs
+   * for every split brain, the split-brain handler (and an error in the log) only when it stays
+   * unresolved.
    */
   #splitBrain(d: Device, text: string, resolved = false): void {
-    this.#splitBrainSeen = true;
+    if (!this.#sbHandshake.report(d.volume)) return;
     if (resolved) this.#h.log.warn(`${this.#prefix}/${d.volume}: ${text}`);
     else this.#h.log.error(`${this.#prefix}/${d.volume}: ${text}`);
     const helpers = resolved ? ["initial-split-brain"] : ["initial-split-brain", "split-brain"];
@@ -1019,9 +1021,31 @@ export class PeerLink {
       v.phase = "verify";
       this.#repl(pd, { type: "verify-start", as: "target" });
     } else if (v.phase === "handshake" || v.phase === "idle") {
-      if (v.peerUuids) this.#decide(d);
+      if (v.peerUuids) this.#handshake(d);
     }
     this.#h.notify();
+  }
+
+  /**
+   * A volume's handshake: its sync decision, then the end of the connection if a split brain
+   * stays unresolved and every volume has had its handshake (each reports its own split brain).
+   */
+  #handshake(d: Device): void {
+    this.#decide(d);
+    const reason = this.#sbHandshake.decided(d.volume, this.#r.devices.keys());
+    if (reason !== undefined) this.#drop(reason, DisconnectCode.SPLIT_BRAIN);
+  }
+
+  /**
+   * A volume's split brain stays unresolved: the connection ends once the other volumes have had
+   * their handshakes, or after a ping timeout if one of them never hears from the peer.
+   */
+  #splitBrainUnresolved(reason: string): void {
+    const pc = this.#pc;
+    this.#sbHandshake.fail(reason, kib(this.#c.net["ping-timeout"], 5) * 100, () => {
+      const late = this.#sbHandshake.decided(undefined, [], true);
+      if (late !== undefined && this.#pc === pc) this.#drop(late, DisconnectCode.SPLIT_BRAIN);
+    });
   }
 
   /** Runs the sync decision for a volume and starts what it says. */
@@ -1071,13 +1095,15 @@ export class PeerLink {
         local: localDiscard,
         peer: this.#peerDiscard,
       });
-      if (!this.#splitBrainSeen) this.#splitBrain(d, outcome.log, outcome.resolved);
+      this.#splitBrain(d, outcome.log, outcome.resolved);
       if (!outcome.resolved) {
-        this.#drop(outcome.log, DisconnectCode.SPLIT_BRAIN);
+        this.#splitBrainUnresolved(outcome.log);
         return;
       }
       decision = outcome.decision;
     }
+    // The connection ends after the handshakes (another volume's split brain): no sync starts.
+    if (this.#sbHandshake.failing) return;
     const source = decision.role === "source";
     if (source ? !local.usable : !remote.usable) {
       this.#h.log.warn(

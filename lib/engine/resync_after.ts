@@ -9,6 +9,7 @@
  * @module
  */
 
+import { ERR } from "./errors.ts";
 import type { PeerDevice } from "./resource.ts";
 import type { ReplicationState } from "./states.ts";
 
@@ -65,6 +66,31 @@ export function maySyncNow(minor: number, minors: ReadonlyMap<number, Dependency
     if (m?.peers.some(holdsOthers)) return false;
   }
   return true;
+}
+
+/**
+ * Why `minor` may not resync after `after` (disk-options or attach `--resync-after`), as
+ * drbd_resync_after_valid decides: below -1 is no minor (ERR_RESYNC_AFTER), a chain that leads
+ * back to `minor` is a cycle (ERR_RESYNC_AFTER_CYCLE). A minor that does not exist or has no
+ * disk ends the chain: DRBD lets a volume depend on one that is configured later.
+ */
+export function resyncAfterRefusal(
+  minor: number,
+  after: number,
+  minors: ReadonlyMap<number, DependencyMinor>,
+): number | undefined {
+  if (after === -1) return undefined;
+  if (after < -1) return ERR.RESYNC_AFTER;
+  const seen = new Set<number>();
+  let next = after;
+  while (next !== -1 && !seen.has(next)) {
+    if (next === minor) return ERR.RESYNC_AFTER_CYCLE;
+    seen.add(next);
+    const m = minors.get(next);
+    if (!m?.hasDisk) break;
+    next = m.resyncAfter ?? -1;
+  }
+  return undefined;
 }
 
 /**

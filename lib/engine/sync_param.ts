@@ -9,6 +9,8 @@
  */
 
 import type { SyncParamPacket } from "../wire/mod.ts";
+import { ERR } from "./errors.ts";
+import type { ReplicationState } from "./states.ts";
 import { digestFor } from "./verify.ts";
 
 /** The net options SyncParam carries. */
@@ -73,4 +75,34 @@ export function checkSyncParam(
     logs.push(`using ${option}: "${theirs}"`);
   }
   return logs.length ? { kind: "adopt", set, logs } : { kind: "agree" };
+}
+
+const RESYNCING: ReadonlySet<ReplicationState> = new Set([
+  "SyncSource",
+  "SyncTarget",
+  "PausedSyncS",
+  "PausedSyncT",
+]);
+
+/**
+ * Why net-options may not change a connection's algorithms from `old` to `next` now, as
+ * drbd_adm_net_opts checks before taking anything over: a different csums-alg while any of its
+ * volumes resyncs, paused or not (ERR_CSUMS_RESYNC_RUNNING), a different verify-alg while one
+ * verifies (ERR_VERIFY_RUNNING). `states` are the replication states of the connection's peer
+ * devices; undefined when the change may go ahead.
+ */
+export function algChangeRefusal(
+  old: Record<string, string>,
+  next: Record<string, string>,
+  states: Iterable<ReplicationState>,
+): number | undefined {
+  const running = [...states];
+  const changed = (option: string) => (old[option] ?? "") !== (next[option] ?? "");
+  if (changed("csums-alg") && running.some((s) => RESYNCING.has(s))) {
+    return ERR.CSUMS_RESYNC_RUNNING;
+  }
+  if (changed("verify-alg") && running.some((s) => s === "VerifyS" || s === "VerifyT")) {
+    return ERR.VERIFY_RUNNING;
+  }
+  return undefined;
 }

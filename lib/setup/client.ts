@@ -83,7 +83,9 @@ export async function runSetup(
     return await dispatch(client, req, io, options);
   } catch (e) {
     if (e instanceof ControlError) {
-      io.err(e.message.endsWith("\n") ? e.message : e.message + "\n");
+      // A DRBD return code's text may end in an empty line (the kernel's info), printed as is.
+      const whole = e.retcode !== undefined || !e.message.endsWith("\n");
+      io.err(whole ? e.message + "\n" : e.message);
       return e.exitCode;
     }
     throw e;

@@ -2,6 +2,7 @@
  * resync-after between two resources on two loopback daemons: r1 resyncs after r0, so while r0
  * resyncs, r1's resync waits (PausedSyncS/T, `resync-suspended:dependency`, resume-sync refused
  * with DRBD's code 156) and continues by itself when r0 is done; both end UpToDate.
+ * disk-options and attach refuse a resync-after that would make a cycle or names no minor.
  */
 import assert from "node:assert/strict";
 import { Cluster, type ClusterNode, peerDevice, untilLogged } from "./helpers.ts";
@@ -88,6 +89,64 @@ Deno.test("a resource with resync-after waits (PausedSyncS/T, resync-suspended:d
     // Held, not restarted: every block of r1 crossed once.
     const b1 = await c.beta.status("r1");
     assert.equal(peerDevice(b1).received, b1.devices[0].size);
+  } finally {
+    await c.close();
+  }
+});
+
+Deno.test("disk-options and attach refuse a resync-after cycle (133) and a minor below -1 (132), with drbdsetup's texts", async () => {
+  const c = await Cluster.create({ resources: r1 });
+  const setup = (...args: string[]) => c.alpha.udrbd(["drbdsetup", ...args]);
+  try {
+    const f = await Deno.open(`${c.alpha.dir}/disk1.img`, { write: true, create: true });
+    await f.truncate(R1_SIZE);
+    f.close();
+    await c.alpha.adm("create-md", "--force", "r1");
+    await c.alpha.adm("up", "r0");
+    await c.alpha.adm("up", "r1"); // minor 1 resyncs after minor 0
+    for (const after of ["1", "0"]) {
+      const r = await setup("disk-options", "0", `--resync-after=${after}`);
+      assert.equal(r.code, 10, r.stderr);
+      assert.equal(
+        r.stderr,
+        "0: Failure: (133) This would cause a resync-after dependency cycle\n",
+      );
+    }
+    const invalid = await setup("disk-options", "0", "--resync-after=-2");
+    assert.equal(invalid.code, 10, invalid.stderr);
+    assert.equal(invalid.stderr, "0: Failure: (132) The resync-after minor number is invalid\n");
+    // A minor that does not exist (yet) is allowed, as in DRBD.
+    const later = await setup("disk-options", "0", "--resync-after=7");
+    assert.equal(later.code, 0, later.stderr);
+
+    // attach checks the same before it opens anything.
+    assert.equal((await setup("detach", "0")).code, 0);
+    const attach = await setup(
+      "attach",
+      "0",
+      c.alpha.disk,
+      c.alpha.disk,
+      "internal",
+      "--resync-after=1",
+    );
+    assert.equal(attach.code, 10, attach.stderr);
+    assert.equal(
+      attach.stderr,
+      "0: Failure: (133) This would cause a resync-after dependency cycle\n",
+    );
+    assert.equal((await c.alpha.status()).devices[0]["disk-state"], "Diskless");
+    // Once minor 1 no longer depends on 0, the same is fine.
+    assert.equal((await setup("disk-options", "1", "--resync-after=-1")).code, 0);
+    const ok = await setup(
+      "attach",
+      "0",
+      c.alpha.disk,
+      c.alpha.disk,
+      "internal",
+      "--resync-after=1",
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await c.alpha.status()).devices[0]["disk-state"], "Inconsistent");
   } finally {
     await c.close();
   }

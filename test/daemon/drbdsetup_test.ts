@@ -86,10 +86,33 @@ Deno.test("drbdsetup and drbdadm refuse what DRBD refuses, with its messages and
     assert.equal(r.code, 0, r.stderr);
     r = await node.setup("attach", "6", node.disk, node.disk, "internal");
     assert.equal(r.code, 10);
-    assert.match(r.stderr, /^6: Failure: \(119\) No valid meta-data signature found\.\n/);
-    assert.match(r.stderr, /Use 'drbdadm create-md res' to initialize meta-data area/);
+    // drbdsetup 9.22's text for the code, then the kernel's reason (drbd_md_decode)
+    assert.equal(
+      r.stderr,
+      "6: Failure: (119) No valid meta-data signature found.\n\n" +
+        "\t==> Use 'drbdadm create-md res' to initialize meta-data area. <==\n\n" +
+        "additional info from kernel:\n" +
+        'Meta data magic not found. Did you "drbdadm create-md"?\n\n',
+    );
     // no peers: nothing after the slash
     assert.equal((await node.setup("dstate", "6")).stdout, "Diskless\n");
+    // the kernel's reasons for a volume or path that does not exist
+    r = await node.setup("new-peer", "r6", "1");
+    assert.equal(r.code, 0, r.stderr);
+    r = await node.setup("pause-sync", "r6", "1", "3");
+    assert.equal(r.code, 10);
+    assert.equal(
+      r.stderr,
+      "r6: Failure: (162) Invalid configuration request\n" +
+        "additional info from kernel:\nunknown volume\n",
+    );
+    r = await node.setup("del-path", "r6", "1", "ipv4:127.0.0.1:7788", "ipv4:127.0.0.1:7789");
+    assert.equal(r.code, 10);
+    assert.equal(
+      r.stderr,
+      "r6: Failure: (162) Invalid configuration request\n" +
+        "additional info from kernel:\nno such path\n",
+    );
     r = await node.setup("down", "r6");
     assert.equal(r.code, 0, r.stderr);
 

@@ -154,6 +154,19 @@ Deno.test("attach without metadata says to run create-md (119), a second attach 
     });
     await attach();
     await refused(attach(), 10, /\(124\) Device is attached to a disk \(use detach first\)/);
+    // DRBD gives no reason for a backing device it cannot open (only its log does).
+    await f.op("detach", { minor: "0" });
+    await refused(
+      f.op("attach", {
+        minor: "0",
+        lower_dev: `${f.dir}/missing.img`,
+        meta_data_dev: `${f.dir}/missing.img`,
+        meta_data_index: "internal",
+      }),
+      10,
+      /^0: Failure: \(104\) Can not open backing device\.$/,
+    );
+    await attach();
     await refused(
       f.op("attach", {
         minor: "7",

@@ -4,11 +4,13 @@
  * drbd_pause_after and drbd_resume_next decide.
  */
 import assert from "node:assert/strict";
+import { ERR } from "../../lib/engine/errors.ts";
 import { Connection, type PeerDevice } from "../../lib/engine/resource.ts";
 import {
   dependencyChangeText,
   type DependencyMinor,
   maySyncNow,
+  resyncAfterRefusal,
   updateDependencies,
 } from "../../lib/engine/resync_after.ts";
 import type { ReplicationState } from "../../lib/engine/states.ts";
@@ -60,4 +62,22 @@ Deno.test("starting a resync pauses the volumes after it, its end frees them aga
   // Suspended by the user already: the flag changes no overall suspension, nothing to log.
   p1.resyncSuspDependency = true;
   assert.equal(dependencyChangeText(p1), undefined);
+});
+
+Deno.test("a resync-after that leads back to the volume is refused as a cycle (133), below -1 as invalid (132); unknown minors are allowed", () => {
+  // 0 -> 1 -> 2 -> -1; minor 3 has no disk and after 0
+  const minors = chain([1, 2, -1], ["Established", "Established", "Established"]);
+  minors.set(3, { resyncAfter: 0, hasDisk: false, peers: [] });
+  assert.equal(resyncAfterRefusal(2, 0, minors), ERR.RESYNC_AFTER_CYCLE);
+  assert.equal(resyncAfterRefusal(2, 1, minors), ERR.RESYNC_AFTER_CYCLE);
+  assert.equal(resyncAfterRefusal(1, 1, minors), ERR.RESYNC_AFTER_CYCLE);
+  assert.equal(resyncAfterRefusal(0, -2, minors), ERR.RESYNC_AFTER);
+  assert.equal(resyncAfterRefusal(0, -1, minors), undefined);
+  // a chain ends at a minor that does not exist or has no disk
+  assert.equal(resyncAfterRefusal(2, 99, minors), undefined);
+  assert.equal(resyncAfterRefusal(0, 3, minors), undefined);
+  // a different target in the chain is no cycle
+  assert.equal(resyncAfterRefusal(2, 1, chain([-1, 0, -1], ["Off", "Off", "Off"])), undefined);
+  // a loop elsewhere (not through the volume) ends the walk instead of hanging
+  assert.equal(resyncAfterRefusal(2, 0, chain([1, 0, -1], ["Off", "Off", "Off"])), undefined);
 });

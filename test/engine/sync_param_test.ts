@@ -4,7 +4,12 @@
  * taken over from the peer.
  */
 import assert from "node:assert/strict";
-import { checkSyncParam, syncParamPacketOf } from "../../lib/engine/sync_param.ts";
+import { ERR } from "../../lib/engine/errors.ts";
+import {
+  algChangeRefusal,
+  checkSyncParam,
+  syncParamPacketOf,
+} from "../../lib/engine/sync_param.ts";
 
 const packet = (net: Record<string, string>) => syncParamPacketOf(net, 0);
 
@@ -43,4 +48,25 @@ Deno.test("on an established connection the peer's new verify-alg is taken over"
     checkSyncParam({}, packet({ "verify-alg": "whirlpool" }), false),
     { kind: "refuse", log: 'Can not allocate "whirlpool" as verify-alg (reason: -2)' },
   );
+});
+
+Deno.test("net-options refuses a new csums-alg while a resync runs and a new verify-alg while a verify runs (148, 149)", () => {
+  const old = { "verify-alg": "crc32c", "csums-alg": "md5" };
+  const csums = { ...old, "csums-alg": "sha1" };
+  const verify = { ...old, "verify-alg": "sha1" };
+  for (const s of ["SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT"] as const) {
+    assert.equal(algChangeRefusal(old, csums, ["Established", s]), ERR.CSUMS_RESYNC_RUNNING);
+    // verify-alg may change during a resync
+    assert.equal(algChangeRefusal(old, verify, [s]), undefined);
+  }
+  for (const s of ["VerifyS", "VerifyT"] as const) {
+    assert.equal(algChangeRefusal(old, verify, [s]), ERR.VERIFY_RUNNING);
+    assert.equal(algChangeRefusal(old, csums, [s]), undefined);
+    // the same algorithm again, or another option, is no change
+    assert.equal(algChangeRefusal(old, { ...old, "max-buffers": "8000" }, [s]), undefined);
+  }
+  // unset and empty are the same (no algorithm)
+  assert.equal(algChangeRefusal({}, { "csums-alg": "" }, ["SyncSource"]), undefined);
+  assert.equal(algChangeRefusal({}, { "csums-alg": "md5" }, ["SyncSource"]), 148);
+  assert.equal(algChangeRefusal(old, csums, ["Established", "Off"]), undefined);
 });
