@@ -9,15 +9,25 @@
  * udrbd's parse+dump within 2x the empty-script start. `drbdadm --version` shows how much of
  * that is loading drbdadm's modules rather than reading the configuration.
  *
- * `--timing` also runs udrbd's `dump all` and `sh-resources` N times with `UDRBD_TIMING=1` and
- * prints the median of each phase it reports (where the time goes inside the process).
+ * udrbd runs in two forms, each its own row: plain `deno run mod.ts`, and `deno run` with the
+ * V8 flags that `deno task compile` bakes into dist/udrbd (read from deno.json), which is how
+ * the installed binary starts. The empty script runs without flags in both comparisons.
+ *
+ * `--timing` also runs udrbd's `dump all` and `sh-resources` N times with `UDRBD_TIMING=1`, in
+ * both forms, and prints the median of each phase it reports (where the time goes inside the
+ * process).
  * `--write-config PATH` writes the generated drbd.conf to PATH and exits, for profiling by hand.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { compileV8Flags, v8FlagsArg } from "../lib/cli/v8_flags.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
+const DENO_JSON = new URL("../deno.json", import.meta.url);
+
+/** The row label of udrbd run with the compiled binary's V8 flags. */
+const FLAGGED = "udrbd+v8flags";
 
 function hostname(): string {
   return Deno.env.get("UDRBD_HOSTNAME") ?? Deno.hostname();
@@ -92,23 +102,24 @@ async function main(): Promise<void> {
     await Deno.writeTextFile(conf, config(n));
     await Deno.writeTextFile(`${dir}/empty.ts`, "export {};\n");
     const deno = Deno.execPath();
+    const flags = v8FlagsArg(compileV8Flags(await Deno.readTextFile(DENO_JSON)));
+    const dump = ["drbdadm", "-c", conf, "dump", "all"];
+    const sh = ["drbdadm", "-c", conf, "sh-resources"];
     const runs: [string, string, string[]][] = [
       ["deno run (empty script)", deno, ["run", "-A", `${dir}/empty.ts`]],
       // start-up without a configuration: what module loading alone costs
       ["udrbd drbdadm --version", deno, ["run", "-A", MOD, "drbdadm", "--version"]],
-      ["real drbdadm dump all", "drbdadm", ["-c", conf, "dump", "all"]],
-      ["udrbd drbdadm dump all", deno, ["run", "-A", MOD, "drbdadm", "-c", conf, "dump", "all"]],
-      ["real drbdadm sh-resources", "drbdadm", ["-c", conf, "sh-resources"]],
-      ["udrbd drbdadm sh-resources", deno, [
-        "run",
-        "-A",
-        MOD,
-        "drbdadm",
-        "-c",
-        conf,
-        "sh-resources",
-      ]],
+      ["real drbdadm dump all", "drbdadm", dump.slice(1)],
+      ["udrbd drbdadm dump all", deno, ["run", "-A", MOD, ...dump]],
+      ["real drbdadm sh-resources", "drbdadm", sh.slice(1)],
+      ["udrbd drbdadm sh-resources", deno, ["run", "-A", MOD, ...sh]],
     ];
+    if (flags) {
+      runs.push(
+        [`${FLAGGED} dump all`, deno, ["run", "-A", flags, MOD, ...dump]],
+        [`${FLAGGED} sh-resources`, deno, ["run", "-A", flags, MOD, ...sh]],
+      );
+    }
     const times = new Map<string, number[]>();
     for (const [name] of runs) times.set(name, []);
     // one warm-up each (module cache, page cache), then interleaved repetitions
@@ -122,21 +133,31 @@ async function main(): Promise<void> {
     for (const [name] of runs) {
       console.log(`${name.padEnd(30)} ${m(name).toFixed(1).padStart(8)}`);
     }
+    if (flags) console.log(`\n${FLAGGED}: deno run ${flags} (deno task compile's V8 flags)`);
     console.log("");
     for (const what of ["dump all", "sh-resources"]) {
-      const ours = m(`udrbd drbdadm ${what}`);
-      console.log(
-        `${what.padEnd(13)} udrbd/empty-start ${(ours / empty).toFixed(2)}x (goal <= 2.00x)` +
-          `   udrbd/real ${(ours / m(`real drbdadm ${what}`)).toFixed(2)}x`,
-      );
+      const forms = [["udrbd", `udrbd drbdadm ${what}`]];
+      if (flags) forms.push([FLAGGED, `${FLAGGED} ${what}`]);
+      for (const [form, row] of forms) {
+        const ours = m(row);
+        console.log(
+          `${what.padEnd(13)} ${form.padEnd(14)} /empty-start ${(ours / empty).toFixed(2)}x` +
+            ` (goal <= 2.00x)   /real ${(ours / m(`real drbdadm ${what}`)).toFixed(2)}x`,
+        );
+      }
     }
     if (values.timing) {
-      for (const what of ["dump", "sh-resources"]) {
-        const args = ["run", "-A", MOD, "drbdadm", "-c", conf, what];
-        if (what === "dump") args.push("all");
-        console.log(`\nUDRBD_TIMING=1 drbdadm ${what}: median of ${reps} runs per phase (ms)`);
-        for (const [name, ms] of await phaseMedians(args, reps)) {
-          console.log(`  ${name.padEnd(30)} ${ms.toFixed(2).padStart(8)}`);
+      for (const flag of flags ? [undefined, flags] : [undefined]) {
+        for (const what of ["dump", "sh-resources"]) {
+          const args = ["run", "-A", ...(flag ? [flag] : []), MOD, "drbdadm", "-c", conf, what];
+          if (what === "dump") args.push("all");
+          console.log(
+            `\nUDRBD_TIMING=1 drbdadm ${what}${flag ? ` (${FLAGGED})` : ""}: ` +
+              `median of ${reps} runs per phase (ms)`,
+          );
+          for (const [name, ms] of await phaseMedians(args, reps)) {
+            console.log(`  ${name.padEnd(30)} ${ms.toFixed(2).padStart(8)}`);
+          }
         }
       }
     }
