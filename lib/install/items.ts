@@ -6,6 +6,7 @@
  * @module
  */
 import { daemonUnit, resourceTarget, resourceUnit } from "./units.ts";
+import { compileV8Flags, v8FlagsArg } from "../cli/v8_flags.ts";
 
 /** The names installed in `<prefix>/sbin`: udrbd itself and the tools DRBD users know. */
 export const TOOL_NAMES = ["udrbd", "drbdadm", "drbdsetup", "drbdmeta", "drbd-overview"] as const;
@@ -27,6 +28,8 @@ export type InstallSource =
     modTs: string;
     /** `deno.json` beside it, given to deno so the wrappers work from any directory. */
     denoConfig?: string;
+    /** The V8 flags the compiled binary gets (deno.json's compile task), so wrappers match it. */
+    v8Flags?: string[];
     dataDir?: string;
   };
 
@@ -52,11 +55,13 @@ export function currentSource(): InstallSource {
   const root = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
   const dataDir = exists(`${root}/completions`) || exists(`${root}/man`) ? root : undefined;
   if (Deno.build.standalone) return { kind: "binary", binary: Deno.execPath(), dataDir };
+  const denoConfig = exists(`${root}/deno.json`) ? `${root}/deno.json` : undefined;
   return {
     kind: "source",
     deno: Deno.execPath(),
     modTs: `${root}/mod.ts`,
-    denoConfig: exists(`${root}/deno.json`) ? `${root}/deno.json` : undefined,
+    denoConfig,
+    v8Flags: denoConfig ? compileV8Flags(Deno.readTextFileSync(denoConfig)) : [],
     dataDir,
   };
 }
@@ -73,6 +78,8 @@ export function wrapperScript(
 ): string {
   const argv = [shQuote(source.deno), "run", "-A"];
   if (source.denoConfig) argv.push("--config", shQuote(source.denoConfig));
+  const v8 = v8FlagsArg(source.v8Flags ?? []);
+  if (v8) argv.push(shQuote(v8));
   argv.push(shQuote(source.modTs));
   if (tool !== "udrbd") argv.push(tool);
   return `#!/bin/sh\n# udrbd's ${tool}, run from source; written by 'udrbd install'\n` +

@@ -11,6 +11,7 @@ import {
   parseManifest,
   uninstall,
 } from "../../lib/install/mod.ts";
+import { compileV8Flags } from "../../lib/cli/v8_flags.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -90,6 +91,11 @@ Deno.test("udrbd install from source puts drbdadm, drbdsetup, drbdmeta and drbd-
     assert.equal(setup.out, "# No currently configured DRBD found.\n");
     const udrbd = await run(`${prefix}/sbin/udrbd`, ["--version"], env);
     assert.match(udrbd.out, /^udrbd \d/);
+    // The wrappers start deno with the V8 flags the compiled binary gets.
+    const flags = compileV8Flags(Deno.readTextFileSync(`${ROOT}/deno.json`));
+    assert.ok(flags.length > 0, "deno.json's compile task sets no V8 flags");
+    const wrapper = Deno.readTextFileSync(`${prefix}/sbin/drbdadm`);
+    for (const f of flags) assert.ok(wrapper.includes(f), `${f} missing from:\n${wrapper}`);
 
     const gone = await run(Deno.execPath(), [
       "run",
