@@ -30,10 +30,8 @@ import { systemClock } from "../wire/clock.ts";
 import type { Logger } from "../util/log.ts";
 import { MDF } from "../meta/constants.ts";
 import type { Device } from "./device.ts";
-import { DrbdError, ERR, SS } from "./errors.ts";
-import { RangeLock } from "./range_lock.ts";
 import type { Connection, PeerDevice, Resource } from "./resource.ts";
-import { controllerSettings, ResyncController, STEP_MS } from "./resync_controller.ts";
+import { ResyncController } from "./resync_controller.ts";
 import { pauseFlags, resyncSuspended, StateFlag } from "./resync_pause.ts";
 import { SyncProgress } from "./resync_progress.ts";
 import { decideSync, type SyncSide } from "./sync.ts";
@@ -42,12 +40,24 @@ import { resolveSplitBrain } from "./split_brain.ts";
 import { checkSyncParam, syncParamPacketOf } from "./sync_param.ts";
 import { HandshakeSplitBrain } from "./handshake_split_brain.ts";
 import { runHelper } from "./helper.ts";
-import { digestFor, VerifyRun } from "./verify.ts";
+import { digestFor } from "./verify.ts";
 import { type ClosedEpoch, TransferLog } from "./epochs.ts";
 import { koMessage, KoWatchdog } from "./ko.ts";
 import { type ConnEvent, lossCause, nextConnState } from "./conn_fsm.ts";
 import { nextReplState, type ReplEvent } from "./repl_fsm.ts";
 import { AheadResyncTimer, congestionSettings, decideCongestion } from "./congestion.ts";
+import {
+  cameIn,
+  closeStep,
+  newVolume,
+  nextStep,
+  openStep,
+  stepSettings,
+  throttled,
+  type Volume,
+  wake,
+} from "./peer_volume.ts";
+import { VerifyDriver, type VerifyHost } from "./verify_driver.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -72,48 +82,9 @@ export interface ReplicatedWrite {
   fua: boolean;
 }
 
-interface PeerUuids {
-  current: bigint;
-  bitmap: bigint;
-  history: bigint[];
-  flags: bigint;
-}
-
 /** DRBD's UUID_FLAG_CRASHED_PRIMARY and UUID_FLAG_RECONNECT (drbd_protocol.h). */
 const UUID_FLAG_CRASHED_PRIMARY = 1n << 1n;
 const UUID_FLAG_RECONNECT = 1n << 8n;
-
-/** ahead/behind: on-congestion pull-ahead took this side Ahead or the peer Ahead (congestion.ts). */
-type Phase = "handshake" | "idle" | "bitmap" | "sync" | "verify" | "ahead" | "behind";
-
-interface Volume {
-  phase: Phase;
-  role?: "source" | "target";
-  peerUuids?: PeerUuids;
-  peerSectors?: number;
-  /** The peer's data area size from its last Sizes packet (0: diskless). */
-  peerBacking?: number;
-  gotBitmap: boolean;
-  lock: RangeLock;
-  rsInflight: number;
-  rsWake?: () => void;
-  /** The rate controller of the running resync (source) or verify (initiator). */
-  ctl?: ResyncController;
-  /** A wake-up that came while the loop was not waiting. */
-  wakePending?: boolean;
-  /** A pending early step the controller asked for. */
-  earlyStep?: ReturnType<typeof setTimeout>;
-  /** csums-alg resync (source): KiB the peer had already (equal digests) and KiB sent. */
-  csumEqualKiB?: number;
-  csumSentKiB?: number;
-}
-
-interface PendingVerify {
-  volume: number;
-  sector: number;
-  size: number;
-  release: () => void;
-}
 
 interface PendingWrite {
   volume: number;
@@ -203,7 +174,7 @@ export class PeerLink {
   #vols = new Map<number, Volume>();
   #pending = new Map<number, PendingWrite>();
   #resync = new Map<number, PendingResync>();
-  #verifies = new Map<number, PendingVerify>();
+  #verify: VerifyDriver;
   #barriers = new Map<number, () => void>();
   #nextId = 1;
   /** A connection of this link was lost while this daemon ran on (DRBD's RECONNECT flag). */
@@ -229,6 +200,7 @@ export class PeerLink {
   /** Starts connecting at once. */
   constructor(host: PeerLinkHost) {
     this.#h = host;
+    this.#verify = new VerifyDriver(this.#verifyHost());
     this.#task = this.#run();
   }
 
@@ -430,39 +402,7 @@ export class PeerLink {
    * (-15), a resync or verify already running (-8), an algorithm this build lacks (146).
    */
   startVerify(volume: number, objname: string, startSector?: number, stopSector?: number): void {
-    const d = this.#r.devices.get(volume);
-    const pd = this.#c.peerDevice(volume);
-    const alg = this.#c.net["verify-alg"];
-    if (!alg) throw new DrbdError(objname, SS.NO_VERIFY_ALG);
-    const pc = this.#pc;
-    const v = this.#vol(volume);
-    if (!pc || pc.state !== "connected" || pd.replication === "Off") {
-      throw new DrbdError(objname, SS.NEED_CONNECTION);
-    }
-    if (!d?.disk) throw new DrbdError(objname, SS.NO_LOCAL_DISK);
-    if (pd.replication !== "Established" || v.phase !== "idle") {
-      throw new DrbdError(objname, SS.RESYNC_RUNNING);
-    }
-    const digest = digestFor(alg);
-    if (!digest) throw new DrbdError(objname, ERR.VERIFY_ALG);
-    const run = new VerifyRun({
-      startSector: startSector ?? pd.ovStartSector,
-      stopSector,
-      bitCount: d.disk.meta.bitCount,
-      now: systemClock.now(),
-    });
-    pd.verify = run;
-    v.phase = "verify";
-    this.#repl(pd, { type: "verify-start", as: "source" });
-    this.#h.log.info(
-      `${this.#prefix}/${volume}: Starting Online Verify from sector ${run.position}`,
-    );
-    this.#sendState(d);
-    this.#h.notify();
-    this.#verifyLoop(d, v, run).catch((e) => {
-      this.#h.log.error(`${this.#prefix}/${volume}: verify failed: ${(e as Error).message}`);
-      pc.close(`verify failed: ${(e as Error).message}`);
-    });
+    this.#verify.start(this.#pc, volume, objname, startSector, stopSector);
   }
 
   /**
@@ -783,18 +723,17 @@ export class PeerLink {
     }
     this.#aheadTimer?.stop();
     this.#resync.clear();
-    for (const r of this.#verifies.values()) r.release();
-    this.#verifies.clear();
+    this.#verify.lost();
     for (const done of this.#barriers.values()) done();
     this.#barriers.clear();
     for (const v of this.#vols.values()) {
       v.phase = "handshake";
-      this.#wake(v);
+      wake(v);
       v.ctl = undefined;
     }
     this.#c.peerRole = "Unknown";
     for (const pd of this.#c.peerDevices.values()) {
-      if (pd.verify) this.#verifyStopped(pd, pd.verify);
+      if (pd.verify) this.#verify.stopped(pd, pd.verify);
       this.#repl(pd, { type: "lost" });
       pd.peerDisk = "DUnknown";
       pd.resync = undefined;
@@ -815,7 +754,7 @@ export class PeerLink {
   #vol(volume: number): Volume {
     let v = this.#vols.get(volume);
     if (!v) {
-      v = { phase: "handshake", gotBitmap: false, lock: new RangeLock(), rsInflight: 0 };
+      v = newVolume();
       this.#vols.set(volume, v);
     }
     return v;
@@ -823,6 +762,12 @@ export class PeerLink {
 
   #slot(d: Device): number | undefined {
     return d.disk?.meta.slotOf(this.#c.peerNodeId, true);
+  }
+
+  /** Blocks of `d` out of sync with this peer (0 without a disk). */
+  #outOfSync(d: Device): number {
+    const slot = this.#slot(d);
+    return slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0;
   }
 
   #markOutOfSync(d: Device, sector: number, length: number): void {
@@ -1013,7 +958,7 @@ export class PeerLink {
     } else if (v.phase === "verify") {
       // The initiator ended the run (done, stop sector, or gave up): so does this side.
       if (pd.replication === "VerifyT" && s.replication === "Established") {
-        this.#finishVerify(d, v, pd, false);
+        this.#verify.finish(d, v, pd, false);
       }
     } else if (
       v.phase === "idle" && pd.replication === "Established" && s.replication === "VerifyS"
@@ -1424,32 +1369,32 @@ export class PeerLink {
     const meta = disk.meta;
     const slot = this.#slot(d)!;
     const pd = this.#c.peerDevice(d.volume);
-    const ctl = v.ctl = new ResyncController(systemClock, this.#settings(d));
+    const ctl = v.ctl = new ResyncController(systemClock, stepSettings(d, pd, this.#c.net));
     v.csumEqualKiB = v.csumSentKiB = 0;
     let cursor = 0;
     const live = () => v.phase === "sync" && pc.state === "connected";
     while (live()) {
       if (resyncSuspended(pd)) {
         // Paused: nothing goes out; #applyPause wakes the loop when the pause ends.
-        await this.#nextStep(v);
+        await nextStep(v);
         ctl.reset();
         continue;
       }
       if (meta.nextOutOfSync(slot, cursor) < 0) {
         // End of a pass: let what is in flight come back, then finish or start over.
         if (v.rsInflight > 0) {
-          await this.#nextStep(v);
+          await nextStep(v);
           continue;
         }
         if (meta.outOfSync(slot) === 0) return this.#finishSource(d, v, pd);
         cursor = 0;
         continue;
       }
-      const step = this.#openStep(d, ctl, pd);
+      const step = openStep(ctl, stepSettings(d, pd, this.#c.net), pd);
       const number = step.number;
       let sent = 0;
       while (sent < number && live() && !resyncSuspended(pd)) {
-        if (this.#throttled(d, ctl, pd.resync, meta.outOfSync(slot))) break;
+        if (throttled(d, ctl, pd.resync, meta.outOfSync(slot))) break;
         const bit = meta.nextOutOfSync(slot, cursor);
         if (bit < 0) break;
         const most = Math.min(RESYNC_CHUNK_BITS, number - sent, meta.bitCount - bit);
@@ -1491,93 +1436,13 @@ export class PeerLink {
         sent += n;
         cursor = bit + n;
       }
-      await this.#closeStep(v, ctl, step, sent);
+      await closeStep(v, ctl, step, sent);
     }
   }
 
-  /**
-   * Opens a resync/verify step: current options applied, the controller's budget counted in
-   * flight before the first answer can come back (as DRBD), corrected by {@link #closeStep}.
-   */
-  #openStep(d: Device, ctl: ResyncController, pd: PeerDevice): { number: number; start: number } {
-    ctl.configure(this.#settings(d));
-    const start = systemClock.now();
-    const number = ctl.step();
-    pd.cSyncRate = ctl.syncRate;
-    ctl.issued(number);
-    return { number, start };
-  }
-
-  /**
-   * Closes a step after `sent` blocks: takes back the budget not used and waits out the rest of
-   * STEP_MS, as DRBD's resync timer ticks (reading and queueing come off the wait, not on top).
-   */
-  #closeStep(
-    v: Volume,
-    ctl: ResyncController,
-    step: { number: number; start: number },
-    sent: number,
-  ): Promise<void> {
-    ctl.issued(sent - step.number);
-    return this.#nextStep(v, STEP_MS - (systemClock.now() - step.start));
-  }
-
-  /** The controller settings of a volume now: peer-device options, disk options, net. */
-  #settings(d: Device) {
-    const pd = this.#c.peerDevice(d.volume);
-    return controllerSettings(pd.options, d.disk?.options, this.#c.net);
-  }
-
-  /** Whether resync/verify yields to application I/O this step (c-min-rate). */
-  #throttled(
-    d: Device,
-    ctl: ResyncController,
-    progress: SyncProgress | undefined,
-    leftBits: number,
-  ): boolean {
-    const appSectors = (d.stats.read + d.stats.written) * 2;
-    const recent = progress?.recentKiBs(leftBits, systemClock.now()) ?? 0;
-    return ctl.throttled(appSectors, d.stats.upperPending, recent);
-  }
-
-  /**
-   * Waits `ms` (the rest of a step), or less when woken (early step, pause end); never less than
-   * one timer turn, so the acks that arrived meanwhile are read before the next step.
-   */
-  #nextStep(v: Volume, ms = STEP_MS): Promise<void> {
-    if (v.wakePending) {
-      v.wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        if (v.rsWake === done) v.rsWake = undefined;
-        resolve();
-      };
-      const t = setTimeout(done, Math.max(0, ms));
-      v.rsWake = done;
-    });
-  }
-
-  #wake(v: Volume): void {
-    if (v.earlyStep !== undefined) clearTimeout(v.earlyStep);
-    v.earlyStep = undefined;
-    // Woken while still sending: the next wait returns at once instead of losing the step.
-    if (v.rsWake) v.rsWake();
-    else v.wakePending = true;
-  }
-
-  /** The peer answered `sectors` of resync or verify: the controller may want a step now. */
+  /** The peer answered `sectors` of resync: the controller may want a step now. */
   #cameIn(v: Volume, sectors: number): void {
-    const early = v.ctl?.cameIn(sectors);
-    if (early === 0) this.#wake(v);
-    else if (early !== undefined && v.earlyStep === undefined) {
-      v.earlyStep = setTimeout(() => {
-        v.earlyStep = undefined;
-        this.#wake(v);
-      }, early);
-    }
+    cameIn(v, sectors);
   }
 
   /** Puts a resync state in line with the pause flags (SyncSource ↔ PausedSyncS, ...). */
@@ -1597,7 +1462,7 @@ export class PeerLink {
       const left = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0;
       pd.resync?.resume(left, now);
     }
-    this.#wake(v);
+    wake(v);
     this.#h.notify();
   }
 
@@ -1667,215 +1532,39 @@ export class PeerLink {
     );
   }
 
-  // ---- online verify -----------------------------------------------------------------------
+  // ---- online verify (verify_driver.ts) -----------------------------------------------------
 
-  /** The initiator's request loop: one VerifyRequest per 4 KiB block, paced by the controller. */
-  async #verifyLoop(d: Device, v: Volume, run: VerifyRun): Promise<void> {
-    const pc = this.#pc!;
-    const pd = this.#c.peerDevice(d.volume);
-    const ctl = v.ctl = new ResyncController(systemClock, this.#settings(d));
-    const live = () => v.phase === "verify" && pd.verify === run && pc.state === "connected";
-    while (live() && !run.requestsDone) {
-      const step = this.#openStep(d, ctl, pd);
-      const number = step.number;
-      let sent = 0;
-      while (sent < number && live() && !run.requestsDone) {
-        if (this.#throttled(d, ctl, run.progress, run.leftBits)) break;
-        const sector = run.position;
-        const size = Math.min(4096, d.size - sector * 512);
-        const bit = sector / 8;
-        // Held until the peer's digest is compared with ours: an application write to the
-        // block waits, so both digests see the same data.
-        const release = await v.lock.lock(bit, bit);
-        if (!live()) {
-          release();
-          return;
-        }
-        const blockId = this.#nextId++;
-        this.#verifies.set(blockId, { volume: d.volume, sector, size, release });
-        pc.send({ type: "VerifyRequest", volume: d.volume, sector, blockId, size })
-          .catch(() => {});
-        run.position = sector + 8;
-        sent++;
-      }
-      await this.#closeStep(v, ctl, step, sent);
-    }
+  #onVerifyRequest(d: Device, v: Volume, pd: PeerDevice, p: BlockRequestPacket): Promise<void> {
+    return this.#verify.onRequest(d, v, pd, p);
   }
 
-  /** VerifyT: read the block, answer with its digest. */
-  async #onVerifyRequest(
-    d: Device,
-    v: Volume,
-    pd: PeerDevice,
-    p: BlockRequestPacket,
-  ): Promise<void> {
-    const where = `${this.#prefix}/${d.volume}`;
-    const alg = this.#c.net["verify-alg"] ?? "";
-    const digest = digestFor(alg);
-    if (!d.disk || !digest) {
-      this.#h.log.once(
-        `verify-alg ${where}`,
-        "error",
-        `${where}: the peer runs online verify, but ${
-          d.disk ? `verify-alg "${alg}" is not usable here` : "there is no disk here"
-        }`,
-      );
-      this.#send({
-        type: "VerifyReply",
-        volume: p.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-        digest: new Uint8Array(0),
-      });
-      return;
-    }
-    if (v.phase !== "verify") {
-      v.phase = "verify";
-      this.#repl(pd, { type: "verify-start", as: "target" });
-    }
-    if (!pd.verify) {
-      pd.verify = new VerifyRun({
-        startSector: p.sector,
-        bitCount: d.disk.meta.bitCount,
-        now: systemClock.now(),
-      });
-      this.#h.log.info(`${where}: Online Verify start sector: ${p.sector}`);
-      this.#h.notify();
-    }
-    pd.verify.position = p.sector;
-    const bit = Math.floor(p.sector / 8);
-    const release = await v.lock.lock(bit, Math.floor((p.sector + p.size / 512 - 1) / 8));
-    try {
-      const buf = new Uint8Array(p.size);
-      await d.disk.data.pread(buf, p.sector * 512);
-      this.#send({
-        type: "VerifyReply",
-        volume: p.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-        digest: digest(buf),
-      });
-    } finally {
-      release();
-    }
+  #onVerifyReply(d: Device, v: Volume, pd: PeerDevice, p: DigestPacket): Promise<void> {
+    return this.#verify.onReply(d, v, pd, p);
   }
 
-  /** VerifyS: compare the peer's digest with ours, mark a mismatch, tell the peer. */
-  async #onVerifyReply(
-    d: Device,
-    v: Volume,
-    pd: PeerDevice,
-    p: DigestPacket,
-  ): Promise<void> {
-    const req = this.#verifies.get(p.blockId);
-    if (!req) return;
-    this.#verifies.delete(p.blockId);
-    const run = pd.verify;
-    const theirs = p.digest.slice();
-    let inSync: boolean;
-    try {
-      const digest = digestFor(this.#c.net["verify-alg"] ?? "");
-      if (!run || v.phase !== "verify" || !d.disk || !digest) return;
-      const buf = new Uint8Array(req.size);
-      await d.disk.data.pread(buf, req.sector * 512);
-      const ours = digest(buf);
-      if (theirs.length !== ours.length) {
-        this.#h.log.error(
-          `${this.#prefix}/${d.volume}: the peer's verify digest has ${theirs.length} bytes, ` +
-            `ours ${ours.length}: verify-alg differs between the nodes; online verify stopped`,
-        );
-        this.#finishVerify(d, v, pd, true);
-        return;
-      }
-      inSync = ours.every((b, i) => b === theirs[i]);
-    } finally {
-      req.release();
-    }
-    this.#cameIn(v, req.size / 512);
-    this.#verifyCompared(d, v, pd, run, req.sector, req.size, inSync, true);
-    this.#send({
-      type: "VerifyResult",
-      volume: d.volume,
-      sector: req.sector,
-      size: req.size,
-      inSync,
-    });
-  }
-
-  /** VerifyT: the initiator's verdict on one block. */
   #onVerifyResult(volume: number, sector: number, size: number, inSync: boolean): void {
-    const d = this.#r.devices.get(volume);
-    if (!d) return;
-    const pd = this.#c.peerDevice(volume);
-    const run = pd.verify;
-    if (!run) {
-      // A verdict that overtook the end of the run (meta vs data socket): still record it.
-      if (!inSync) this.#markOutOfSync(d, sector, size);
-      return;
-    }
-    this.#verifyCompared(d, this.#vol(volume), pd, run, sector, size, inSync, false);
+    this.#verify.onResult(volume, sector, size, inSync);
   }
 
-  #verifyCompared(
-    d: Device,
-    v: Volume,
-    pd: PeerDevice,
-    run: VerifyRun,
-    sector: number,
-    size: number,
-    inSync: boolean,
-    initiator: boolean,
-  ): void {
-    const where = `${this.#prefix}/${d.volume}`;
-    // Marked out of sync only: DRBD resyncs verify's findings after a disconnect/connect.
-    if (!inSync) this.#markOutOfSync(d, sector, size);
-    const line = inSync ? run.flushOutOfSync() : run.outOfSync(sector, size);
-    if (line) this.#h.log.error(`${where}: ${line}`);
-    if (run.compared(sector, size, systemClock.now(), initiator)) {
-      this.#finishVerify(d, v, pd, initiator);
-    }
-    this.#notifyProgress();
-  }
-
-  /** The verify run ended here: log as DRBD does, back to Established. */
-  #finishVerify(d: Device, v: Volume, pd: PeerDevice, initiator: boolean): void {
-    const run = pd.verify;
-    if (!run || v.phase !== "verify") return;
-    const where = `${this.#prefix}/${d.volume}`;
-    this.#verifyStopped(pd, run);
-    this.#h.log.info(`${where}: ${run.doneLine(systemClock.now())}`);
-    const slot = this.#slot(d);
-    const oos = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0;
-    if (oos) this.#h.log.warn(`${where}: Online verify found ${oos} 4k blocks out of sync!`);
-    d.disk?.meta.flushBitmap();
-    for (const [id, r] of this.#verifies) {
-      if (r.volume !== d.volume) continue;
-      r.release();
-      this.#verifies.delete(id);
-    }
-    pd.verify = undefined;
-    pd.cSyncRate = 0;
-    v.ctl = undefined;
-    v.phase = "idle";
-    this.#repl(pd, { type: "verify-done" });
-    this.#wake(v);
-    if (initiator) this.#sendState(d);
-    this.#h.notify();
-    // drbd_resync_finished runs the handler on both sides, once the run is over.
-    if (oos) this.#helper(d, "out-of-sync");
-  }
-
-  /** Remembers where a verify run got to, so the next one continues there (DRBD's ov_start_sector). */
-  #verifyStopped(pd: PeerDevice, run: VerifyRun): void {
-    const line = run.flushOutOfSync();
-    if (line) this.#h.log.error(`${this.#prefix}/${pd.volume}: ${line}`);
-    const reached = run.startSector + (run.progress.totalBits - run.leftBits) * 8;
-    pd.ovStartSector = run.leftBits === 0 ? 0 : reached;
-    if (run.leftBits) {
-      this.#h.log.info(`${this.#prefix}/${pd.volume}: Online Verify reached sector ${reached}`);
-    }
+  /** What the verify driver may do on this connection. */
+  #verifyHost(): VerifyHost {
+    return {
+      log: this.#h.log,
+      where: (volume) => `${this.#prefix}/${volume}`,
+      net: () => this.#c.net,
+      device: (volume) => this.#r.devices.get(volume),
+      peerDevice: (volume) => this.#c.peerDevice(volume),
+      volume: (volume) => this.#vol(volume),
+      nextBlockId: () => this.#nextId++,
+      send: (p) => this.#send(p),
+      markOutOfSync: (d, sector, length) => this.#markOutOfSync(d, sector, length),
+      outOfSync: (d) => this.#outOfSync(d),
+      repl: (pd, event) => this.#repl(pd, event),
+      sendState: (d) => this.#sendState(d),
+      notify: () => this.#h.notify(),
+      notifyProgress: () => this.#notifyProgress(),
+      runHandler: (d, handler) => void this.#helper(d, handler),
+    };
   }
 
   // ---- congestion (on-congestion pull-ahead / disconnect, see congestion.ts) -----------------
