@@ -45,7 +45,7 @@ import { type ClosedEpoch, TransferLog } from "./epochs.ts";
 import { koMessage, KoWatchdog } from "./ko.ts";
 import { type ConnEvent, lossCause, nextConnState } from "./conn_fsm.ts";
 import { nextReplState, type ReplEvent } from "./repl_fsm.ts";
-import { AheadResyncTimer, congestionSettings, decideCongestion } from "./congestion.ts";
+import { CongestionDriver, type CongestionHost } from "./congestion_driver.ts";
 import {
   cameIn,
   closeStep,
@@ -194,13 +194,14 @@ export class PeerLink {
   #peerDiscard = false;
   /** Split brain per volume of the current connection's handshake (handlers run, drop due). */
   #sbHandshake = new HandshakeSplitBrain();
-  /** Starts the resync of Ahead volumes once what was in flight drained (congestion.ts). */
-  #aheadTimer: AheadResyncTimer | undefined;
+  /** on-congestion pull-ahead/disconnect (congestion_driver.ts). */
+  #congestion: CongestionDriver;
 
   /** Starts connecting at once. */
   constructor(host: PeerLinkHost) {
     this.#h = host;
     this.#verify = new VerifyDriver(this.#verifyHost());
+    this.#congestion = new CongestionDriver(this.#congestionHost());
     this.#task = this.#run();
   }
 
@@ -721,7 +722,7 @@ export class PeerLink {
       const d = this.#r.devices.get(w.volume);
       if (d) this.#markOutOfSync(d, w.sector, w.length);
     }
-    this.#aheadTimer?.stop();
+    this.#congestion.stop();
     this.#resync.clear();
     this.#verify.lost();
     for (const done of this.#barriers.values()) done();
@@ -764,10 +765,10 @@ export class PeerLink {
     return d.disk?.meta.slotOf(this.#c.peerNodeId, true);
   }
 
-  /** Blocks of `d` out of sync with this peer (0 without a disk). */
-  #outOfSync(d: Device): number {
+  /** Blocks of `d` out of sync with this peer (undefined without a disk or slot). */
+  #outOfSync(d: Device): number | undefined {
     const slot = this.#slot(d);
-    return slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0;
+    return slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : undefined;
   }
 
   #markOutOfSync(d: Device, sector: number, length: number): void {
@@ -945,7 +946,7 @@ export class PeerLink {
       pd.resyncSuspPeer = peerPaused;
       this.#applyPause(d);
     }
-    if (this.#peerCongestion(d, v, pd, s)) {
+    if (this.#congestion.onPeerState(d, v, pd, s)) {
       this.#h.notify();
       return;
     }
@@ -1567,149 +1568,48 @@ export class PeerLink {
     };
   }
 
-  // ---- congestion (on-congestion pull-ahead / disconnect, see congestion.ts) -----------------
+  // ---- congestion (on-congestion pull-ahead / disconnect, congestion_driver.ts) ---------------
 
-  /**
-   * Applies the congestion policy to an application write about to go to the peer. True when
-   * it was dealt with here and must not be sent: Ahead (now or already), it is marked out of
-   * sync and announced with OutOfSync; under `disconnect` it is out of sync and the connection
-   * drops. The write itself completes at once, as DRBD completes it locally.
-   */
   #congested(pc: PeerConnection, tl: TransferLog, d: Device, w: ReplicatedWrite): boolean {
-    const pd = this.#c.peerDevice(d.volume);
-    const policy = this.#c.net["on-congestion"];
-    // The default policy costs the write path one lookup.
-    if ((policy === undefined || policy === "block") && pd.replication !== "Ahead") return false;
-    const decision = decideCongestion(congestionSettings(this.#c.net), pd.replication, {
-      inFlightSectors: tl.sectors,
-      activeExtents: tl.extentsOf(d.volume),
-    });
-    if (decision.action === "send") return false;
-    const slot = this.#slot(d);
-    const before = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : -1;
-    this.#markOutOfSync(d, w.sector, w.length);
-    if (decision.action === "disconnect") {
-      this.#congestionDisconnect(pc, d, decision.log);
-      return true;
-    }
-    if (decision.action === "pull-ahead") this.#pullAhead(pc, tl, d, decision.log);
-    // Blocks the peer already knows to be out of sync are not announced again (as DRBD), so
-    // the announcements queued behind a slow link stay bounded by the device's blocks.
-    if (before >= 0 && d.disk!.meta.outOfSync(slot!) === before) return true;
-    pc.send({ type: "OutOfSync", volume: d.volume, sector: w.sector, size: w.length })
-      .catch(() => {});
-    return true;
+    return this.#congestion.congested(pc, tl, d, w);
   }
 
-  /**
-   * Established → Ahead: writes stop going to the peer. They start a new data generation (the
-   * old one becomes the peer's bitmap UUID, so a connection lost while Ahead resyncs from the
-   * bitmap), the open epoch is closed so what is in flight can drain, and the peer learns the
-   * UUIDs and the state (it goes Behind) before the first OutOfSync.
-   */
-  #pullAhead(pc: PeerConnection, tl: TransferLog, d: Device, why: string): void {
-    const pd = this.#c.peerDevice(d.volume);
-    const where = `${this.#prefix}/${d.volume}`;
-    if (!this.#repl(pd, { type: "pull-ahead" })) return;
-    this.#h.log.info(`${where}: ${why}`);
-    this.#h.log.info(`${where}: repl( Established -> Ahead )`);
-    this.#vol(d.volume).phase = "ahead";
-    // DRBD's sanitize_state: Ahead, the peer's disk is at best Consistent.
-    if (pd.peerDisk === "UpToDate") pd.peerDisk = "Consistent";
-    const md = d.disk?.meta.md;
-    const peer = md?.peers[this.#c.peerNodeId];
-    if (md && peer && peer.bitmapUuid === 0n) peer.bitmapUuid = md.currentUuid;
-    if (d.disk) this.#r.newCurrentUuid(d, false);
-    this.#closeEpoch(pc, tl);
-    this.#sendUuids(d);
-    this.#sendState(d);
-    this.#aheadTimer ??= new AheadResyncTimer({
-      clock: systemClock,
-      onDue: () => this.#resyncAfterAhead(),
-    });
-    this.#aheadTimer.inFlight(tl.sectors);
-    this.#h.notify();
+  /** The BarrierAck handler reports what is still in flight to the congestion driver. */
+  get #aheadTimer(): CongestionDriver {
+    return this.#congestion;
   }
 
-  /**
-   * on-congestion disconnect: DRBD's handle_congestion sets the connection Disconnecting, and
-   * conn_disconnect leaves it StandAlone; the peer sees a tear-down and keeps connecting.
-   */
-  #congestionDisconnect(pc: PeerConnection, d: Device, why: string): void {
-    if (this.#standAlone) return;
-    this.#h.log.info(`${this.#prefix}/${d.volume}: ${why}`);
-    this.#standAlone = true;
-    this.#conn({ type: "disconnect" });
-    this.#abort.abort(new Error("congestion"));
-    pc.close("congestion").catch(() => {});
-  }
-
-  /**
-   * What was in flight when the volumes went Ahead is acknowledged: each Ahead volume resyncs
-   * the blocks it announced as SyncSource (no bitmap exchange: the peer set the same bits from
-   * the OutOfSync packets); the peer, Behind, follows as SyncTarget when it sees the state.
-   */
-  #resyncAfterAhead(): void {
-    const pc = this.#pc;
-    if (!pc || pc.state !== "connected" || (this.#tl?.sectors ?? 0) > 0) return;
-    for (const d of this.#r.devices.values()) {
-      const pd = this.#c.peerDevice(d.volume);
-      const slot = this.#slot(d);
-      if (pd.replication !== "Ahead" || !d.disk || slot === undefined) continue;
-      if (!this.#repl(pd, { type: "resync-after-ahead", as: "source" })) continue;
-      const v = this.#vol(d.volume);
-      v.phase = "sync";
-      v.role = "source";
-      v.gotBitmap = true;
-      const meta = d.disk.meta;
-      this.#h.log.info(
-        `${this.#prefix}/${d.volume}: repl( Ahead -> SyncSource ), ` +
-          `${meta.outOfSync(slot) * 4} KiB written while Ahead`,
-      );
-      pd.resync = new SyncProgress(meta.outOfSync(slot), systemClock.now());
-      meta.flushBitmap();
-      this.#applyPause(d);
-      this.#sendState(d);
-      this.#h.notify();
-      this.#startResyncLoop(d, v);
-    }
-  }
-
-  /**
-   * The peer's state says it went Ahead (we go Behind: our disk is Outdated until the resync)
-   * or, while we are Behind, that it resyncs as SyncSource (we become Inconsistent and
-   * SyncTarget, DRBD's resync-after-behind). Whether the state was handled here.
-   */
-  #peerCongestion(d: Device, v: Volume, pd: PeerDevice, s: PeerState): boolean {
-    const where = `${this.#prefix}/${d.volume}`;
-    if (s.replication === "Ahead") {
-      if (v.phase === "behind") return true;
-      if (v.phase !== "idle" || !this.#repl(pd, { type: "peer-ahead" })) return false;
-      v.phase = "behind";
-      this.#h.log.info(`${where}: repl( Established -> Behind )`);
-      if (d.disk) this.#r.setDiskState(d, "Outdated");
-      this.#sendState(d);
-      return true;
-    }
-    const slot = this.#slot(d);
-    if (
-      v.phase !== "behind" || (s.replication !== "SyncSource" && s.replication !== "PausedSyncS")
-    ) {
-      return false;
-    }
-    if (!d.disk || slot === undefined) return false;
-    if (!this.#repl(pd, { type: "resync-after-ahead", as: "target" })) return false;
-    this.#r.setDiskState(d, "Inconsistent");
-    v.phase = "sync";
-    v.role = "target";
-    v.gotBitmap = true;
-    this.#h.log.info(
-      `${where}: repl( Behind -> SyncTarget ), ${d.disk.meta.outOfSync(slot) * 4} KiB to resync`,
-    );
-    pd.resync = new SyncProgress(d.disk.meta.outOfSync(slot), systemClock.now());
-    d.disk.meta.flushBitmap();
-    this.#applyPause(d);
-    this.#sendState(d);
-    return true;
+  /** What the congestion driver may do on this connection. */
+  #congestionHost(): CongestionHost {
+    return {
+      log: this.#h.log,
+      peerNodeId: this.#c.peerNodeId,
+      where: (volume) => `${this.#prefix}/${volume}`,
+      net: () => this.#c.net,
+      devices: () => this.#r.devices.values(),
+      peerDevice: (volume) => this.#c.peerDevice(volume),
+      volume: (volume) => this.#vol(volume),
+      outOfSync: (d) => this.#outOfSync(d),
+      markOutOfSync: (d, sector, length) => this.#markOutOfSync(d, sector, length),
+      repl: (pd, event) => this.#repl(pd, event),
+      setDiskState: (d, state) => this.#r.setDiskState(d, state),
+      newCurrentUuid: (d) => this.#r.newCurrentUuid(d, false),
+      closeEpoch: (pc, tl) => this.#closeEpoch(pc, tl),
+      drained: () => {
+        const pc = this.#pc;
+        return !!pc && pc.state === "connected" && (this.#tl?.sectors ?? 0) === 0;
+      },
+      standingAlone: () => this.#standAlone,
+      goStandAlone: (reason) => {
+        this.#standAlone = true;
+        this.#conn({ type: "disconnect" });
+        this.#abort.abort(new Error(reason));
+      },
+      sendUuids: (d) => this.#sendUuids(d),
+      sendState: (d) => this.#sendState(d),
+      applyPause: (d) => this.#applyPause(d),
+      startResync: (d, v) => this.#startResyncLoop(d, v),
+      notify: () => this.#h.notify(),
+    };
   }
 }
