@@ -31,7 +31,6 @@ import type { Logger } from "../util/log.ts";
 import { MDF } from "../meta/constants.ts";
 import type { Device } from "./device.ts";
 import type { Connection, PeerDevice, Resource } from "./resource.ts";
-import { ResyncController } from "./resync_controller.ts";
 import { pauseFlags, resyncSuspended, StateFlag } from "./resync_pause.ts";
 import { SyncProgress } from "./resync_progress.ts";
 import { decideSync, type SyncSide } from "./sync.ts";
@@ -40,24 +39,14 @@ import { resolveSplitBrain } from "./split_brain.ts";
 import { checkSyncParam, syncParamPacketOf } from "./sync_param.ts";
 import { HandshakeSplitBrain } from "./handshake_split_brain.ts";
 import { runHelper } from "./helper.ts";
-import { digestFor } from "./verify.ts";
 import { type ClosedEpoch, TransferLog } from "./epochs.ts";
 import { koMessage, KoWatchdog } from "./ko.ts";
 import { type ConnEvent, lossCause, nextConnState } from "./conn_fsm.ts";
 import { nextReplState, type ReplEvent } from "./repl_fsm.ts";
 import { CongestionDriver, type CongestionHost } from "./congestion_driver.ts";
-import {
-  cameIn,
-  closeStep,
-  newVolume,
-  nextStep,
-  openStep,
-  stepSettings,
-  throttled,
-  type Volume,
-  wake,
-} from "./peer_volume.ts";
+import { cameIn, newVolume, type Volume, wake } from "./peer_volume.ts";
 import { VerifyDriver, type VerifyHost } from "./verify_driver.ts";
+import { type PendingResync, ResyncDriver, type ResyncHost } from "./resync_driver.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -97,14 +86,6 @@ interface PendingWrite {
   resolve: () => void;
 }
 
-interface PendingResync {
-  volume: number;
-  bit: number;
-  bits: number;
-}
-
-/** Bits (4 KiB each) the source sends in one ResyncData packet. */
-const RESYNC_CHUNK_BITS = 32;
 /** Bytes of encoded bitmap per Bitmap packet. */
 const BITMAP_CHUNK = 4096;
 
@@ -196,12 +177,15 @@ export class PeerLink {
   #sbHandshake = new HandshakeSplitBrain();
   /** on-congestion pull-ahead/disconnect (congestion_driver.ts). */
   #congestion: CongestionDriver;
+  /** The resync loop and handlers (resync_driver.ts). */
+  #resyncs: ResyncDriver;
 
   /** Starts connecting at once. */
   constructor(host: PeerLinkHost) {
     this.#h = host;
     this.#verify = new VerifyDriver(this.#verifyHost());
     this.#congestion = new CongestionDriver(this.#congestionHost());
+    this.#resyncs = new ResyncDriver(this.#resyncHost());
     this.#task = this.#run();
   }
 
@@ -393,7 +377,7 @@ export class PeerLink {
   pauseChanged(volume: number): void {
     const d = this.#r.devices.get(volume);
     if (!d) return;
-    this.#applyPause(d);
+    this.#resyncs.applyPause(d);
     if (this.#pc?.state === "connected") this.#sendState(d);
   }
 
@@ -944,7 +928,7 @@ export class PeerLink {
     const peerPaused = (s.flags & (StateFlag.USER_ISP | StateFlag.AFTR_ISP)) !== 0;
     if (peerPaused !== pd.resyncSuspPeer) {
       pd.resyncSuspPeer = peerPaused;
-      this.#applyPause(d);
+      this.#resyncs.applyPause(d);
     }
     if (this.#congestion.onPeerState(d, v, pd, s)) {
       this.#h.notify();
@@ -955,7 +939,7 @@ export class PeerLink {
       // The peer was invalidated (it syncs from us) or invalidated us (invalidate-remote).
       this.#startBitmapExchange(d, s.replication === "StartingSyncT" ? "source" : "target");
     } else if (v.phase === "sync" && v.role === "target" && s.replication === "Established") {
-      this.#finishTarget(d, v, pd);
+      this.#resyncs.finishTarget(d, v, pd);
     } else if (v.phase === "verify") {
       // The initiator ended the run (done, stop sector, or gave up): so does this side.
       if (pd.replication === "VerifyT" && s.replication === "Established") {
@@ -1107,18 +1091,10 @@ export class PeerLink {
     const pd = this.#c.peerDevice(d.volume);
     this.#beginResync(d, pd, meta.outOfSync(slot));
     meta.flushBitmap();
-    this.#applyPause(d);
+    this.#resyncs.applyPause(d);
     this.#sendState(d);
     this.#h.notify();
-    if (v.role === "source") this.#startResyncLoop(d, v);
-  }
-
-  /** Runs the SyncSource's resync loop; a failure ends the connection. */
-  #startResyncLoop(d: Device, v: Volume): void {
-    this.#resyncLoop(d, v).catch((e) => {
-      this.#h.log.error(`${this.#prefix}/${d.volume}: resync failed: ${(e as Error).message}`);
-      this.#pc?.close(`resync failed: ${(e as Error).message}`);
-    });
+    if (v.role === "source") this.#resyncs.start(d, v);
   }
 
   /**
@@ -1199,110 +1175,23 @@ export class PeerLink {
     this.#send({ type: "BarrierAck", barrier, setSize });
   }
 
-  async #onResyncData(
+  // The resync receive handlers live in resync_driver.ts; #onData dispatches through these.
+  #onResyncData(
     d: Device,
     v: Volume,
     sector: number,
     blockId: number,
     payload: Uint8Array,
   ): Promise<void> {
-    const reply = (type: "RsWriteAck" | "NegRsDataReply") =>
-      this.#send({
-        type,
-        volume: d.volume,
-        sector,
-        blockId,
-        size: payload.length,
-        seq: 0,
-      });
-    const disk = d.disk;
-    const slot = this.#slot(d);
-    if (!disk || slot === undefined || v.role !== "target" || v.phase !== "sync") {
-      reply("NegRsDataReply");
-      return;
-    }
-    await disk.data.pwrite(payload, sector * 512, { fua: false });
-    this.#c.peerDevice(d.volume).received += payload.length / 1024;
-    disk.meta.clearBits(slot, sector / 8, Math.ceil(payload.length / 4096));
-    this.#c.peerDevice(d.volume).resync?.advance(disk.meta.outOfSync(slot), systemClock.now());
-    reply("RsWriteAck");
+    return this.#resyncs.onData(d, v, sector, blockId, payload);
   }
 
-  /**
-   * csums-alg resync, SyncTarget: the source's digest of a block it would send. Equal to ours:
-   * the block is in sync already (RsIsInSync, nothing moves); else ask for the data
-   * (ResyncRequest), which comes as ResyncData. Without a usable csums-alg here every block
-   * differs, so the resync still completes.
-   */
-  async #onCsumResyncRequest(d: Device, v: Volume, p: DigestPacket): Promise<void> {
-    const theirs = p.digest.slice();
-    const disk = d.disk;
-    const slot = this.#slot(d);
-    const reply = (type: "RsIsInSync" | "NegRsDataReply") =>
-      this.#send({
-        type,
-        volume: d.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-        seq: 0,
-      });
-    if (!disk || slot === undefined || v.role !== "target" || v.phase !== "sync") {
-      reply("NegRsDataReply");
-      return;
-    }
-    const digest = digestFor(this.#c.net["csums-alg"] ?? "");
-    let equal = false;
-    if (digest) {
-      const buf = new Uint8Array(p.size);
-      await disk.data.pread(buf, p.sector * 512);
-      const mine = digest(buf);
-      equal = mine.length === theirs.length && mine.every((b, i) => b === theirs[i]);
-    }
-    if (!equal) {
-      this.#send({
-        type: "ResyncRequest",
-        volume: d.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-      });
-      return;
-    }
-    disk.meta.clearBits(slot, p.sector / 8, Math.ceil(p.size / 4096));
-    this.#c.peerDevice(d.volume).resync?.advance(disk.meta.outOfSync(slot), systemClock.now());
-    reply("RsIsInSync");
+  #onCsumResyncRequest(d: Device, v: Volume, p: DigestPacket): Promise<void> {
+    return this.#resyncs.onCsumRequest(d, v, p);
   }
 
-  /** csums-alg resync, SyncSource: the target's digest differed; send the block's data now. */
-  async #onResyncRequest(
-    d: Device,
-    v: Volume,
-    pd: PeerDevice,
-    p: BlockRequestPacket,
-  ): Promise<void> {
-    const r = this.#resync.get(p.blockId);
-    const pc = this.#pc;
-    if (!r || !pc || !d.disk || v.role !== "source" || v.phase !== "sync") return;
-    // Read under the range lock, as the resync loop does: an application write to these
-    // blocks is sent after this data, never overtaken by it.
-    const release = await v.lock.lock(r.bit, r.bit + r.bits - 1);
-    try {
-      const buf = new Uint8Array(p.size);
-      await d.disk.data.pread(buf, p.sector * 512);
-      pd.sent += buf.length / 1024;
-      v.csumSentKiB = (v.csumSentKiB ?? 0) + buf.length / 1024;
-      pc.send({
-        type: "ResyncData",
-        volume: d.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        payload: buf,
-      })
-        .catch(() => {});
-    } finally {
-      release();
-    }
+  #onResyncRequest(d: Device, v: Volume, pd: PeerDevice, p: BlockRequestPacket): Promise<void> {
+    return this.#resyncs.onRequest(d, v, pd, p);
   }
 
   // ---- meta socket -------------------------------------------------------------------------
@@ -1362,175 +1251,34 @@ export class PeerLink {
     }
   }
 
-  // ---- resync (source) ---------------------------------------------------------------------
-
-  async #resyncLoop(d: Device, v: Volume): Promise<void> {
-    const pc = this.#pc!;
-    const disk = d.disk!;
-    const meta = disk.meta;
-    const slot = this.#slot(d)!;
-    const pd = this.#c.peerDevice(d.volume);
-    const ctl = v.ctl = new ResyncController(systemClock, stepSettings(d, pd, this.#c.net));
-    v.csumEqualKiB = v.csumSentKiB = 0;
-    let cursor = 0;
-    const live = () => v.phase === "sync" && pc.state === "connected";
-    while (live()) {
-      if (resyncSuspended(pd)) {
-        // Paused: nothing goes out; #applyPause wakes the loop when the pause ends.
-        await nextStep(v);
-        ctl.reset();
-        continue;
-      }
-      if (meta.nextOutOfSync(slot, cursor) < 0) {
-        // End of a pass: let what is in flight come back, then finish or start over.
-        if (v.rsInflight > 0) {
-          await nextStep(v);
-          continue;
-        }
-        if (meta.outOfSync(slot) === 0) return this.#finishSource(d, v, pd);
-        cursor = 0;
-        continue;
-      }
-      const step = openStep(ctl, stepSettings(d, pd, this.#c.net), pd);
-      const number = step.number;
-      let sent = 0;
-      while (sent < number && live() && !resyncSuspended(pd)) {
-        if (throttled(d, ctl, pd.resync, meta.outOfSync(slot))) break;
-        const bit = meta.nextOutOfSync(slot, cursor);
-        if (bit < 0) break;
-        const most = Math.min(RESYNC_CHUNK_BITS, number - sent, meta.bitCount - bit);
-        let n = 1;
-        while (n < most && meta.isOutOfSync(slot, bit + n)) n++;
-        const release = await v.lock.lock(bit, bit + n - 1);
-        try {
-          if (!live()) return;
-          const offset = bit * 4096;
-          const buf = new Uint8Array(Math.min(n * 4096, d.size - offset));
-          await disk.data.pread(buf, offset);
-          const blockId = this.#nextId++;
-          this.#resync.set(blockId, { volume: d.volume, bit, bits: n });
-          v.rsInflight++;
-          const csum = digestFor(this.#c.net["csums-alg"] ?? "");
-          if (csum) {
-            // csums-alg: the digest first; the target asks for the data only where it differs
-            pc.send({
-              type: "CsumResyncRequest",
-              volume: d.volume,
-              sector: bit * 8,
-              blockId,
-              size: buf.length,
-              digest: csum(buf),
-            }).catch(() => {});
-          } else {
-            pd.sent += buf.length / 1024;
-            pc.send({
-              type: "ResyncData",
-              volume: d.volume,
-              sector: bit * 8,
-              blockId,
-              payload: buf,
-            }).catch(() => {});
-          }
-        } finally {
-          release();
-        }
-        sent += n;
-        cursor = bit + n;
-      }
-      await closeStep(v, ctl, step, sent);
-    }
-  }
+  // ---- resync (resync_driver.ts) ------------------------------------------------------------
+  // The receive dispatch (#onData, #onMeta) calls the names below; the work is the drivers'.
 
   /** The peer answered `sectors` of resync: the controller may want a step now. */
   #cameIn(v: Volume, sectors: number): void {
     cameIn(v, sectors);
   }
 
-  /** Puts a resync state in line with the pause flags (SyncSource ↔ PausedSyncS, ...). */
-  #applyPause(d: Device): void {
-    const pd = this.#c.peerDevice(d.volume);
-    if (!this.#repl(pd, { type: resyncSuspended(pd) ? "pause" : "resume" })) return;
-    const next = pd.replication;
-    const now = systemClock.now();
-    const where = `${this.#prefix}/${d.volume}`;
-    const v = this.#vol(d.volume);
-    if (next === "PausedSyncS" || next === "PausedSyncT") {
-      this.#h.log.info(`${where}: Resync suspended`);
-      pd.resync?.pause(now);
-    } else {
-      this.#h.log.info(`${where}: Syncer continues.`);
-      const slot = this.#slot(d);
-      const left = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0;
-      pd.resync?.resume(left, now);
-    }
-    wake(v);
-    this.#h.notify();
-  }
-
-  #finishSource(d: Device, v: Volume, pd: PeerDevice): void {
-    const disk = d.disk!;
-    const md = disk.meta.md;
-    const peer = md.peers[this.#c.peerNodeId];
-    // The peer now has our current data: the bitmap UUID becomes history, as in DRBD.
-    if (peer && peer.bitmapUuid !== 0n) {
-      md.historyUuids.pop();
-      md.historyUuids.unshift(peer.bitmapUuid);
-      peer.bitmapUuid = 0n;
-    }
-    // A crashed primary's hot extents are resynced now.
-    md.flags &= ~MDF.CRASHED_PRIMARY;
-    disk.meta.flushBitmap();
-    disk.meta.writeSuperblock();
-    this.#logDone(d, pd);
-    const equal = v.csumEqualKiB ?? 0, sent = v.csumSentKiB ?? 0;
-    if (equal + sent > 0) {
-      // DRBD's line after a checksum-based resync (drbd_resync_finished)
-      this.#h.log.info(
-        `${this.#prefix}/${d.volume}: ${Math.floor(equal * 100 / (equal + sent))} % had equal ` +
-          `checksums, eliminated: ${equal}K; transferred ${sent}K total ${equal + sent}K`,
-      );
-    }
-    v.phase = "idle";
-    v.ctl = undefined;
-    this.#repl(pd, { type: "resync-done" });
-    pd.resync = undefined;
-    pd.cSyncRate = 0;
-    this.#sendUuids(d);
-    this.#sendState(d);
-    this.#h.notify();
-  }
-
-  #finishTarget(d: Device, v: Volume, pd: PeerDevice): void {
-    const disk = d.disk!;
-    const md = disk.meta.md;
-    const peer = v.peerUuids!;
-    md.currentUuid = peer.current;
-    const n = md.historyUuids.length;
-    for (let i = 0; i < n; i++) md.historyUuids[i] = peer.history[i] ?? 0n;
-    const p = md.peers[this.#c.peerNodeId];
-    if (p) p.bitmapUuid = 0n;
-    disk.meta.clearSlot(this.#slot(d)!);
-    md.flags &= ~MDF.CRASHED_PRIMARY;
-    disk.meta.flushBitmap();
-    disk.meta.writeSuperblock();
-    this.#logDone(d, pd);
-    v.phase = "idle";
-    this.#repl(pd, { type: "resync-done" });
-    pd.resync = undefined;
-    this.#r.setDiskState(d, "UpToDate");
-    this.#sendUuids(d);
-    this.#sendState(d);
-  }
-
-  #logDone(d: Device, pd: PeerDevice): void {
-    const rs = pd.resync;
-    if (!rs) return;
-    const dt = rs.activeSeconds(systemClock.now());
-    const paused = Math.floor(rs.pausedMs / 1000);
-    this.#h.log.info(
-      `${this.#prefix}/${d.volume}: Resync done (total ${dt + paused} sec; paused ${paused} sec; ` +
-        `${Math.floor(rs.totalBits / dt) * 4} K/sec)`,
-    );
+  /** What the resync driver may do on this connection. */
+  #resyncHost(): ResyncHost {
+    return {
+      log: this.#h.log,
+      peerNodeId: this.#c.peerNodeId,
+      requests: this.#resync,
+      where: (volume) => `${this.#prefix}/${volume}`,
+      net: () => this.#c.net,
+      peerDevice: (volume) => this.#c.peerDevice(volume),
+      volume: (volume) => this.#vol(volume),
+      socket: () => this.#pc,
+      nextBlockId: () => this.#nextId++,
+      send: (p) => this.#send(p),
+      slot: (d) => this.#slot(d),
+      repl: (pd, event) => this.#repl(pd, event),
+      setDiskState: (d, state) => this.#r.setDiskState(d, state),
+      sendUuids: (d) => this.#sendUuids(d),
+      sendState: (d) => this.#sendState(d),
+      notify: () => this.#h.notify(),
+    };
   }
 
   // ---- online verify (verify_driver.ts) -----------------------------------------------------
@@ -1607,8 +1355,8 @@ export class PeerLink {
       },
       sendUuids: (d) => this.#sendUuids(d),
       sendState: (d) => this.#sendState(d),
-      applyPause: (d) => this.#applyPause(d),
-      startResync: (d, v) => this.#startResyncLoop(d, v),
+      applyPause: (d) => this.#resyncs.applyPause(d),
+      startResync: (d, v) => this.#resyncs.start(d, v),
       notify: () => this.#h.notify(),
     };
   }
