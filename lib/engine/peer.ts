@@ -30,10 +30,7 @@ import { systemClock } from "../wire/clock.ts";
 import type { Logger } from "../util/log.ts";
 import { MDF } from "../meta/constants.ts";
 import type { Device } from "./device.ts";
-import { DrbdError, ERR, SS } from "./errors.ts";
-import { RangeLock } from "./range_lock.ts";
 import type { Connection, PeerDevice, Resource } from "./resource.ts";
-import { controllerSettings, ResyncController, STEP_MS } from "./resync_controller.ts";
 import { pauseFlags, resyncSuspended, StateFlag } from "./resync_pause.ts";
 import { SyncProgress } from "./resync_progress.ts";
 import { decideSync, type SyncSide } from "./sync.ts";
@@ -42,12 +39,14 @@ import { resolveSplitBrain } from "./split_brain.ts";
 import { checkSyncParam, syncParamPacketOf } from "./sync_param.ts";
 import { HandshakeSplitBrain } from "./handshake_split_brain.ts";
 import { runHelper } from "./helper.ts";
-import { digestFor, VerifyRun } from "./verify.ts";
 import { type ClosedEpoch, TransferLog } from "./epochs.ts";
 import { koMessage, KoWatchdog } from "./ko.ts";
 import { type ConnEvent, lossCause, nextConnState } from "./conn_fsm.ts";
 import { nextReplState, type ReplEvent } from "./repl_fsm.ts";
-import { AheadResyncTimer, congestionSettings, decideCongestion } from "./congestion.ts";
+import { CongestionDriver, type CongestionHost } from "./congestion_driver.ts";
+import { cameIn, newVolume, type Volume, wake } from "./peer_volume.ts";
+import { VerifyDriver, type VerifyHost } from "./verify_driver.ts";
+import { type PendingResync, ResyncDriver, type ResyncHost } from "./resync_driver.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -72,48 +71,9 @@ export interface ReplicatedWrite {
   fua: boolean;
 }
 
-interface PeerUuids {
-  current: bigint;
-  bitmap: bigint;
-  history: bigint[];
-  flags: bigint;
-}
-
 /** DRBD's UUID_FLAG_CRASHED_PRIMARY and UUID_FLAG_RECONNECT (drbd_protocol.h). */
 const UUID_FLAG_CRASHED_PRIMARY = 1n << 1n;
 const UUID_FLAG_RECONNECT = 1n << 8n;
-
-/** ahead/behind: on-congestion pull-ahead took this side Ahead or the peer Ahead (congestion.ts). */
-type Phase = "handshake" | "idle" | "bitmap" | "sync" | "verify" | "ahead" | "behind";
-
-interface Volume {
-  phase: Phase;
-  role?: "source" | "target";
-  peerUuids?: PeerUuids;
-  peerSectors?: number;
-  /** The peer's data area size from its last Sizes packet (0: diskless). */
-  peerBacking?: number;
-  gotBitmap: boolean;
-  lock: RangeLock;
-  rsInflight: number;
-  rsWake?: () => void;
-  /** The rate controller of the running resync (source) or verify (initiator). */
-  ctl?: ResyncController;
-  /** A wake-up that came while the loop was not waiting. */
-  wakePending?: boolean;
-  /** A pending early step the controller asked for. */
-  earlyStep?: ReturnType<typeof setTimeout>;
-  /** csums-alg resync (source): KiB the peer had already (equal digests) and KiB sent. */
-  csumEqualKiB?: number;
-  csumSentKiB?: number;
-}
-
-interface PendingVerify {
-  volume: number;
-  sector: number;
-  size: number;
-  release: () => void;
-}
 
 interface PendingWrite {
   volume: number;
@@ -126,14 +86,6 @@ interface PendingWrite {
   resolve: () => void;
 }
 
-interface PendingResync {
-  volume: number;
-  bit: number;
-  bits: number;
-}
-
-/** Bits (4 KiB each) the source sends in one ResyncData packet. */
-const RESYNC_CHUNK_BITS = 32;
 /** Bytes of encoded bitmap per Bitmap packet. */
 const BITMAP_CHUNK = 4096;
 
@@ -203,7 +155,7 @@ export class PeerLink {
   #vols = new Map<number, Volume>();
   #pending = new Map<number, PendingWrite>();
   #resync = new Map<number, PendingResync>();
-  #verifies = new Map<number, PendingVerify>();
+  #verify: VerifyDriver;
   #barriers = new Map<number, () => void>();
   #nextId = 1;
   /** A connection of this link was lost while this daemon ran on (DRBD's RECONNECT flag). */
@@ -223,12 +175,17 @@ export class PeerLink {
   #peerDiscard = false;
   /** Split brain per volume of the current connection's handshake (handlers run, drop due). */
   #sbHandshake = new HandshakeSplitBrain();
-  /** Starts the resync of Ahead volumes once what was in flight drained (congestion.ts). */
-  #aheadTimer: AheadResyncTimer | undefined;
+  /** on-congestion pull-ahead/disconnect (congestion_driver.ts). */
+  #congestion: CongestionDriver;
+  /** The resync loop and handlers (resync_driver.ts). */
+  #resyncs: ResyncDriver;
 
   /** Starts connecting at once. */
   constructor(host: PeerLinkHost) {
     this.#h = host;
+    this.#verify = new VerifyDriver(this.#verifyHost());
+    this.#congestion = new CongestionDriver(this.#congestionHost());
+    this.#resyncs = new ResyncDriver(this.#resyncHost());
     this.#task = this.#run();
   }
 
@@ -420,7 +377,7 @@ export class PeerLink {
   pauseChanged(volume: number): void {
     const d = this.#r.devices.get(volume);
     if (!d) return;
-    this.#applyPause(d);
+    this.#resyncs.applyPause(d);
     if (this.#pc?.state === "connected") this.#sendState(d);
   }
 
@@ -430,39 +387,7 @@ export class PeerLink {
    * (-15), a resync or verify already running (-8), an algorithm this build lacks (146).
    */
   startVerify(volume: number, objname: string, startSector?: number, stopSector?: number): void {
-    const d = this.#r.devices.get(volume);
-    const pd = this.#c.peerDevice(volume);
-    const alg = this.#c.net["verify-alg"];
-    if (!alg) throw new DrbdError(objname, SS.NO_VERIFY_ALG);
-    const pc = this.#pc;
-    const v = this.#vol(volume);
-    if (!pc || pc.state !== "connected" || pd.replication === "Off") {
-      throw new DrbdError(objname, SS.NEED_CONNECTION);
-    }
-    if (!d?.disk) throw new DrbdError(objname, SS.NO_LOCAL_DISK);
-    if (pd.replication !== "Established" || v.phase !== "idle") {
-      throw new DrbdError(objname, SS.RESYNC_RUNNING);
-    }
-    const digest = digestFor(alg);
-    if (!digest) throw new DrbdError(objname, ERR.VERIFY_ALG);
-    const run = new VerifyRun({
-      startSector: startSector ?? pd.ovStartSector,
-      stopSector,
-      bitCount: d.disk.meta.bitCount,
-      now: systemClock.now(),
-    });
-    pd.verify = run;
-    v.phase = "verify";
-    this.#repl(pd, { type: "verify-start", as: "source" });
-    this.#h.log.info(
-      `${this.#prefix}/${volume}: Starting Online Verify from sector ${run.position}`,
-    );
-    this.#sendState(d);
-    this.#h.notify();
-    this.#verifyLoop(d, v, run).catch((e) => {
-      this.#h.log.error(`${this.#prefix}/${volume}: verify failed: ${(e as Error).message}`);
-      pc.close(`verify failed: ${(e as Error).message}`);
-    });
+    this.#verify.start(this.#pc, volume, objname, startSector, stopSector);
   }
 
   /**
@@ -781,20 +706,19 @@ export class PeerLink {
       const d = this.#r.devices.get(w.volume);
       if (d) this.#markOutOfSync(d, w.sector, w.length);
     }
-    this.#aheadTimer?.stop();
+    this.#congestion.stop();
     this.#resync.clear();
-    for (const r of this.#verifies.values()) r.release();
-    this.#verifies.clear();
+    this.#verify.lost();
     for (const done of this.#barriers.values()) done();
     this.#barriers.clear();
     for (const v of this.#vols.values()) {
       v.phase = "handshake";
-      this.#wake(v);
+      wake(v);
       v.ctl = undefined;
     }
     this.#c.peerRole = "Unknown";
     for (const pd of this.#c.peerDevices.values()) {
-      if (pd.verify) this.#verifyStopped(pd, pd.verify);
+      if (pd.verify) this.#verify.stopped(pd, pd.verify);
       this.#repl(pd, { type: "lost" });
       pd.peerDisk = "DUnknown";
       pd.resync = undefined;
@@ -815,7 +739,7 @@ export class PeerLink {
   #vol(volume: number): Volume {
     let v = this.#vols.get(volume);
     if (!v) {
-      v = { phase: "handshake", gotBitmap: false, lock: new RangeLock(), rsInflight: 0 };
+      v = newVolume();
       this.#vols.set(volume, v);
     }
     return v;
@@ -823,6 +747,12 @@ export class PeerLink {
 
   #slot(d: Device): number | undefined {
     return d.disk?.meta.slotOf(this.#c.peerNodeId, true);
+  }
+
+  /** Blocks of `d` out of sync with this peer (undefined without a disk or slot). */
+  #outOfSync(d: Device): number | undefined {
+    const slot = this.#slot(d);
+    return slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : undefined;
   }
 
   #markOutOfSync(d: Device, sector: number, length: number): void {
@@ -998,9 +928,9 @@ export class PeerLink {
     const peerPaused = (s.flags & (StateFlag.USER_ISP | StateFlag.AFTR_ISP)) !== 0;
     if (peerPaused !== pd.resyncSuspPeer) {
       pd.resyncSuspPeer = peerPaused;
-      this.#applyPause(d);
+      this.#resyncs.applyPause(d);
     }
-    if (this.#peerCongestion(d, v, pd, s)) {
+    if (this.#congestion.onPeerState(d, v, pd, s)) {
       this.#h.notify();
       return;
     }
@@ -1009,11 +939,11 @@ export class PeerLink {
       // The peer was invalidated (it syncs from us) or invalidated us (invalidate-remote).
       this.#startBitmapExchange(d, s.replication === "StartingSyncT" ? "source" : "target");
     } else if (v.phase === "sync" && v.role === "target" && s.replication === "Established") {
-      this.#finishTarget(d, v, pd);
+      this.#resyncs.finishTarget(d, v, pd);
     } else if (v.phase === "verify") {
       // The initiator ended the run (done, stop sector, or gave up): so does this side.
       if (pd.replication === "VerifyT" && s.replication === "Established") {
-        this.#finishVerify(d, v, pd, false);
+        this.#verify.finish(d, v, pd, false);
       }
     } else if (
       v.phase === "idle" && pd.replication === "Established" && s.replication === "VerifyS"
@@ -1161,18 +1091,10 @@ export class PeerLink {
     const pd = this.#c.peerDevice(d.volume);
     this.#beginResync(d, pd, meta.outOfSync(slot));
     meta.flushBitmap();
-    this.#applyPause(d);
+    this.#resyncs.applyPause(d);
     this.#sendState(d);
     this.#h.notify();
-    if (v.role === "source") this.#startResyncLoop(d, v);
-  }
-
-  /** Runs the SyncSource's resync loop; a failure ends the connection. */
-  #startResyncLoop(d: Device, v: Volume): void {
-    this.#resyncLoop(d, v).catch((e) => {
-      this.#h.log.error(`${this.#prefix}/${d.volume}: resync failed: ${(e as Error).message}`);
-      this.#pc?.close(`resync failed: ${(e as Error).message}`);
-    });
+    if (v.role === "source") this.#resyncs.start(d, v);
   }
 
   /**
@@ -1253,110 +1175,23 @@ export class PeerLink {
     this.#send({ type: "BarrierAck", barrier, setSize });
   }
 
-  async #onResyncData(
+  // The resync receive handlers live in resync_driver.ts; #onData dispatches through these.
+  #onResyncData(
     d: Device,
     v: Volume,
     sector: number,
     blockId: number,
     payload: Uint8Array,
   ): Promise<void> {
-    const reply = (type: "RsWriteAck" | "NegRsDataReply") =>
-      this.#send({
-        type,
-        volume: d.volume,
-        sector,
-        blockId,
-        size: payload.length,
-        seq: 0,
-      });
-    const disk = d.disk;
-    const slot = this.#slot(d);
-    if (!disk || slot === undefined || v.role !== "target" || v.phase !== "sync") {
-      reply("NegRsDataReply");
-      return;
-    }
-    await disk.data.pwrite(payload, sector * 512, { fua: false });
-    this.#c.peerDevice(d.volume).received += payload.length / 1024;
-    disk.meta.clearBits(slot, sector / 8, Math.ceil(payload.length / 4096));
-    this.#c.peerDevice(d.volume).resync?.advance(disk.meta.outOfSync(slot), systemClock.now());
-    reply("RsWriteAck");
+    return this.#resyncs.onData(d, v, sector, blockId, payload);
   }
 
-  /**
-   * csums-alg resync, SyncTarget: the source's digest of a block it would send. Equal to ours:
-   * the block is in sync already (RsIsInSync, nothing moves); else ask for the data
-   * (ResyncRequest), which comes as ResyncData. Without a usable csums-alg here every block
-   * differs, so the resync still completes.
-   */
-  async #onCsumResyncRequest(d: Device, v: Volume, p: DigestPacket): Promise<void> {
-    const theirs = p.digest.slice();
-    const disk = d.disk;
-    const slot = this.#slot(d);
-    const reply = (type: "RsIsInSync" | "NegRsDataReply") =>
-      this.#send({
-        type,
-        volume: d.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-        seq: 0,
-      });
-    if (!disk || slot === undefined || v.role !== "target" || v.phase !== "sync") {
-      reply("NegRsDataReply");
-      return;
-    }
-    const digest = digestFor(this.#c.net["csums-alg"] ?? "");
-    let equal = false;
-    if (digest) {
-      const buf = new Uint8Array(p.size);
-      await disk.data.pread(buf, p.sector * 512);
-      const mine = digest(buf);
-      equal = mine.length === theirs.length && mine.every((b, i) => b === theirs[i]);
-    }
-    if (!equal) {
-      this.#send({
-        type: "ResyncRequest",
-        volume: d.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-      });
-      return;
-    }
-    disk.meta.clearBits(slot, p.sector / 8, Math.ceil(p.size / 4096));
-    this.#c.peerDevice(d.volume).resync?.advance(disk.meta.outOfSync(slot), systemClock.now());
-    reply("RsIsInSync");
+  #onCsumResyncRequest(d: Device, v: Volume, p: DigestPacket): Promise<void> {
+    return this.#resyncs.onCsumRequest(d, v, p);
   }
 
-  /** csums-alg resync, SyncSource: the target's digest differed; send the block's data now. */
-  async #onResyncRequest(
-    d: Device,
-    v: Volume,
-    pd: PeerDevice,
-    p: BlockRequestPacket,
-  ): Promise<void> {
-    const r = this.#resync.get(p.blockId);
-    const pc = this.#pc;
-    if (!r || !pc || !d.disk || v.role !== "source" || v.phase !== "sync") return;
-    // Read under the range lock, as the resync loop does: an application write to these
-    // blocks is sent after this data, never overtaken by it.
-    const release = await v.lock.lock(r.bit, r.bit + r.bits - 1);
-    try {
-      const buf = new Uint8Array(p.size);
-      await d.disk.data.pread(buf, p.sector * 512);
-      pd.sent += buf.length / 1024;
-      v.csumSentKiB = (v.csumSentKiB ?? 0) + buf.length / 1024;
-      pc.send({
-        type: "ResyncData",
-        volume: d.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        payload: buf,
-      })
-        .catch(() => {});
-    } finally {
-      release();
-    }
+  #onResyncRequest(d: Device, v: Volume, pd: PeerDevice, p: BlockRequestPacket): Promise<void> {
+    return this.#resyncs.onRequest(d, v, pd, p);
   }
 
   // ---- meta socket -------------------------------------------------------------------------
@@ -1416,611 +1251,113 @@ export class PeerLink {
     }
   }
 
-  // ---- resync (source) ---------------------------------------------------------------------
+  // ---- resync (resync_driver.ts) ------------------------------------------------------------
+  // The receive dispatch (#onData, #onMeta) calls the names below; the work is the drivers'.
 
-  async #resyncLoop(d: Device, v: Volume): Promise<void> {
-    const pc = this.#pc!;
-    const disk = d.disk!;
-    const meta = disk.meta;
-    const slot = this.#slot(d)!;
-    const pd = this.#c.peerDevice(d.volume);
-    const ctl = v.ctl = new ResyncController(systemClock, this.#settings(d));
-    v.csumEqualKiB = v.csumSentKiB = 0;
-    let cursor = 0;
-    const live = () => v.phase === "sync" && pc.state === "connected";
-    while (live()) {
-      if (resyncSuspended(pd)) {
-        // Paused: nothing goes out; #applyPause wakes the loop when the pause ends.
-        await this.#nextStep(v);
-        ctl.reset();
-        continue;
-      }
-      if (meta.nextOutOfSync(slot, cursor) < 0) {
-        // End of a pass: let what is in flight come back, then finish or start over.
-        if (v.rsInflight > 0) {
-          await this.#nextStep(v);
-          continue;
-        }
-        if (meta.outOfSync(slot) === 0) return this.#finishSource(d, v, pd);
-        cursor = 0;
-        continue;
-      }
-      const step = this.#openStep(d, ctl, pd);
-      const number = step.number;
-      let sent = 0;
-      while (sent < number && live() && !resyncSuspended(pd)) {
-        if (this.#throttled(d, ctl, pd.resync, meta.outOfSync(slot))) break;
-        const bit = meta.nextOutOfSync(slot, cursor);
-        if (bit < 0) break;
-        const most = Math.min(RESYNC_CHUNK_BITS, number - sent, meta.bitCount - bit);
-        let n = 1;
-        while (n < most && meta.isOutOfSync(slot, bit + n)) n++;
-        const release = await v.lock.lock(bit, bit + n - 1);
-        try {
-          if (!live()) return;
-          const offset = bit * 4096;
-          const buf = new Uint8Array(Math.min(n * 4096, d.size - offset));
-          await disk.data.pread(buf, offset);
-          const blockId = this.#nextId++;
-          this.#resync.set(blockId, { volume: d.volume, bit, bits: n });
-          v.rsInflight++;
-          const csum = digestFor(this.#c.net["csums-alg"] ?? "");
-          if (csum) {
-            // csums-alg: the digest first; the target asks for the data only where it differs
-            pc.send({
-              type: "CsumResyncRequest",
-              volume: d.volume,
-              sector: bit * 8,
-              blockId,
-              size: buf.length,
-              digest: csum(buf),
-            }).catch(() => {});
-          } else {
-            pd.sent += buf.length / 1024;
-            pc.send({
-              type: "ResyncData",
-              volume: d.volume,
-              sector: bit * 8,
-              blockId,
-              payload: buf,
-            }).catch(() => {});
-          }
-        } finally {
-          release();
-        }
-        sent += n;
-        cursor = bit + n;
-      }
-      await this.#closeStep(v, ctl, step, sent);
-    }
-  }
-
-  /**
-   * Opens a resync/verify step: current options applied, the controller's budget counted in
-   * flight before the first answer can come back (as DRBD), corrected by {@link #closeStep}.
-   */
-  #openStep(d: Device, ctl: ResyncController, pd: PeerDevice): { number: number; start: number } {
-    ctl.configure(this.#settings(d));
-    const start = systemClock.now();
-    const number = ctl.step();
-    pd.cSyncRate = ctl.syncRate;
-    ctl.issued(number);
-    return { number, start };
-  }
-
-  /**
-   * Closes a step after `sent` blocks: takes back the budget not used and waits out the rest of
-   * STEP_MS, as DRBD's resync timer ticks (reading and queueing come off the wait, not on top).
-   */
-  #closeStep(
-    v: Volume,
-    ctl: ResyncController,
-    step: { number: number; start: number },
-    sent: number,
-  ): Promise<void> {
-    ctl.issued(sent - step.number);
-    return this.#nextStep(v, STEP_MS - (systemClock.now() - step.start));
-  }
-
-  /** The controller settings of a volume now: peer-device options, disk options, net. */
-  #settings(d: Device) {
-    const pd = this.#c.peerDevice(d.volume);
-    return controllerSettings(pd.options, d.disk?.options, this.#c.net);
-  }
-
-  /** Whether resync/verify yields to application I/O this step (c-min-rate). */
-  #throttled(
-    d: Device,
-    ctl: ResyncController,
-    progress: SyncProgress | undefined,
-    leftBits: number,
-  ): boolean {
-    const appSectors = (d.stats.read + d.stats.written) * 2;
-    const recent = progress?.recentKiBs(leftBits, systemClock.now()) ?? 0;
-    return ctl.throttled(appSectors, d.stats.upperPending, recent);
-  }
-
-  /**
-   * Waits `ms` (the rest of a step), or less when woken (early step, pause end); never less than
-   * one timer turn, so the acks that arrived meanwhile are read before the next step.
-   */
-  #nextStep(v: Volume, ms = STEP_MS): Promise<void> {
-    if (v.wakePending) {
-      v.wakePending = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        if (v.rsWake === done) v.rsWake = undefined;
-        resolve();
-      };
-      const t = setTimeout(done, Math.max(0, ms));
-      v.rsWake = done;
-    });
-  }
-
-  #wake(v: Volume): void {
-    if (v.earlyStep !== undefined) clearTimeout(v.earlyStep);
-    v.earlyStep = undefined;
-    // Woken while still sending: the next wait returns at once instead of losing the step.
-    if (v.rsWake) v.rsWake();
-    else v.wakePending = true;
-  }
-
-  /** The peer answered `sectors` of resync or verify: the controller may want a step now. */
+  /** The peer answered `sectors` of resync: the controller may want a step now. */
   #cameIn(v: Volume, sectors: number): void {
-    const early = v.ctl?.cameIn(sectors);
-    if (early === 0) this.#wake(v);
-    else if (early !== undefined && v.earlyStep === undefined) {
-      v.earlyStep = setTimeout(() => {
-        v.earlyStep = undefined;
-        this.#wake(v);
-      }, early);
-    }
+    cameIn(v, sectors);
   }
 
-  /** Puts a resync state in line with the pause flags (SyncSource ↔ PausedSyncS, ...). */
-  #applyPause(d: Device): void {
-    const pd = this.#c.peerDevice(d.volume);
-    if (!this.#repl(pd, { type: resyncSuspended(pd) ? "pause" : "resume" })) return;
-    const next = pd.replication;
-    const now = systemClock.now();
-    const where = `${this.#prefix}/${d.volume}`;
-    const v = this.#vol(d.volume);
-    if (next === "PausedSyncS" || next === "PausedSyncT") {
-      this.#h.log.info(`${where}: Resync suspended`);
-      pd.resync?.pause(now);
-    } else {
-      this.#h.log.info(`${where}: Syncer continues.`);
-      const slot = this.#slot(d);
-      const left = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0;
-      pd.resync?.resume(left, now);
-    }
-    this.#wake(v);
-    this.#h.notify();
+  /** What the resync driver may do on this connection. */
+  #resyncHost(): ResyncHost {
+    return {
+      log: this.#h.log,
+      peerNodeId: this.#c.peerNodeId,
+      requests: this.#resync,
+      where: (volume) => `${this.#prefix}/${volume}`,
+      net: () => this.#c.net,
+      peerDevice: (volume) => this.#c.peerDevice(volume),
+      volume: (volume) => this.#vol(volume),
+      socket: () => this.#pc,
+      nextBlockId: () => this.#nextId++,
+      send: (p) => this.#send(p),
+      slot: (d) => this.#slot(d),
+      repl: (pd, event) => this.#repl(pd, event),
+      setDiskState: (d, state) => this.#r.setDiskState(d, state),
+      sendUuids: (d) => this.#sendUuids(d),
+      sendState: (d) => this.#sendState(d),
+      notify: () => this.#h.notify(),
+    };
   }
 
-  #finishSource(d: Device, v: Volume, pd: PeerDevice): void {
-    const disk = d.disk!;
-    const md = disk.meta.md;
-    const peer = md.peers[this.#c.peerNodeId];
-    // The peer now has our current data: the bitmap UUID becomes history, as in DRBD.
-    if (peer && peer.bitmapUuid !== 0n) {
-      md.historyUuids.pop();
-      md.historyUuids.unshift(peer.bitmapUuid);
-      peer.bitmapUuid = 0n;
-    }
-    // A crashed primary's hot extents are resynced now.
-    md.flags &= ~MDF.CRASHED_PRIMARY;
-    disk.meta.flushBitmap();
-    disk.meta.writeSuperblock();
-    this.#logDone(d, pd);
-    const equal = v.csumEqualKiB ?? 0, sent = v.csumSentKiB ?? 0;
-    if (equal + sent > 0) {
-      // DRBD's line after a checksum-based resync (drbd_resync_finished)
-      this.#h.log.info(
-        `${this.#prefix}/${d.volume}: ${Math.floor(equal * 100 / (equal + sent))} % had equal ` +
-          `checksums, eliminated: ${equal}K; transferred ${sent}K total ${equal + sent}K`,
-      );
-    }
-    v.phase = "idle";
-    v.ctl = undefined;
-    this.#repl(pd, { type: "resync-done" });
-    pd.resync = undefined;
-    pd.cSyncRate = 0;
-    this.#sendUuids(d);
-    this.#sendState(d);
-    this.#h.notify();
+  // ---- online verify (verify_driver.ts) -----------------------------------------------------
+
+  #onVerifyRequest(d: Device, v: Volume, pd: PeerDevice, p: BlockRequestPacket): Promise<void> {
+    return this.#verify.onRequest(d, v, pd, p);
   }
 
-  #finishTarget(d: Device, v: Volume, pd: PeerDevice): void {
-    const disk = d.disk!;
-    const md = disk.meta.md;
-    const peer = v.peerUuids!;
-    md.currentUuid = peer.current;
-    const n = md.historyUuids.length;
-    for (let i = 0; i < n; i++) md.historyUuids[i] = peer.history[i] ?? 0n;
-    const p = md.peers[this.#c.peerNodeId];
-    if (p) p.bitmapUuid = 0n;
-    disk.meta.clearSlot(this.#slot(d)!);
-    md.flags &= ~MDF.CRASHED_PRIMARY;
-    disk.meta.flushBitmap();
-    disk.meta.writeSuperblock();
-    this.#logDone(d, pd);
-    v.phase = "idle";
-    this.#repl(pd, { type: "resync-done" });
-    pd.resync = undefined;
-    this.#r.setDiskState(d, "UpToDate");
-    this.#sendUuids(d);
-    this.#sendState(d);
+  #onVerifyReply(d: Device, v: Volume, pd: PeerDevice, p: DigestPacket): Promise<void> {
+    return this.#verify.onReply(d, v, pd, p);
   }
 
-  #logDone(d: Device, pd: PeerDevice): void {
-    const rs = pd.resync;
-    if (!rs) return;
-    const dt = rs.activeSeconds(systemClock.now());
-    const paused = Math.floor(rs.pausedMs / 1000);
-    this.#h.log.info(
-      `${this.#prefix}/${d.volume}: Resync done (total ${dt + paused} sec; paused ${paused} sec; ` +
-        `${Math.floor(rs.totalBits / dt) * 4} K/sec)`,
-    );
-  }
-
-  // ---- online verify -----------------------------------------------------------------------
-
-  /** The initiator's request loop: one VerifyRequest per 4 KiB block, paced by the controller. */
-  async #verifyLoop(d: Device, v: Volume, run: VerifyRun): Promise<void> {
-    const pc = this.#pc!;
-    const pd = this.#c.peerDevice(d.volume);
-    const ctl = v.ctl = new ResyncController(systemClock, this.#settings(d));
-    const live = () => v.phase === "verify" && pd.verify === run && pc.state === "connected";
-    while (live() && !run.requestsDone) {
-      const step = this.#openStep(d, ctl, pd);
-      const number = step.number;
-      let sent = 0;
-      while (sent < number && live() && !run.requestsDone) {
-        if (this.#throttled(d, ctl, run.progress, run.leftBits)) break;
-        const sector = run.position;
-        const size = Math.min(4096, d.size - sector * 512);
-        const bit = sector / 8;
-        // Held until the peer's digest is compared with ours: an application write to the
-        // block waits, so both digests see the same data.
-        const release = await v.lock.lock(bit, bit);
-        if (!live()) {
-          release();
-          return;
-        }
-        const blockId = this.#nextId++;
-        this.#verifies.set(blockId, { volume: d.volume, sector, size, release });
-        pc.send({ type: "VerifyRequest", volume: d.volume, sector, blockId, size })
-          .catch(() => {});
-        run.position = sector + 8;
-        sent++;
-      }
-      await this.#closeStep(v, ctl, step, sent);
-    }
-  }
-
-  /** VerifyT: read the block, answer with its digest. */
-  async #onVerifyRequest(
-    d: Device,
-    v: Volume,
-    pd: PeerDevice,
-    p: BlockRequestPacket,
-  ): Promise<void> {
-    const where = `${this.#prefix}/${d.volume}`;
-    const alg = this.#c.net["verify-alg"] ?? "";
-    const digest = digestFor(alg);
-    if (!d.disk || !digest) {
-      this.#h.log.once(
-        `verify-alg ${where}`,
-        "error",
-        `${where}: the peer runs online verify, but ${
-          d.disk ? `verify-alg "${alg}" is not usable here` : "there is no disk here"
-        }`,
-      );
-      this.#send({
-        type: "VerifyReply",
-        volume: p.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-        digest: new Uint8Array(0),
-      });
-      return;
-    }
-    if (v.phase !== "verify") {
-      v.phase = "verify";
-      this.#repl(pd, { type: "verify-start", as: "target" });
-    }
-    if (!pd.verify) {
-      pd.verify = new VerifyRun({
-        startSector: p.sector,
-        bitCount: d.disk.meta.bitCount,
-        now: systemClock.now(),
-      });
-      this.#h.log.info(`${where}: Online Verify start sector: ${p.sector}`);
-      this.#h.notify();
-    }
-    pd.verify.position = p.sector;
-    const bit = Math.floor(p.sector / 8);
-    const release = await v.lock.lock(bit, Math.floor((p.sector + p.size / 512 - 1) / 8));
-    try {
-      const buf = new Uint8Array(p.size);
-      await d.disk.data.pread(buf, p.sector * 512);
-      this.#send({
-        type: "VerifyReply",
-        volume: p.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-        digest: digest(buf),
-      });
-    } finally {
-      release();
-    }
-  }
-
-  /** VerifyS: compare the peer's digest with ours, mark a mismatch, tell the peer. */
-  async #onVerifyReply(
-    d: Device,
-    v: Volume,
-    pd: PeerDevice,
-    p: DigestPacket,
-  ): Promise<void> {
-    const req = this.#verifies.get(p.blockId);
-    if (!req) return;
-    this.#verifies.delete(p.blockId);
-    const run = pd.verify;
-    const theirs = p.digest.slice();
-    let inSync: boolean;
-    try {
-      const digest = digestFor(this.#c.net["verify-alg"] ?? "");
-      if (!run || v.phase !== "verify" || !d.disk || !digest) return;
-      const buf = new Uint8Array(req.size);
-      await d.disk.data.pread(buf, req.sector * 512);
-      const ours = digest(buf);
-      if (theirs.length !== ours.length) {
-        this.#h.log.error(
-          `${this.#prefix}/${d.volume}: the peer's verify digest has ${theirs.length} bytes, ` +
-            `ours ${ours.length}: verify-alg differs between the nodes; online verify stopped`,
-        );
-        this.#finishVerify(d, v, pd, true);
-        return;
-      }
-      inSync = ours.every((b, i) => b === theirs[i]);
-    } finally {
-      req.release();
-    }
-    this.#cameIn(v, req.size / 512);
-    this.#verifyCompared(d, v, pd, run, req.sector, req.size, inSync, true);
-    this.#send({
-      type: "VerifyResult",
-      volume: d.volume,
-      sector: req.sector,
-      size: req.size,
-      inSync,
-    });
-  }
-
-  /** VerifyT: the initiator's verdict on one block. */
   #onVerifyResult(volume: number, sector: number, size: number, inSync: boolean): void {
-    const d = this.#r.devices.get(volume);
-    if (!d) return;
-    const pd = this.#c.peerDevice(volume);
-    const run = pd.verify;
-    if (!run) {
-      // A verdict that overtook the end of the run (meta vs data socket): still record it.
-      if (!inSync) this.#markOutOfSync(d, sector, size);
-      return;
-    }
-    this.#verifyCompared(d, this.#vol(volume), pd, run, sector, size, inSync, false);
+    this.#verify.onResult(volume, sector, size, inSync);
   }
 
-  #verifyCompared(
-    d: Device,
-    v: Volume,
-    pd: PeerDevice,
-    run: VerifyRun,
-    sector: number,
-    size: number,
-    inSync: boolean,
-    initiator: boolean,
-  ): void {
-    const where = `${this.#prefix}/${d.volume}`;
-    // Marked out of sync only: DRBD resyncs verify's findings after a disconnect/connect.
-    if (!inSync) this.#markOutOfSync(d, sector, size);
-    const line = inSync ? run.flushOutOfSync() : run.outOfSync(sector, size);
-    if (line) this.#h.log.error(`${where}: ${line}`);
-    if (run.compared(sector, size, systemClock.now(), initiator)) {
-      this.#finishVerify(d, v, pd, initiator);
-    }
-    this.#notifyProgress();
+  /** What the verify driver may do on this connection. */
+  #verifyHost(): VerifyHost {
+    return {
+      log: this.#h.log,
+      where: (volume) => `${this.#prefix}/${volume}`,
+      net: () => this.#c.net,
+      device: (volume) => this.#r.devices.get(volume),
+      peerDevice: (volume) => this.#c.peerDevice(volume),
+      volume: (volume) => this.#vol(volume),
+      nextBlockId: () => this.#nextId++,
+      send: (p) => this.#send(p),
+      markOutOfSync: (d, sector, length) => this.#markOutOfSync(d, sector, length),
+      outOfSync: (d) => this.#outOfSync(d),
+      repl: (pd, event) => this.#repl(pd, event),
+      sendState: (d) => this.#sendState(d),
+      notify: () => this.#h.notify(),
+      notifyProgress: () => this.#notifyProgress(),
+      runHandler: (d, handler) => void this.#helper(d, handler),
+    };
   }
 
-  /** The verify run ended here: log as DRBD does, back to Established. */
-  #finishVerify(d: Device, v: Volume, pd: PeerDevice, initiator: boolean): void {
-    const run = pd.verify;
-    if (!run || v.phase !== "verify") return;
-    const where = `${this.#prefix}/${d.volume}`;
-    this.#verifyStopped(pd, run);
-    this.#h.log.info(`${where}: ${run.doneLine(systemClock.now())}`);
-    const slot = this.#slot(d);
-    const oos = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : 0;
-    if (oos) this.#h.log.warn(`${where}: Online verify found ${oos} 4k blocks out of sync!`);
-    d.disk?.meta.flushBitmap();
-    for (const [id, r] of this.#verifies) {
-      if (r.volume !== d.volume) continue;
-      r.release();
-      this.#verifies.delete(id);
-    }
-    pd.verify = undefined;
-    pd.cSyncRate = 0;
-    v.ctl = undefined;
-    v.phase = "idle";
-    this.#repl(pd, { type: "verify-done" });
-    this.#wake(v);
-    if (initiator) this.#sendState(d);
-    this.#h.notify();
-    // drbd_resync_finished runs the handler on both sides, once the run is over.
-    if (oos) this.#helper(d, "out-of-sync");
-  }
+  // ---- congestion (on-congestion pull-ahead / disconnect, congestion_driver.ts) ---------------
 
-  /** Remembers where a verify run got to, so the next one continues there (DRBD's ov_start_sector). */
-  #verifyStopped(pd: PeerDevice, run: VerifyRun): void {
-    const line = run.flushOutOfSync();
-    if (line) this.#h.log.error(`${this.#prefix}/${pd.volume}: ${line}`);
-    const reached = run.startSector + (run.progress.totalBits - run.leftBits) * 8;
-    pd.ovStartSector = run.leftBits === 0 ? 0 : reached;
-    if (run.leftBits) {
-      this.#h.log.info(`${this.#prefix}/${pd.volume}: Online Verify reached sector ${reached}`);
-    }
-  }
-
-  // ---- congestion (on-congestion pull-ahead / disconnect, see congestion.ts) -----------------
-
-  /**
-   * Applies the congestion policy to an application write about to go to the peer. True when
-   * it was dealt with here and must not be sent: Ahead (now or already), it is marked out of
-   * sync and announced with OutOfSync; under `disconnect` it is out of sync and the connection
-   * drops. The write itself completes at once, as DRBD completes it locally.
-   */
   #congested(pc: PeerConnection, tl: TransferLog, d: Device, w: ReplicatedWrite): boolean {
-    const pd = this.#c.peerDevice(d.volume);
-    const policy = this.#c.net["on-congestion"];
-    // The default policy costs the write path one lookup.
-    if ((policy === undefined || policy === "block") && pd.replication !== "Ahead") return false;
-    const decision = decideCongestion(congestionSettings(this.#c.net), pd.replication, {
-      inFlightSectors: tl.sectors,
-      activeExtents: tl.extentsOf(d.volume),
-    });
-    if (decision.action === "send") return false;
-    const slot = this.#slot(d);
-    const before = slot !== undefined && d.disk ? d.disk.meta.outOfSync(slot) : -1;
-    this.#markOutOfSync(d, w.sector, w.length);
-    if (decision.action === "disconnect") {
-      this.#congestionDisconnect(pc, d, decision.log);
-      return true;
-    }
-    if (decision.action === "pull-ahead") this.#pullAhead(pc, tl, d, decision.log);
-    // Blocks the peer already knows to be out of sync are not announced again (as DRBD), so
-    // the announcements queued behind a slow link stay bounded by the device's blocks.
-    if (before >= 0 && d.disk!.meta.outOfSync(slot!) === before) return true;
-    pc.send({ type: "OutOfSync", volume: d.volume, sector: w.sector, size: w.length })
-      .catch(() => {});
-    return true;
+    return this.#congestion.congested(pc, tl, d, w);
   }
 
-  /**
-   * Established → Ahead: writes stop going to the peer. They start a new data generation (the
-   * old one becomes the peer's bitmap UUID, so a connection lost while Ahead resyncs from the
-   * bitmap), the open epoch is closed so what is in flight can drain, and the peer learns the
-   * UUIDs and the state (it goes Behind) before the first OutOfSync.
-   */
-  #pullAhead(pc: PeerConnection, tl: TransferLog, d: Device, why: string): void {
-    const pd = this.#c.peerDevice(d.volume);
-    const where = `${this.#prefix}/${d.volume}`;
-    if (!this.#repl(pd, { type: "pull-ahead" })) return;
-    this.#h.log.info(`${where}: ${why}`);
-    this.#h.log.info(`${where}: repl( Established -> Ahead )`);
-    this.#vol(d.volume).phase = "ahead";
-    // DRBD's sanitize_state: Ahead, the peer's disk is at best Consistent.
-    if (pd.peerDisk === "UpToDate") pd.peerDisk = "Consistent";
-    const md = d.disk?.meta.md;
-    const peer = md?.peers[this.#c.peerNodeId];
-    if (md && peer && peer.bitmapUuid === 0n) peer.bitmapUuid = md.currentUuid;
-    if (d.disk) this.#r.newCurrentUuid(d, false);
-    this.#closeEpoch(pc, tl);
-    this.#sendUuids(d);
-    this.#sendState(d);
-    this.#aheadTimer ??= new AheadResyncTimer({
-      clock: systemClock,
-      onDue: () => this.#resyncAfterAhead(),
-    });
-    this.#aheadTimer.inFlight(tl.sectors);
-    this.#h.notify();
+  /** The BarrierAck handler reports what is still in flight to the congestion driver. */
+  get #aheadTimer(): CongestionDriver {
+    return this.#congestion;
   }
 
-  /**
-   * on-congestion disconnect: DRBD's handle_congestion sets the connection Disconnecting, and
-   * conn_disconnect leaves it StandAlone; the peer sees a tear-down and keeps connecting.
-   */
-  #congestionDisconnect(pc: PeerConnection, d: Device, why: string): void {
-    if (this.#standAlone) return;
-    this.#h.log.info(`${this.#prefix}/${d.volume}: ${why}`);
-    this.#standAlone = true;
-    this.#conn({ type: "disconnect" });
-    this.#abort.abort(new Error("congestion"));
-    pc.close("congestion").catch(() => {});
-  }
-
-  /**
-   * What was in flight when the volumes went Ahead is acknowledged: each Ahead volume resyncs
-   * the blocks it announced as SyncSource (no bitmap exchange: the peer set the same bits from
-   * the OutOfSync packets); the peer, Behind, follows as SyncTarget when it sees the state.
-   */
-  #resyncAfterAhead(): void {
-    const pc = this.#pc;
-    if (!pc || pc.state !== "connected" || (this.#tl?.sectors ?? 0) > 0) return;
-    for (const d of this.#r.devices.values()) {
-      const pd = this.#c.peerDevice(d.volume);
-      const slot = this.#slot(d);
-      if (pd.replication !== "Ahead" || !d.disk || slot === undefined) continue;
-      if (!this.#repl(pd, { type: "resync-after-ahead", as: "source" })) continue;
-      const v = this.#vol(d.volume);
-      v.phase = "sync";
-      v.role = "source";
-      v.gotBitmap = true;
-      const meta = d.disk.meta;
-      this.#h.log.info(
-        `${this.#prefix}/${d.volume}: repl( Ahead -> SyncSource ), ` +
-          `${meta.outOfSync(slot) * 4} KiB written while Ahead`,
-      );
-      pd.resync = new SyncProgress(meta.outOfSync(slot), systemClock.now());
-      meta.flushBitmap();
-      this.#applyPause(d);
-      this.#sendState(d);
-      this.#h.notify();
-      this.#startResyncLoop(d, v);
-    }
-  }
-
-  /**
-   * The peer's state says it went Ahead (we go Behind: our disk is Outdated until the resync)
-   * or, while we are Behind, that it resyncs as SyncSource (we become Inconsistent and
-   * SyncTarget, DRBD's resync-after-behind). Whether the state was handled here.
-   */
-  #peerCongestion(d: Device, v: Volume, pd: PeerDevice, s: PeerState): boolean {
-    const where = `${this.#prefix}/${d.volume}`;
-    if (s.replication === "Ahead") {
-      if (v.phase === "behind") return true;
-      if (v.phase !== "idle" || !this.#repl(pd, { type: "peer-ahead" })) return false;
-      v.phase = "behind";
-      this.#h.log.info(`${where}: repl( Established -> Behind )`);
-      if (d.disk) this.#r.setDiskState(d, "Outdated");
-      this.#sendState(d);
-      return true;
-    }
-    const slot = this.#slot(d);
-    if (
-      v.phase !== "behind" || (s.replication !== "SyncSource" && s.replication !== "PausedSyncS")
-    ) {
-      return false;
-    }
-    if (!d.disk || slot === undefined) return false;
-    if (!this.#repl(pd, { type: "resync-after-ahead", as: "target" })) return false;
-    this.#r.setDiskState(d, "Inconsistent");
-    v.phase = "sync";
-    v.role = "target";
-    v.gotBitmap = true;
-    this.#h.log.info(
-      `${where}: repl( Behind -> SyncTarget ), ${d.disk.meta.outOfSync(slot) * 4} KiB to resync`,
-    );
-    pd.resync = new SyncProgress(d.disk.meta.outOfSync(slot), systemClock.now());
-    d.disk.meta.flushBitmap();
-    this.#applyPause(d);
-    this.#sendState(d);
-    return true;
+  /** What the congestion driver may do on this connection. */
+  #congestionHost(): CongestionHost {
+    return {
+      log: this.#h.log,
+      peerNodeId: this.#c.peerNodeId,
+      where: (volume) => `${this.#prefix}/${volume}`,
+      net: () => this.#c.net,
+      devices: () => this.#r.devices.values(),
+      peerDevice: (volume) => this.#c.peerDevice(volume),
+      volume: (volume) => this.#vol(volume),
+      outOfSync: (d) => this.#outOfSync(d),
+      markOutOfSync: (d, sector, length) => this.#markOutOfSync(d, sector, length),
+      repl: (pd, event) => this.#repl(pd, event),
+      setDiskState: (d, state) => this.#r.setDiskState(d, state),
+      newCurrentUuid: (d) => this.#r.newCurrentUuid(d, false),
+      closeEpoch: (pc, tl) => this.#closeEpoch(pc, tl),
+      drained: () => {
+        const pc = this.#pc;
+        return !!pc && pc.state === "connected" && (this.#tl?.sectors ?? 0) === 0;
+      },
+      standingAlone: () => this.#standAlone,
+      goStandAlone: (reason) => {
+        this.#standAlone = true;
+        this.#conn({ type: "disconnect" });
+        this.#abort.abort(new Error(reason));
+      },
+      sendUuids: (d) => this.#sendUuids(d),
+      sendState: (d) => this.#sendState(d),
+      applyPause: (d) => this.#resyncs.applyPause(d),
+      startResync: (d, v) => this.#resyncs.start(d, v),
+      notify: () => this.#h.notify(),
+    };
   }
 }
