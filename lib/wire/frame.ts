@@ -25,7 +25,7 @@ const claimed = new WeakSet<ArrayBufferLike>();
 
 /** A packet framed in place: the bytes to write, and the claim to give back once written. */
 export interface InPlaceFrame {
-  /** Header and payload, contiguous, over the payload's own buffer. */
+  /** The prefix, header and payload, contiguous, over the payload's own buffer. */
   bytes: Uint8Array;
   /** Gives the headroom back (call once the write has finished or failed). */
   release(): void;
@@ -34,25 +34,34 @@ export interface InPlaceFrame {
 /**
  * Frames `packet` in its payload's headroom when it is a large enough Data packet with room for
  * its header there and no other writer is framing the same buffer; otherwise undefined (the
- * caller copies it as usual). Throws RangeError as encodeInto does for a packet the wire cannot
- * carry.
+ * caller copies it as usual). `prefix` (encoded packets that go first, such as the Barrier that
+ * closed the previous epoch) is copied in front of the header when it fits too, so both go out
+ * in one write. Throws RangeError as encodeInto does for a packet the wire cannot carry.
  */
-export function frameInPlace(packet: Packet): InPlaceFrame | undefined {
-  if (!framable(packet)) return undefined;
+export function frameInPlace(
+  packet: Packet,
+  prefix: Uint8Array = new Uint8Array(0),
+): InPlaceFrame | undefined {
+  if (!framable(packet, prefix.length)) return undefined;
   const payload = (packet as DataPacket).payload;
   const size = packetSize(packet);
   const buffer = payload.buffer;
-  const bytes = new Uint8Array(buffer, payload.byteOffset - (size - payload.length), size);
-  encodeInto(packet, new DataView(buffer, bytes.byteOffset, size), bytes, 0);
+  const start = payload.byteOffset - (size - payload.length);
+  encodeInto(packet, new DataView(buffer, start, size), new Uint8Array(buffer, start, size), 0);
+  const bytes = new Uint8Array(buffer, start - prefix.length, prefix.length + size);
+  bytes.set(prefix);
   claimed.add(buffer);
   return { bytes, release: () => claimed.delete(buffer) };
 }
 
-/** Whether {@link frameInPlace} would frame `packet` now (without claiming it). */
-export function framable(packet: Packet): boolean {
+/**
+ * Whether {@link frameInPlace} would frame `packet` now, with `prefixBytes` in front of its
+ * header (without claiming it).
+ */
+export function framable(packet: Packet, prefixBytes = 0): boolean {
   if (packet.type !== "Data" || !packet.headroom) return false;
   const payload = packet.payload;
-  const head = HEADER_SIZE + DATA_FIELDS;
-  return payload.length >= IN_PLACE_MIN && head <= packet.headroom &&
-    head <= payload.byteOffset && !claimed.has(payload.buffer);
+  const room = HEADER_SIZE + DATA_FIELDS + prefixBytes;
+  return payload.length >= IN_PLACE_MIN && room <= packet.headroom &&
+    room <= payload.byteOffset && !claimed.has(payload.buffer);
 }

@@ -127,8 +127,13 @@ export class PacketWriter {
           const entry = this.#queue[count];
           let size: number;
           try {
-            // A large block framed in its own headroom is written alone, after what came before.
-            if (count > 0 && framable(entry.packet)) break;
+            // A large block is framed in its own headroom, with the small packets before it when
+            // they fit there too (a Barrier), or else written alone after them.
+            if (count > 0 && framable(entry.packet)) {
+              frame = frameInPlace(entry.packet, this.#buf.subarray(0, used));
+              if (frame) count++;
+              break;
+            }
             if (count === 0 && (frame = frameInPlace(entry.packet))) {
               count = 1;
               break;
@@ -144,6 +149,7 @@ export class PacketWriter {
           }
           count++;
         }
+        // (a frame includes the `used` bytes it took as its prefix)
         const out = frame ? frame.bytes : this.#buf.subarray(0, used);
         try {
           let done = 0;
