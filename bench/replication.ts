@@ -60,8 +60,11 @@ interface Rep {
   nbdkit: { seq: FioResult; lat: FioResult };
   fullSync: { bytes: number; seconds: number };
   rawCopy: { bytes: number; seconds: number };
-  /** The link alone: a memory-to-memory 1 MiB stream and a 4 KiB request/reply round trip. */
-  link: { streamMBps: number; roundTripUs: number };
+  /**
+   * The link alone: a memory-to-memory 1 MiB stream (its speed, and the CPU ms per MiB of its
+   * sender and receiver) and a 4 KiB request/reply round trip.
+   */
+  link: { streamMBps: number; sendCpuPerMiB: number; recvCpuPerMiB: number; roundTripUs: number };
   /** Resyncs after dirtying blocks while disconnected. */
   resync: (Resync & { label: string })[];
 }
@@ -203,7 +206,11 @@ async function expectLine(
  * seconds from starting the sender (as the full sync's from starting drbdadm). With `memory`,
  * no file at either end: the link's ceiling for a stream of 1 MiB writes.
  */
-async function rawCopy(c: NetnsCluster, bytes: number, memory = false): Promise<number> {
+async function rawCopy(
+  c: NetnsCluster,
+  bytes: number,
+  memory = false,
+): Promise<{ seconds: number; sendCpuMs: number; recvCpuMs: number }> {
   const target = `${c.beta.dir}/raw-copy.img`;
   const file = (path: string) => memory ? [] : ["--file", path];
   const common = ["--port", String(RAW_PORT), "--bytes", String(bytes)];
@@ -223,8 +230,10 @@ async function rawCopy(c: NetnsCluster, bytes: number, memory = false): Promise<
     // the memory stream is timed by the receiver alone: a process start would dwarf it
     const seconds = memory ? Number(done.split(" ")[1]) / 1000 : (performance.now() - t0) / 1000;
     const s = await sent;
-    if (!s.success) throw new Error(`raw copy sender: ${new TextDecoder().decode(s.stderr)}`);
-    return seconds;
+    const dec = new TextDecoder();
+    if (!s.success) throw new Error(`raw copy sender: ${dec.decode(s.stderr)}`);
+    const sendCpuMs = Number(/^sent (\S+)/m.exec(dec.decode(s.stdout))?.[1] ?? NaN);
+    return { seconds, sendCpuMs, recvCpuMs: Number(done.split(" ")[2] ?? NaN) };
   } finally {
     reader.releaseLock();
     await recv.stdout.cancel().catch(() => {});
@@ -408,14 +417,18 @@ async function repetition(c: NetnsCluster, s: Settings, rep: number): Promise<Re
   const device = (await c.alpha.status()).devices[0].size * 1024;
 
   // 2. full sync against the raw copy (the raw copy first: the pair is idle, both Inconsistent)
-  const link = s.seqOnly ? { streamMBps: NaN, roundTripUs: NaN } : {
-    streamMBps: device / await rawCopy(c, device, true) / 1e6,
-    roundTripUs: await linkRoundTrip(c, s.quick ? 500 : 5000),
+  const stream = await rawCopy(c, device, true);
+  const mib = device / (1 << 20);
+  const link = {
+    streamMBps: device / stream.seconds / 1e6,
+    sendCpuPerMiB: stream.sendCpuMs / mib,
+    recvCpuPerMiB: stream.recvCpuMs / mib,
+    roundTripUs: s.seqOnly ? NaN : await linkRoundTrip(c, s.quick ? 500 : 5000),
   };
   // Both end in an fdatasync of everything they wrote; each starts with the file system's
   // earlier dirty pages written back, so neither pays for the other's (or the fill's).
   await settle(c);
-  const raw = s.seqOnly ? NaN : await rawCopy(c, device);
+  const raw = s.seqOnly ? NaN : (await rawCopy(c, device)).seconds;
   await settle(c);
   const sync = await fullSync(c, timeoutMs);
 
@@ -524,6 +537,13 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
     },
     ...cpuRows(reps),
     {
+      what: "1 MiB memory-to-memory TCP stream over the link, CPU ms per MiB: sender vs receiver",
+      ours: f2(m((r) => r.link.sendCpuPerMiB)),
+      anchor: f2(m((r) => r.link.recvCpuPerMiB)),
+      ratio: "",
+      goal: "(what replication adds at least, beside the peer's disk write)",
+    },
+    {
       what: "1 MiB seq write QD32, MB/s: StandAlone vs nbdkit file",
       ours: f0(alone),
       anchor: f0(kit),
@@ -606,7 +626,11 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
     fio: m((r) => r[k].cpu.fio),
   });
   const summary = {
-    cpuMsPerMiB: { replicated: cpu("replicated"), standalone: cpu("standalone") },
+    cpuMsPerMiB: {
+      replicated: cpu("replicated"),
+      standalone: cpu("standalone"),
+      linkStream: { send: m((r) => r.link.sendCpuPerMiB), recv: m((r) => r.link.recvCpuPerMiB) },
+    },
     seqWriteMBps: {
       replicated: repl,
       standalone: alone,
