@@ -34,6 +34,10 @@ export interface FioResult {
   latMeanUs: number;
   /** 99th percentile completion latency in microseconds. */
   latP99Us: number;
+  /** Bytes the measured part of the job moved (ramp excluded). */
+  bytes: number;
+  /** fio's own CPU time (user + system) over the measured part, in milliseconds. */
+  cpuMs: number;
 }
 
 /** Whether fio runs here. */
@@ -47,7 +51,11 @@ export async function haveFio(): Promise<boolean> {
 }
 
 /** Runs `job` against the NBD `uri` (`nbd+unix:///name?socket=…`) and reads fio's report. */
-export async function fio(uri: string, job: FioJob): Promise<FioResult> {
+export async function fio(
+  uri: string,
+  job: FioJob,
+  opts: { onRampEnd?: () => void } = {},
+): Promise<FioResult> {
   const args = [
     "--name=bench",
     "--ioengine=nbd",
@@ -64,7 +72,11 @@ export async function fio(uri: string, job: FioJob): Promise<FioResult> {
     args.push(`--io_size=${job.ioSize ?? job.size}`);
   }
   if (job.seed !== undefined) args.push(`--randseed=${job.seed}`);
-  const out = await new Deno.Command("fio", { args, stdout: "piped", stderr: "piped" }).output();
+  const running = new Deno.Command("fio", { args, stdout: "piped", stderr: "piped" }).output();
+  // The ramp's end is when fio starts counting: callers sample other processes' CPU there.
+  const rampEnd = opts.onRampEnd &&
+    setTimeout(opts.onRampEnd, job.runtime !== undefined ? (job.ramp ?? 0) * 1000 : 0);
+  const out = await running.finally(() => clearTimeout(rampEnd));
   const dec = new TextDecoder();
   if (!out.success) throw new Error(`fio ${args.join(" ")} failed: ${dec.decode(out.stderr)}`);
   const text = dec.decode(out.stdout);
@@ -77,5 +89,7 @@ export async function fio(uri: string, job: FioJob): Promise<FioResult> {
     iops: side.iops,
     latMeanUs: side.clat_ns.mean / 1000,
     latP99Us: (pct["99.000000"] ?? 0) / 1000,
+    bytes: side.io_bytes,
+    cpuMs: (report.jobs[0].usr_cpu + report.jobs[0].sys_cpu) / 100 * report.jobs[0].job_runtime,
   };
 }

@@ -18,12 +18,15 @@
  *     deno run -A bench/raw_copy.ts ping --host HOST --port PORT --count N
  *
  * The receiver (and pong) prints "listening" once it accepts; the receiver prints "done" after
- * the fdatasync, with the milliseconds from accepting to there; ping prints the mean round trip in microseconds.
+ * the fdatasync, with the milliseconds from accepting to there and the CPU milliseconds it spent
+ * in that time; the sender prints "sent" and its CPU milliseconds from connecting to the end;
+ * ping prints the mean round trip in microseconds.
  *
  * @module
  */
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
+import { cpuMs } from "./cpu.ts";
 
 const CHUNK = 1 << 20;
 
@@ -35,11 +38,12 @@ export async function receive(
   port: number,
   file: string | undefined,
   bytes: number,
-): Promise<number> {
+): Promise<{ ms: number; cpuMs: number }> {
   const listener = Deno.listen({ hostname: "0.0.0.0", port });
   console.log("listening");
   const conn = await listener.accept();
   const t0 = performance.now();
+  const cpu0 = cpuMs(Deno.pid) ?? NaN;
   listener.close();
   const fd = file === undefined ? -1 : fs.openSync(file, "w");
   try {
@@ -53,21 +57,25 @@ export async function receive(
       done += n;
     }
     if (fd >= 0) fs.fdatasyncSync(fd);
-    return performance.now() - t0;
+    return { ms: performance.now() - t0, cpuMs: (cpuMs(Deno.pid) ?? NaN) - cpu0 };
   } finally {
     if (fd >= 0) fs.closeSync(fd);
     conn.close();
   }
 }
 
-/** Sends the first `bytes` of `file` (or zeros, without a file) to `host:port`. */
+/**
+ * Sends the first `bytes` of `file` (or zeros, without a file) to `host:port`; resolves to the
+ * CPU milliseconds this process spent from connecting to the end.
+ */
 export async function send(
   host: string,
   port: number,
   file: string | undefined,
   bytes: number,
-): Promise<void> {
+): Promise<number> {
   const conn = await Deno.connect({ hostname: host, port });
+  const cpu0 = cpuMs(Deno.pid) ?? NaN;
   const fd = file === undefined ? -1 : fs.openSync(file, "r");
   try {
     const buf = new Uint8Array(CHUNK);
@@ -78,6 +86,7 @@ export async function send(
       let w = 0;
       while (w < len) w += await conn.write(buf.subarray(w, len));
     }
+    return (cpuMs(Deno.pid) ?? NaN) - cpu0;
   } finally {
     if (fd >= 0) fs.closeSync(fd);
     conn.close();
@@ -151,10 +160,10 @@ async function main(): Promise<void> {
     Deno.exit(2);
   }
   if (mode === "recv" && bytes > 0) {
-    const ms = await receive(port, values.file, bytes);
-    console.log(`done ${ms.toFixed(1)}`);
+    const { ms, cpuMs } = await receive(port, values.file, bytes);
+    console.log(`done ${ms.toFixed(1)} ${cpuMs.toFixed(0)}`);
   } else if (mode === "send" && host && bytes > 0) {
-    await send(host, port, values.file, bytes);
+    console.log(`sent ${(await send(host, port, values.file, bytes)).toFixed(0)}`);
   } else if (mode === "pong") {
     await pong(port);
   } else if (mode === "ping" && host) {

@@ -23,7 +23,8 @@
 import { parseArgs } from "node:util";
 import { peerDevice, run } from "../test/cluster/helpers.ts";
 import { ADDRESS, netnsAvailable, NetnsCluster, type NetnsNode } from "../test/cluster/netns.ts";
-import { fio, type FioResult, haveFio } from "./fio.ts";
+import { CpuMeter } from "./cpu.ts";
+import { fio, type FioJob, type FioResult, haveFio } from "./fio.ts";
 
 const HELP = `USAGE: deno task bench:replication [OPTIONS]     (as root)
 
@@ -36,6 +37,9 @@ Replicated write throughput and latency, full sync and resync between two networ
   --quick            small sizes and short jobs (32 MiB, 1 s): proves the bench runs
   --json             print the results as JSON instead of a table
   --cpu-prof DIR     run both daemons under deno --cpu-prof, profiles into DIR
+  --seq-only         only the 1 MiB write throughput and its CPU cost (after the full sync)
+  --mtu BYTES        MTU of the veth link (default: as created, 1500); jumbo frames cost less
+                     CPU per byte on both ends
   -h, --help         this text
 `;
 
@@ -44,15 +48,25 @@ const MOD_TS = decodeURIComponent(new URL("../mod.ts", import.meta.url).pathname
 const RAW_PORT = 7790;
 const GiB = 1 << 30;
 
+/** CPU milliseconds per MiB written, per process, over the measured part of a fio job. */
+interface CpuPerMiB {
+  alpha: number;
+  beta: number;
+  fio: number;
+}
+
 /** One repetition's measurements. */
 interface Rep {
-  replicated: { seq: FioResult; lat: FioResult };
-  standalone: { seq: FioResult; lat: FioResult };
+  replicated: { seq: FioResult; lat: FioResult; cpu: CpuPerMiB };
+  standalone: { seq: FioResult; lat: FioResult; cpu: CpuPerMiB };
   nbdkit: { seq: FioResult; lat: FioResult };
   fullSync: { bytes: number; seconds: number };
   rawCopy: { bytes: number; seconds: number };
-  /** The link alone: a memory-to-memory 1 MiB stream and a 4 KiB request/reply round trip. */
-  link: { streamMBps: number; roundTripUs: number };
+  /**
+   * The link alone: a memory-to-memory 1 MiB stream (its speed, and the CPU ms per MiB of its
+   * sender and receiver) and a 4 KiB request/reply round trip.
+   */
+  link: { streamMBps: number; sendCpuPerMiB: number; recvCpuPerMiB: number; roundTripUs: number };
   /** Resyncs after dirtying blocks while disconnected. */
   resync: (Resync & { label: string })[];
 }
@@ -72,6 +86,8 @@ interface Settings {
   ramp: number;
   reps: number;
   quick: boolean;
+  seqOnly: boolean;
+  mtu?: string;
   cpuProf?: string;
 }
 
@@ -193,7 +209,11 @@ async function expectLine(
  * seconds from starting the sender (as the full sync's from starting drbdadm). With `memory`,
  * no file at either end: the link's ceiling for a stream of 1 MiB writes.
  */
-async function rawCopy(c: NetnsCluster, bytes: number, memory = false): Promise<number> {
+async function rawCopy(
+  c: NetnsCluster,
+  bytes: number,
+  memory = false,
+): Promise<{ seconds: number; sendCpuMs: number; recvCpuMs: number }> {
   const target = `${c.beta.dir}/raw-copy.img`;
   const file = (path: string) => memory ? [] : ["--file", path];
   const common = ["--port", String(RAW_PORT), "--bytes", String(bytes)];
@@ -213,8 +233,10 @@ async function rawCopy(c: NetnsCluster, bytes: number, memory = false): Promise<
     // the memory stream is timed by the receiver alone: a process start would dwarf it
     const seconds = memory ? Number(done.split(" ")[1]) / 1000 : (performance.now() - t0) / 1000;
     const s = await sent;
-    if (!s.success) throw new Error(`raw copy sender: ${new TextDecoder().decode(s.stderr)}`);
-    return seconds;
+    const dec = new TextDecoder();
+    if (!s.success) throw new Error(`raw copy sender: ${dec.decode(s.stderr)}`);
+    const sendCpuMs = Number(/^sent (\S+)/m.exec(dec.decode(s.stdout))?.[1] ?? NaN);
+    return { seconds, sendCpuMs, recvCpuMs: Number(done.split(" ")[2] ?? NaN) };
   } finally {
     reader.releaseLock();
     await recv.stdout.cancel().catch(() => {});
@@ -367,6 +389,25 @@ async function profiledDaemon(n: NetnsNode, dir: string): Promise<Deno.ChildProc
   return child;
 }
 
+/**
+ * Runs the throughput job `job` on alpha's export and measures, over fio's measured part, the
+ * CPU time per MiB of both daemons and of fio itself.
+ */
+async function seqMeasured(c: NetnsCluster, job: FioJob): Promise<[FioResult, CpuPerMiB]> {
+  const meter = new CpuMeter({ alpha: c.alpha.daemonPid(), beta: c.beta.daemonPid() });
+  let started = false;
+  const r = await fio(uri(c.alpha), job, {
+    onRampEnd: () => {
+      started = true;
+      meter.start();
+    },
+  });
+  if (!started) meter.start();
+  const cpu = meter.stop();
+  const mib = r.bytes / (1 << 20);
+  return [r, { alpha: cpu.alpha / mib, beta: cpu.beta / mib, fio: r.cpuMs / mib }];
+}
+
 /** One repetition on `c`, whose alpha holds data and whose pair is down. */
 async function repetition(c: NetnsCluster, s: Settings, rep: number): Promise<Rep> {
   const timeoutMs = Math.max(120_000, s.size / (1 << 20) * 1000);
@@ -379,14 +420,18 @@ async function repetition(c: NetnsCluster, s: Settings, rep: number): Promise<Re
   const device = (await c.alpha.status()).devices[0].size * 1024;
 
   // 2. full sync against the raw copy (the raw copy first: the pair is idle, both Inconsistent)
+  const stream = await rawCopy(c, device, true);
+  const mib = device / (1 << 20);
   const link = {
-    streamMBps: device / await rawCopy(c, device, true) / 1e6,
-    roundTripUs: await linkRoundTrip(c, s.quick ? 500 : 5000),
+    streamMBps: device / stream.seconds / 1e6,
+    sendCpuPerMiB: stream.sendCpuMs / mib,
+    recvCpuPerMiB: stream.recvCpuMs / mib,
+    roundTripUs: s.seqOnly ? NaN : await linkRoundTrip(c, s.quick ? 500 : 5000),
   };
   // Both end in an fdatasync of everything they wrote; each starts with the file system's
   // earlier dirty pages written back, so neither pays for the other's (or the fill's).
   await settle(c);
-  const raw = await rawCopy(c, device);
+  const raw = s.seqOnly ? NaN : (await rawCopy(c, device)).seconds;
   await settle(c);
   const sync = await fullSync(c, timeoutMs);
 
@@ -396,15 +441,33 @@ async function repetition(c: NetnsCluster, s: Settings, rep: number): Promise<Re
   const ramp = { ramp: s.ramp };
   // one untimed pass first: both activity logs hot, as in steady use, for both runs alike
   await fio(uri(c.alpha), { ...seqJob, runtime: undefined });
+  const noLat = { mbps: NaN, iops: NaN, latMeanUs: NaN, latP99Us: NaN, bytes: 0, cpuMs: 0 };
+  const [replSeq, replCpu] = await seqMeasured(c, { ...seqJob, ...ramp });
   const replicated = {
-    seq: await fio(uri(c.alpha), { ...seqJob, ...ramp }),
-    lat: await fio(uri(c.alpha), { ...latJob, ...ramp }),
+    seq: replSeq,
+    lat: s.seqOnly ? noLat : await fio(uri(c.alpha), { ...latJob, ...ramp }),
+    cpu: replCpu,
   };
   await c.alpha.adm("disconnect", "r0");
+  const [aloneSeq, aloneCpu] = await seqMeasured(c, { ...seqJob, ...ramp });
   const standalone = {
-    seq: await fio(uri(c.alpha), { ...seqJob, ...ramp }),
-    lat: await fio(uri(c.alpha), { ...latJob, ...ramp }),
+    seq: aloneSeq,
+    lat: s.seqOnly ? noLat : await fio(uri(c.alpha), { ...latJob, ...ramp }),
+    cpu: aloneCpu,
   };
+  if (s.seqOnly) {
+    await c.alpha.adm("secondary", "r0");
+    await Promise.all(c.nodes.map((n) => n.adm("down", "r0")));
+    return {
+      replicated,
+      standalone,
+      nbdkit: { seq: noLat, lat: noLat },
+      fullSync: { bytes: device, seconds: sync },
+      rawCopy: { bytes: device, seconds: raw },
+      link,
+      resync: [],
+    };
+  }
   const resync = [{ label: "after the StandAlone fio jobs", ...await reconnect(c, timeoutMs) }];
 
   // 3. resync after 1% and 10% dirty blocks
@@ -474,6 +537,14 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
       anchor: f0(alone),
       ratio: f2(repl / alone),
       goal: "≥ 0.90",
+    },
+    ...cpuRows(reps),
+    {
+      what: "1 MiB memory-to-memory TCP stream over the link, CPU ms per MiB: sender vs receiver",
+      ours: f2(m((r) => r.link.sendCpuPerMiB)),
+      anchor: f2(m((r) => r.link.recvCpuPerMiB)),
+      ratio: "",
+      goal: "(what replication adds at least, beside the peer's disk write)",
     },
     {
       what: "1 MiB seq write QD32, MB/s: StandAlone vs nbdkit file",
@@ -552,7 +623,17 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
       goal: "≈ 1 (proportional)",
     });
   }
+  const cpu = (k: "replicated" | "standalone") => ({
+    alpha: m((r) => r[k].cpu.alpha),
+    beta: m((r) => r[k].cpu.beta),
+    fio: m((r) => r[k].cpu.fio),
+  });
   const summary = {
+    cpuMsPerMiB: {
+      replicated: cpu("replicated"),
+      standalone: cpu("standalone"),
+      linkStream: { send: m((r) => r.link.sendCpuPerMiB), recv: m((r) => r.link.recvCpuPerMiB) },
+    },
     seqWriteMBps: {
       replicated: repl,
       standalone: alone,
@@ -573,16 +654,48 @@ function summarize(reps: Rep[]): { rows: Row[]; summary: Record<string, unknown>
   return { rows, summary };
 }
 
+/**
+ * CPU ms per MiB of the 1 MiB QD32 jobs, per process and in total, replicated vs StandAlone:
+ * on few shared cores the total bounds the throughput ratio (the replicated run cannot beat
+ * StandAlone's total CPU per MiB over its own).
+ */
+function cpuRows(reps: Rep[]): Row[] {
+  const m = (f: (r: Rep) => number) => median(reps.map(f));
+  const f2 = (x: number) => x.toFixed(2);
+  const total = (c: CpuPerMiB) => c.alpha + (Number.isNaN(c.beta) ? 0 : c.beta) + c.fio;
+  const rows: Row[] = [];
+  for (
+    const [who, f] of [
+      ["alpha daemon", (c: CpuPerMiB) => c.alpha],
+      ["beta daemon", (c: CpuPerMiB) => c.beta],
+      ["fio", (c: CpuPerMiB) => c.fio],
+      ["all three", total],
+    ] as const
+  ) {
+    const repl = m((r) => f(r.replicated.cpu)), alone = m((r) => f(r.standalone.cpu));
+    rows.push({
+      what: `1 MiB seq write QD32, CPU ms per MiB, ${who}: replicated (C) vs StandAlone`,
+      ours: f2(repl),
+      anchor: f2(alone),
+      ratio: who === "beta daemon" ? "" : f2(repl / alone),
+      goal: who === "all three" ? "(StandAlone/replicated bounds the MB/s ratio)" : "",
+    });
+  }
+  return rows;
+}
+
 function printTable(rows: Row[], s: Settings, device: number): void {
   console.log(
     `udrbd replication, alpha → beta over veth (network namespaces), protocol C, ` +
       `${(device / (1 << 20)).toFixed(0)} MiB device, fio nbd engine ${s.runtime} s per job, ` +
-      `median of ${s.reps}, ${navigator.hardwareConcurrency} CPUs, load ${loadavg()}`,
+      `median of ${s.reps}, ${navigator.hardwareConcurrency} CPUs, load ${loadavg()}` +
+      (s.mtu ? `, link MTU ${s.mtu}` : ""),
   );
   console.log("");
   console.log("| measurement | udrbd | anchor | ratio | goal |");
   console.log("| --- | ---: | ---: | ---: | --- |");
-  for (const r of rows) {
+  // --seq-only leaves the other measurements out (NaN)
+  for (const r of rows.filter((r) => r.ours !== "NaN" && r.anchor !== "NaN")) {
     console.log(`| ${r.what} | ${r.ours} | ${r.anchor} | ${r.ratio} | ${r.goal} |`);
   }
 }
@@ -605,6 +718,8 @@ async function main(): Promise<void> {
       quick: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       "cpu-prof": { type: "string" },
+      "seq-only": { type: "boolean", default: false },
+      mtu: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -618,6 +733,8 @@ async function main(): Promise<void> {
     ramp: values.quick ? 0 : 1,
     reps: Number(values.reps),
     quick: values.quick,
+    seqOnly: values["seq-only"],
+    mtu: values.mtu,
     cpuProf: values["cpu-prof"],
   };
   const missing = [
@@ -641,6 +758,12 @@ async function main(): Promise<void> {
   const daemons: Deno.ChildProcess[] = [];
   const reps: Rep[] = [];
   try {
+    if (values.mtu !== undefined) {
+      for (const n of c.nodes) {
+        const r = await run("ip", ["-n", n.netns, "link", "set", "dev", n.veth, "mtu", values.mtu]);
+        if (r.code !== 0) throw new Error(`setting the MTU to ${values.mtu}: ${r.stderr}`);
+      }
+    }
     if (s.cpuProf) {
       await Deno.mkdir(s.cpuProf, { recursive: true });
       for (const n of c.nodes) daemons.push(await profiledDaemon(n, s.cpuProf));

@@ -145,7 +145,14 @@ export class Device implements BlockDevice {
 
   pwrite(buf: Uint8Array, offset: number, flags: WriteFlags): Promise<void> {
     return this.#write(
-      { kind: "write", sector: offset / 512, length: buf.length, data: buf, fua: flags.fua },
+      {
+        kind: "write",
+        sector: offset / 512,
+        length: buf.length,
+        data: buf,
+        headroom: flags.headroom,
+        fua: flags.fua,
+      },
       (d) => d.data.pwrite(buf, offset, flags),
     );
   }

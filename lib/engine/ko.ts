@@ -96,16 +96,22 @@ export class KoWatchdog {
   }
 
   #restart(): void {
-    this.#clear();
     this.#misses = 0;
     this.#since = this.#o.clock.now();
-    if (this.#outstanding > 0 && this.enabled) this.#arm();
+    if (this.#outstanding === 0) this.#clear();
+    // An armed timer stays: when it fires it finds the deadline moved and waits the rest. A
+    // clearTimeout and setTimeout per answer cost more than the write they timed.
+    else if (this.#timer === undefined && this.enabled) this.#arm();
   }
 
   #arm(): void {
     const due = this.#since + this.#o.timeoutMs * (this.#misses + 1);
     this.#timer = this.#o.clock.setTimer(due - this.#o.clock.now(), () => {
       this.#timer = undefined;
+      if (this.#outstanding === 0 || this.#expired) return;
+      if (this.#o.clock.now() < this.#since + this.#o.timeoutMs * (this.#misses + 1)) {
+        return this.#arm(); // progress since the timer was set
+      }
       this.#misses++;
       if (this.#misses < this.#o.koCount) return this.#arm();
       this.#expired = true;

@@ -68,6 +68,8 @@ export interface ReplicatedWrite {
   length: number;
   /** The block for `write`; unchanged until the returned promise settles. */
   data?: Uint8Array;
+  /** Scratch bytes in front of `data` for the wire header (WriteFlags.headroom). */
+  headroom?: number;
   fua: boolean;
 }
 
@@ -270,6 +272,7 @@ export class PeerLink {
         seq: 0,
         flags,
         payload: w.data!,
+        headroom: w.headroom,
       }
       : {
         type: "Trim",

@@ -41,6 +41,12 @@ export interface Extent {
 export interface WriteFlags {
   /** Force Unit Access: the data must be durable before the promise resolves. */
   fua: boolean;
+  /**
+   * Writes only: this many bytes in front of the buffer (in its ArrayBuffer) are the caller's
+   * scratch space, which the device may overwrite until the write settles (a replicating device
+   * frames the block for the network there instead of copying it). Absent: none.
+   */
+  headroom?: number;
 }
 
 /** Flags passed to {@link BlockDevice.zero}. */

@@ -69,6 +69,8 @@ const CONTEXT_ID = 1;
 const DISCARD_CAP = 64 * 1024 * 1024;
 const READ_BUFFER = 256 * 1024;
 const STAGE_SIZE = 256 * 1024;
+/** Most bytes one read brings into the request buffer (the rest stays in the socket). */
+const FILL_AHEAD = 64 * 1024;
 /** Replies up to this size are copied into the coalescing stage instead of written alone. */
 const COPY_LIMIT = 32 * 1024;
 const MAX_EXTENTS = 1 << 16;
@@ -130,7 +132,10 @@ class Reader {
       this.pos = 0;
     }
     while (this.end - this.pos < n) {
-      const got = await this.#conn.read(this.buf.subarray(this.end));
+      // Read ahead at most FILL_AHEAD: what a read brings beyond the request header may be the
+      // start of a large WRITE payload, which readInto would then have to copy out again.
+      const stop = Math.min(this.buf.length, Math.max(this.pos + n, this.end + FILL_AHEAD));
+      const got = await this.#conn.read(this.buf.subarray(this.end, stop));
       if (got === null) throw new Closed();
       this.end += got;
     }
@@ -772,9 +777,11 @@ class Connection {
         }
         const wait = this.#admit(length);
         if (wait) await wait;
-        const buf = pool.get(length);
+        // The block lands behind HEADROOM scratch bytes, where a replicating device can put
+        // its network header (WriteFlags.headroom).
+        const buf = pool.get(length + HEADROOM);
         try {
-          await r.readInto(buf.subarray(0, length));
+          await r.readInto(buf.subarray(HEADROOM, HEADROOM + length));
         } catch (e) {
           pool.put(buf);
           this.#retire(1, length);
@@ -941,7 +948,12 @@ class Connection {
   ): void {
     let r: Promise<void> | void;
     try {
-      r = length ? this.#dev.pwrite(buf.subarray(0, length), offset, { fua }) : undefined;
+      r = length
+        ? this.#dev.pwrite(buf.subarray(HEADROOM, HEADROOM + length), offset, {
+          fua,
+          headroom: HEADROOM,
+        })
+        : undefined;
     } catch (e) {
       this.#writeDone(buf, length, cookieHi, cookieLo, e);
       return;

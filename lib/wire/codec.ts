@@ -204,7 +204,10 @@ const data: Codec<"Data"> = {
     setU64(v, o + 8, p.blockId);
     v.setUint32(o + 16, p.seq);
     v.setUint32(o + 20, p.flags);
-    b.set(p.payload, o + 24);
+    // A block already in place behind its header (framed in its own headroom) is not copied.
+    if (p.payload.buffer !== b.buffer || p.payload.byteOffset !== b.byteOffset + o + 24) {
+      b.set(p.payload, o + 24);
+    }
   },
   dec(type, v, b, o, len, volume) {
     atLeast(type, len, 24);

@@ -23,6 +23,12 @@ export interface DataPacket {
   flags: number;
   /** The block; on receive a view valid until the next packet of the channel is pulled. */
   payload: Uint8Array;
+  /**
+   * Sending only: bytes in front of `payload` in its buffer that the transport may overwrite
+   * with the packet's header until `send` settles, so that header and block go to the socket
+   * in one write without copying the block (see lib/wire/frame.ts). Never set on receive.
+   */
+  headroom?: number;
 }
 
 /** A discard or write-zeroes request (P_TRIM): like Data, with a size instead of a payload. */

@@ -1,7 +1,8 @@
 /**
  * The send side of one socket: a bounded FIFO of packets (DRBD's `max-buffers` idea applied to
- * sending) drained by one writer that coalesces small packets into one write. `send()` waits
- * while the queue is full and resolves once the packet has been handed to the kernel.
+ * sending) drained by one writer that coalesces small packets into one write (large blocks with
+ * headroom are framed in place and written alone, see frame.ts). `send()` waits while the queue
+ * is full and resolves once the packet has been handed to the kernel.
  *
  * @module
  */
@@ -9,6 +10,7 @@
 import { HEADER_SIZE, MAX_PAYLOAD } from "./constants.ts";
 import { encodeInto, packetSize } from "./codec.ts";
 import { ConnectionClosedError } from "./errors.ts";
+import { framable, frameInPlace, type InPlaceFrame } from "./frame.ts";
 import type { Packet } from "./packets.ts";
 
 /** Anything packets can be written to (Deno.Conn fits). */
@@ -120,10 +122,22 @@ export class PacketWriter {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         let used = 0, count = 0;
+        let frame: InPlaceFrame | undefined;
         while (count < this.#queue.length) {
           const entry = this.#queue[count];
           let size: number;
           try {
+            // A large block is framed in its own headroom, with the small packets before it when
+            // they fit there too (a Barrier), or else written alone after them.
+            if (count > 0 && framable(entry.packet)) {
+              frame = frameInPlace(entry.packet, this.#buf.subarray(0, used));
+              if (frame) count++;
+              break;
+            }
+            if (count === 0 && (frame = frameInPlace(entry.packet))) {
+              count = 1;
+              break;
+            }
             size = packetSize(entry.packet);
             if (used + size > this.#buf.length) break;
             used += encodeInto(entry.packet, this.#view, this.#buf, used);
@@ -135,8 +149,14 @@ export class PacketWriter {
           }
           count++;
         }
-        let done = 0;
-        while (done < used) done += await this.#sink.write(this.#buf.subarray(done, used));
+        // (a frame includes the `used` bytes it took as its prefix)
+        const out = frame ? frame.bytes : this.#buf.subarray(0, used);
+        try {
+          let done = 0;
+          while (done < out.length) done += await this.#sink.write(out.subarray(done));
+        } finally {
+          frame?.release();
+        }
         if (this.#closed) return;
         for (const e of this.#queue.splice(0, count)) e.resolve();
         while (this.#waiting.length > 0 && this.#queue.length < this.#max) {
