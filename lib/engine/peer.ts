@@ -10,10 +10,8 @@
 import {
   BarrierFlag,
   type BitmapPacket,
-  type BlockRequestPacket,
   type CloseInfo,
   connectPeer,
-  type DigestPacket,
   DisconnectCode,
   DpFlag,
   encodeRuns,
@@ -44,9 +42,9 @@ import { koMessage, KoWatchdog } from "./ko.ts";
 import { type ConnEvent, lossCause, nextConnState } from "./conn_fsm.ts";
 import { nextReplState, type ReplEvent } from "./repl_fsm.ts";
 import { CongestionDriver, type CongestionHost } from "./congestion_driver.ts";
-import { cameIn, newVolume, type Volume, wake } from "./peer_volume.ts";
+import { newVolume, type Volume, wake } from "./peer_volume.ts";
 import { VerifyDriver, type VerifyHost } from "./verify_driver.ts";
-import { type PendingResync, ResyncDriver, type ResyncHost } from "./resync_driver.ts";
+import { ResyncDriver, type ResyncHost } from "./resync_driver.ts";
 
 /** What the link needs from the node. */
 export interface PeerLinkHost {
@@ -156,7 +154,6 @@ export class PeerLink {
   #pc: PeerConnection | undefined;
   #vols = new Map<number, Volume>();
   #pending = new Map<number, PendingWrite>();
-  #resync = new Map<number, PendingResync>();
   #verify: VerifyDriver;
   #barriers = new Map<number, () => void>();
   #nextId = 1;
@@ -241,7 +238,7 @@ export class PeerLink {
       this.#markOutOfSync(device, w.sector, w.length);
       return Promise.resolve();
     }
-    if (this.#congested(pc, tl, device, w)) return Promise.resolve();
+    if (this.#congestion.congested(pc, tl, device, w)) return Promise.resolve();
     const room = tl.room();
     if (!room) return this.#sendWrite(pc, tl, device, w);
     // The open epoch must be acked before its room is free: close it now.
@@ -710,7 +707,7 @@ export class PeerLink {
       if (d) this.#markOutOfSync(d, w.sector, w.length);
     }
     this.#congestion.stop();
-    this.#resync.clear();
+    this.#resyncs.lost();
     this.#verify.lost();
     for (const done of this.#barriers.values()) done();
     this.#barriers.clear();
@@ -842,15 +839,15 @@ export class PeerLink {
       case "Trim":
         return await this.#onWrite(pc, d, p);
       case "ResyncData":
-        return await this.#onResyncData(d, v, p.sector, p.blockId, p.payload);
+        return await this.#resyncs.onData(d, v, p.sector, p.blockId, p.payload);
       case "CsumResyncRequest":
-        return await this.#onCsumResyncRequest(d, v, p);
+        return await this.#resyncs.onCsumRequest(d, v, p);
       case "ResyncRequest":
-        return await this.#onResyncRequest(d, v, pd, p);
+        return await this.#resyncs.onRequest(d, v, pd, p);
       case "VerifyRequest":
-        return await this.#onVerifyRequest(d, v, pd, p);
+        return await this.#verify.onRequest(d, v, pd, p);
       case "VerifyReply":
-        return await this.#onVerifyReply(d, v, pd, p);
+        return await this.#verify.onReply(d, v, pd, p);
       case "OutOfSync":
         // The Ahead peer wrote these blocks without sending them (DRBD's receive_out_of_sync).
         return this.#markOutOfSync(d, p.sector, p.size);
@@ -1178,25 +1175,6 @@ export class PeerLink {
     this.#send({ type: "BarrierAck", barrier, setSize });
   }
 
-  // The resync receive handlers live in resync_driver.ts; #onData dispatches through these.
-  #onResyncData(
-    d: Device,
-    v: Volume,
-    sector: number,
-    blockId: number,
-    payload: Uint8Array,
-  ): Promise<void> {
-    return this.#resyncs.onData(d, v, sector, blockId, payload);
-  }
-
-  #onCsumResyncRequest(d: Device, v: Volume, p: DigestPacket): Promise<void> {
-    return this.#resyncs.onCsumRequest(d, v, p);
-  }
-
-  #onResyncRequest(d: Device, v: Volume, pd: PeerDevice, p: BlockRequestPacket): Promise<void> {
-    return this.#resyncs.onRequest(d, v, pd, p);
-  }
-
   // ---- meta socket -------------------------------------------------------------------------
 
   #onMeta(p: Packet): void {
@@ -1217,26 +1195,10 @@ export class PeerLink {
       }
       case "RsWriteAck":
       case "RsIsInSync":
-      case "NegRsDataReply": {
-        const r = this.#resync.get(p.blockId);
-        if (!r) return;
-        this.#resync.delete(p.blockId);
-        const d = this.#r.devices.get(r.volume);
-        const slot = d && this.#slot(d);
-        const v = this.#vol(r.volume);
-        if (p.type !== "NegRsDataReply" && d?.disk && slot !== undefined) {
-          d.disk.meta.clearBits(slot, r.bit, r.bits);
-          const left = d.disk.meta.outOfSync(slot);
-          this.#c.peerDevice(r.volume).resync?.advance(left, systemClock.now());
-          if (p.type === "RsIsInSync") v.csumEqualKiB = (v.csumEqualKiB ?? 0) + r.bits * 4;
-        }
-        v.rsInflight--;
-        this.#cameIn(v, r.bits * 8);
-        this.#notifyProgress();
-        return;
-      }
+      case "NegRsDataReply":
+        return this.#resyncs.onAck(p.type, p.blockId);
       case "VerifyResult":
-        return this.#onVerifyResult(p.volume, p.sector, p.size, p.inSync);
+        return this.#verify.onResult(p.volume, p.sector, p.size, p.inSync);
       case "BarrierAck": {
         this.#ko?.answered();
         const bad = this.#tl?.ack(p.barrier, p.setSize);
@@ -1248,26 +1210,18 @@ export class PeerLink {
         const done = this.#barriers.get(p.barrier);
         this.#barriers.delete(p.barrier);
         done?.();
-        if (this.#tl) this.#aheadTimer?.inFlight(this.#tl.sectors);
+        if (this.#tl) this.#congestion.inFlight(this.#tl.sectors);
         return;
       }
     }
   }
 
   // ---- resync (resync_driver.ts) ------------------------------------------------------------
-  // The receive dispatch (#onData, #onMeta) calls the names below; the work is the drivers'.
-
-  /** The peer answered `sectors` of resync: the controller may want a step now. */
-  #cameIn(v: Volume, sectors: number): void {
-    cameIn(v, sectors);
-  }
-
   /** What the resync driver may do on this connection. */
   #resyncHost(): ResyncHost {
     return {
       log: this.#h.log,
       peerNodeId: this.#c.peerNodeId,
-      requests: this.#resync,
       where: (volume) => `${this.#prefix}/${volume}`,
       net: () => this.#c.net,
       peerDevice: (volume) => this.#c.peerDevice(volume),
@@ -1281,22 +1235,12 @@ export class PeerLink {
       sendUuids: (d) => this.#sendUuids(d),
       sendState: (d) => this.#sendState(d),
       notify: () => this.#h.notify(),
+      notifyProgress: () => this.#notifyProgress(),
+      device: (volume) => this.#r.devices.get(volume),
     };
   }
 
   // ---- online verify (verify_driver.ts) -----------------------------------------------------
-
-  #onVerifyRequest(d: Device, v: Volume, pd: PeerDevice, p: BlockRequestPacket): Promise<void> {
-    return this.#verify.onRequest(d, v, pd, p);
-  }
-
-  #onVerifyReply(d: Device, v: Volume, pd: PeerDevice, p: DigestPacket): Promise<void> {
-    return this.#verify.onReply(d, v, pd, p);
-  }
-
-  #onVerifyResult(volume: number, sector: number, size: number, inSync: boolean): void {
-    this.#verify.onResult(volume, sector, size, inSync);
-  }
 
   /** What the verify driver may do on this connection. */
   #verifyHost(): VerifyHost {
@@ -1320,15 +1264,6 @@ export class PeerLink {
   }
 
   // ---- congestion (on-congestion pull-ahead / disconnect, congestion_driver.ts) ---------------
-
-  #congested(pc: PeerConnection, tl: TransferLog, d: Device, w: ReplicatedWrite): boolean {
-    return this.#congestion.congested(pc, tl, d, w);
-  }
-
-  /** The BarrierAck handler reports what is still in flight to the congestion driver. */
-  get #aheadTimer(): CongestionDriver {
-    return this.#congestion;
-  }
 
   /** What the congestion driver may do on this connection. */
   #congestionHost(): CongestionHost {

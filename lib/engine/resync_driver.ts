@@ -21,6 +21,7 @@ import { resyncSuspended } from "./resync_pause.ts";
 import type { DiskState } from "./states.ts";
 import { digestFor } from "./verify.ts";
 import {
+  cameIn,
   closeStep,
   nextStep,
   openStep,
@@ -34,7 +35,7 @@ import {
 const RESYNC_CHUNK_BITS = 32;
 
 /** A resync request (data or digest) the peer has not answered yet. */
-export interface PendingResync {
+interface PendingResync {
   volume: number;
   bit: number;
   bits: number;
@@ -48,11 +49,6 @@ export interface ResyncHost {
   readonly log: Logger;
   /** The peer's node id (its slot in the metadata). */
   readonly peerNodeId: number;
-  /**
-   * The source's requests in flight by block id: the resync loop adds them, the meta socket's
-   * ack handler settles them.
-   */
-  readonly requests: Map<number, PendingResync>;
   /** The log prefix of a volume's lines: "<resource> <connection>/<volume>". */
   where(volume: number): string;
   /** The connection's options as they are now (csums-alg, the c-* pacing settings). */
@@ -76,11 +72,17 @@ export interface ResyncHost {
   sendState(d: Device): void;
   /** Something status shows changed. */
   notify(): void;
+  /** Resync progress changed (watchers hear it at most every so often). */
+  notifyProgress(): void;
+  /** The local device of `volume`, if it exists. */
+  device(volume: number): Device | undefined;
 }
 
 /** Resync of every volume of one connection, as SyncSource or SyncTarget. */
 export class ResyncDriver {
   #h: ResyncHost;
+  /** The source's requests in flight by block id, until the peer's ack settles them. */
+  #requests = new Map<number, PendingResync>();
 
   /** A driver for the connection `host`. */
   constructor(host: ResyncHost) {
@@ -141,7 +143,7 @@ export class ResyncDriver {
           const buf = new Uint8Array(Math.min(n * 4096, d.size - offset));
           await disk.data.pread(buf, offset);
           const blockId = h.nextBlockId();
-          h.requests.set(blockId, { volume: d.volume, bit, bits: n });
+          this.#requests.set(blockId, { volume: d.volume, bit, bits: n });
           v.rsInflight++;
           const csum = digestFor(h.net()["csums-alg"] ?? "");
           if (csum) {
@@ -255,7 +257,7 @@ export class ResyncDriver {
   /** csums-alg resync, SyncSource: the target's digest differed; send the block's data now. */
   async onRequest(d: Device, v: Volume, pd: PeerDevice, p: BlockRequestPacket): Promise<void> {
     const h = this.#h;
-    const r = h.requests.get(p.blockId);
+    const r = this.#requests.get(p.blockId);
     const pc = h.socket();
     if (!r || !pc || !d.disk || v.role !== "source" || v.phase !== "sync") return;
     // Read under the range lock, as the resync loop does: an application write to these
@@ -277,6 +279,35 @@ export class ResyncDriver {
     } finally {
       release();
     }
+  }
+
+  /**
+   * The peer answered resync request `blockId` (SyncSource): written (RsWriteAck), equal by
+   * checksum (RsIsInSync) or failed (NegRsDataReply, the bits stay set). Unknown ids are
+   * ignored: their connection is gone.
+   */
+  onAck(type: "RsWriteAck" | "RsIsInSync" | "NegRsDataReply", blockId: number): void {
+    const h = this.#h;
+    const r = this.#requests.get(blockId);
+    if (!r) return;
+    this.#requests.delete(blockId);
+    const d = h.device(r.volume);
+    const slot = d && h.slot(d);
+    const v = h.volume(r.volume);
+    if (type !== "NegRsDataReply" && d?.disk && slot !== undefined) {
+      d.disk.meta.clearBits(slot, r.bit, r.bits);
+      const left = d.disk.meta.outOfSync(slot);
+      h.peerDevice(r.volume).resync?.advance(left, systemClock.now());
+      if (type === "RsIsInSync") v.csumEqualKiB = (v.csumEqualKiB ?? 0) + r.bits * 4;
+    }
+    v.rsInflight--;
+    cameIn(v, r.bits * 8);
+    h.notifyProgress();
+  }
+
+  /** The connection is gone: requests in flight will never be answered. */
+  lost(): void {
+    this.#requests.clear();
   }
 
   /** Puts a resync state in line with the pause flags (SyncSource ↔ PausedSyncS, ...). */
