@@ -1140,7 +1140,11 @@ export class PeerLink {
     const sectors = Math.ceil(length / 512);
     await disk.al.acquire(p.sector, sectors);
     try {
-      disk.meta.setOutOfSync(p.sector, sectors, this.#r.unreplicatedSlots(d));
+      // Peers this write does not reach lack it; the sender has it, even when its connection
+      // is already lost while the last packets it sent are applied here.
+      const from = this.#slot(d);
+      const lacking = this.#r.unreplicatedSlots(d).filter((s) => s !== from);
+      disk.meta.setOutOfSync(p.sector, sectors, lacking);
       const fua = { fua: (p.flags & DpFlag.FUA) !== 0 };
       const offset = p.sector * 512;
       d.stats.lowerPending++;
