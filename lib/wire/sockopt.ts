@@ -189,7 +189,7 @@ export function applyBufferSizes(
   for (const kind of kinds) {
     // DRBD sets the kernel's sk_sndbuf/sk_rcvbuf to the size itself; setsockopt doubles what
     // it is given, so ask for half to end with the size drbd.conf names.
-    const request = Math.max(1, sizes[kind]);
+    const request = Math.max(1, Math.floor(sizes[kind] / 2));
     try {
       try {
         setSocketBuffer(fd, kind, request, { force: true });

@@ -248,11 +248,6 @@ export class PeerListener {
     this.#buffers = sizes;
   }
 
-  /** The buffer sizes set on the listening socket (0: autotuning). */
-  get bufferSizes(): BufferSizes {
-    return this.#buffers;
-  }
-
   /** Waits for `options.peerNodeId` to connect to us (no dialing) and resolves with the connection. */
   async accept(options: PeerOptions): Promise<PeerConnection> {
     const opts = resolveOptions(options);
@@ -415,8 +410,9 @@ class Endpoint {
     listener: PeerListener,
   ): Promise<void> {
     sock.adopt(this.#o.clock, this.#o.timeoutMs);
-    // A shared listener may carry other sizes than this connection's.
-    if (!sameSizes(listener.bufferSizes, bufferSizesOf(this.#o))) this.#applyBuffers(sock.conn);
+    // Accepted sockets inherit the listener's sizes, but a shared listener may carry others,
+    // and a peer can get through between Deno's listen() and our setsockopt on the listener.
+    this.#applyBuffers(sock.conn);
     const task = (async () => {
       const id = hex(hello.nonce);
       let pair = this.#pairs.get(id);
