@@ -181,43 +181,79 @@ Deno.test("a socket that cannot be found is warned about once and left alone", (
   assert.match(warnings[0], /sndbuf-size not applied: .*descriptor was not found.*autotuning/);
 });
 
-Deno.test("without FFI permission the buffer sizes are skipped with one warning and the connection works", async () => {
+/**
+ * Runs a script that opens a loopback connection, applies `sizes` to the dialed end twice and
+ * sends a byte across; prints each warning, the dialed socket's buffers and what was read.
+ * `prefix` runs deno under another program (setpriv); `flags` are deno's permission flags.
+ */
+async function applyInChild(
+  sizes: { sndbuf: number; rcvbuf: number },
+  flags: string[],
+  prefix: string[] = [],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const dir = await Deno.makeTempDir({ prefix: "udrbd-sockopt-" });
   try {
-    const script = `${dir}/noffi.ts`;
+    const script = `${dir}/child.ts`;
     const sockopt = new URL("../../lib/wire/sockopt.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `import { applyBufferSizes } from ${JSON.stringify(sockopt)};
 const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
 const [c, s] = await Promise.all([Deno.connect({ hostname: "127.0.0.1", port: l.addr.port }), l.accept()]);
-for (const conn of [c, c]) {
-  applyBufferSizes({ local: conn.localAddr, remote: conn.remoteAddr }, { sndbuf: 1 << 20, rcvbuf: 1 << 20 },
+let got;
+for (let i = 0; i < 2; i++) {
+  got = applyBufferSizes({ local: c.localAddr, remote: c.remoteAddr }, ${JSON.stringify(sizes)},
     { onWarning: (m) => console.log("warning: " + m) });
 }
+console.log("buffers " + (got ? got.sndbuf + " " + got.rcvbuf : "untouched"));
 await c.write(new TextEncoder().encode("x"));
-const buf = new Uint8Array(1);
-console.log("read " + await s.read(buf));
+console.log("read " + await s.read(new Uint8Array(1)));
 c.close(); s.close(); l.close();
 `,
     );
-    const r = await run(Deno.execPath(), [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      "--allow-net=127.0.0.1",
-      "--allow-read",
-      script,
+    const args = [...prefix, Deno.execPath(), "run", "--quiet", "--no-prompt", ...flags, script];
+    return await run(args[0], args.slice(1));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("without FFI permission the buffer sizes are skipped with one warning and the connection works", async () => {
+  const r = await applyInChild({ sndbuf: 1 << 20, rcvbuf: 1 << 20 }, [
+    "--allow-net=127.0.0.1",
+    "--allow-read",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    "warning: sndbuf-size and rcvbuf-size not applied: udrbd runs without FFI permission " +
+      "(--allow-ffi, or -A); the kernel's autotuning stays in effect\nbuffers untouched\nread 1\n",
+  );
+});
+
+Deno.test({
+  name:
+    "without CAP_NET_ADMIN a size above net.core.wmem_max/rmem_max is capped there, with one warning",
+  ignore: Deno.uid() !== 0 || !have("setpriv"),
+  async fn() {
+    const max = (name: string) => Number(Deno.readTextFileSync(`/proc/sys/net/core/${name}`));
+    const [wmem, rmem] = [max("wmem_max"), max("rmem_max")];
+    const sizes = { sndbuf: wmem * 4, rcvbuf: rmem * 4 };
+    const r = await applyInChild(sizes, ["-A"], [
+      "setpriv",
+      "--bounding-set=-net_admin",
+      "--inh-caps=-net_admin",
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       r.stdout,
-      "warning: sndbuf-size and rcvbuf-size not applied: udrbd runs without FFI permission " +
-        "(--allow-ffi, or -A); the kernel's autotuning stays in effect\nread 1\n",
+      `warning: sndbuf-size ${sizes.sndbuf} is limited to ${2 * wmem} bytes by ` +
+        `net.core.wmem_max (udrbd lacks CAP_NET_ADMIN to exceed it)\n` +
+        `warning: rcvbuf-size ${sizes.rcvbuf} is limited to ${2 * rmem} bytes by ` +
+        `net.core.rmem_max (udrbd lacks CAP_NET_ADMIN to exceed it)\n` +
+        `buffers ${2 * wmem} ${2 * rmem}\nread 1\n`,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  },
 });
 
 Deno.test({
