@@ -1,26 +1,15 @@
 /**
  * Finding the file descriptor behind a Deno TCP socket. Deno hands out no descriptors, but
- * Linux lists every TCP socket of the network namespace in /proc/self/net/tcp and tcp6 (with
- * its addresses and inode) and every descriptor of this process in /proc/self/fd (a link to
- * `socket:[inode]`); the addresses lead to the inode, the inode to the descriptor.
+ * /proc/self/fd lists every descriptor of this process, sockets as links to `socket:[inode]`;
+ * asking each socket its own and its peer's address (getsockname, getpeername) finds the one
+ * with the addresses Deno reports. (The kernel's socket tables /proc/self/net/tcp and tcp6
+ * would name the inode too, but reading them walks the whole TCP hash table: about 5 ms a
+ * file on a small host, against well under a millisecond for this.)
  *
  * @module
  */
 
-/** The TCP state /proc/net/tcp prints for a listening socket (TCP_LISTEN). */
-const TCP_LISTEN = 0x0a;
-
-/** One socket of /proc/self/net/tcp or tcp6. */
-export interface ProcTcpSocket {
-  /** Local address as 16 bytes (IPv4 as ::ffff:a.b.c.d) and port. */
-  local: { ip: Uint8Array; port: number };
-  /** Remote address (all zero for a listener). */
-  remote: { ip: Uint8Array; port: number };
-  /** Kernel TCP state (1 established, 10 listen...). */
-  state: number;
-  /** Socket inode; 0 for sockets without one (TIME_WAIT). */
-  inode: number;
-}
+import { getIntOption, type Libc, SO, SOCK_STREAM, socketName, withLibc } from "./libc.ts";
 
 /** Where a socket is: `remote` for a connection, none for a listener. */
 export interface SocketAddresses {
@@ -28,41 +17,14 @@ export interface SocketAddresses {
   remote?: Deno.NetAddr;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/**
- * Parses the text of /proc/net/tcp or /proc/net/tcp6. The kernel prints each address as 32-bit
- * words in host byte order (one for IPv4, four for IPv6) and the port in hex; lines that do not
- * look like sockets are skipped.
- */
-export function parseProcNetTcp(text: string): ProcTcpSocket[] {
-  const out: ProcTcpSocket[] = [];
-  for (const line of text.split("\n")) {
-    const f = line.trim().split(/\s+/);
-    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
-    if (f.length < 10 || !/^\d+:$/.test(f[0])) continue;
-    const local = procAddress(f[1]);
-    const remote = procAddress(f[2]);
-    const state = parseInt(f[3], 16);
-    const inode = Number(f[9]);
-    if (!local || !remote || !Number.isInteger(state) || !Number.isInteger(inode)) continue;
-    out.push({ local, remote, state, inode });
-  }
-  return out;
+/** An address as 16 bytes (IPv4 as ::ffff:a.b.c.d) and a port. */
+export interface IpPort {
+  ip: Uint8Array;
+  port: number;
 }
 
-function procAddress(text: string): { ip: Uint8Array; port: number } | undefined {
-  const m = /^([0-9A-Fa-f]{8}|[0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})$/.exec(text);
-  if (!m) return undefined;
-  const words = m[1].length / 8;
-  const raw = new Uint8Array(words * 4);
-  for (let w = 0; w < words; w++) {
-    const v = parseInt(m[1].slice(w * 8, w * 8 + 8), 16);
-    // The word was printed as a host-order u32 of the network-order bytes.
-    new DataView(raw.buffer).setUint32(w * 4, v, LITTLE_ENDIAN);
-  }
-  return { ip: words === 1 ? mapped(raw) : raw, port: parseInt(m[2], 16) };
-}
+const AF_INET = 2;
+const AF_INET6 = 10;
 
 function mapped(v4: Uint8Array): Uint8Array {
   const ip = new Uint8Array(16);
@@ -74,8 +36,8 @@ function mapped(v4: Uint8Array): Uint8Array {
 
 /**
  * The 16 bytes of an IP address as Deno prints it (`127.0.0.1`, `::1`, `::ffff:10.0.0.1`,
- * `fe80::1%eth0`); IPv4 as an IPv4-mapped IPv6 address, so a socket is found whichever table
- * lists it. Undefined for text that is not an address.
+ * `fe80::1%eth0`); IPv4 as an IPv4-mapped IPv6 address, so that an IPv4 peer of a dual-stack
+ * socket compares equal however it is written. Undefined for text that is not an address.
  */
 export function ipBytes(hostname: string): Uint8Array | undefined {
   const host = hostname.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "");
@@ -120,70 +82,70 @@ export function ipBytes(hostname: string): Uint8Array | undefined {
   return ip;
 }
 
-function sameIp(a: Uint8Array, b: Uint8Array): boolean {
-  return a.every((x, i) => x === b[i]);
-}
-
 /**
- * The inode of the socket at `addrs` in this network namespace: the listener on `local`
- * when `remote` is absent, else the connection between the two. Undefined when not listed.
+ * The address and port of a raw `struct sockaddr` (Linux layout: family in host order, port
+ * in network order); undefined for families other than IPv4 and IPv6.
  */
-export function socketInode(addrs: SocketAddresses, tables?: ProcTcpSocket[]): number | undefined {
-  const local = ipBytes(addrs.local.hostname);
-  const remote = addrs.remote && ipBytes(addrs.remote.hostname);
-  if (!local || (addrs.remote && !remote)) return undefined;
-  const rows = tables ?? readTables();
-  const hit = rows.find((s) =>
-    s.inode !== 0 && s.local.port === addrs.local.port && sameIp(s.local.ip, local) &&
-    (remote
-      ? s.state !== TCP_LISTEN && s.remote.port === addrs.remote!.port &&
-        sameIp(s.remote.ip, remote)
-      : s.state === TCP_LISTEN)
-  );
-  return hit?.inode;
+export function sockaddrAddress(bytes: Uint8Array): IpPort | undefined {
+  if (bytes.length < 8) return undefined;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const family = bytes[0] | (bytes[1] << 8); // sa_family_t, little-endian on x86_64/aarch64
+  const port = v.getUint16(2, false);
+  if (family === AF_INET) return { ip: mapped(bytes.slice(4, 8)), port };
+  if (family === AF_INET6 && bytes.length >= 24) return { ip: bytes.slice(8, 24), port };
+  return undefined;
 }
 
-function readTables(): ProcTcpSocket[] {
-  const rows: ProcTcpSocket[] = [];
-  for (const f of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
-    try {
-      rows.push(...parseProcNetTcp(Deno.readTextFileSync(f)));
-    } catch {
-      // no IPv6 (or no /proc): the other table may still hold the socket
-    }
-  }
-  return rows;
+function same(a: IpPort | undefined, b: IpPort): boolean {
+  return a !== undefined && a.port === b.port && a.ip.every((x, i) => x === b.ip[i]);
 }
 
-/** The descriptor of this process that refers to socket `inode`, from /proc/self/fd. */
-export function fdOfInode(inode: number): number | undefined {
-  const want = `socket:[${inode}]`;
+/** The descriptors of this process that are sockets, from /proc/self/fd. */
+export function socketFds(): number[] {
+  const fds: number[] = [];
   for (const e of Deno.readDirSync("/proc/self/fd")) {
     try {
-      if (Deno.readLinkSync(`/proc/self/fd/${e.name}`) === want) return Number(e.name);
+      if (Deno.readLinkSync(`/proc/self/fd/${e.name}`).startsWith("socket:")) {
+        fds.push(Number(e.name));
+      }
     } catch {
       // closed while we looked (the directory listing's own descriptor, for one)
     }
   }
-  return undefined;
+  return fds;
 }
 
 /**
  * The file descriptor of a TCP socket of this process: a connection given its local and
- * remote address, a listener given its local address only. Undefined when it cannot be found
- * (no /proc, another namespace's view, a socket already closed).
+ * remote address, a listener given its local address only. Undefined when there is none
+ * (a socket already closed, an address that is not an IP address). `c` is an open libc
+ * binding; without one, a binding is opened for the search.
  */
-export function findSocketFd(addrs: SocketAddresses): number | undefined {
-  let inode: number | undefined;
+export function findSocketFd(addrs: SocketAddresses, c?: Libc): number | undefined {
+  if (!c) return withLibc((lib) => findSocketFd(addrs, lib));
+  const lip = ipBytes(addrs.local.hostname);
+  const rip = addrs.remote && ipBytes(addrs.remote.hostname);
+  if (!lip || (addrs.remote && !rip)) return undefined;
+  const local = { ip: lip, port: addrs.local.port };
+  const remote = rip && { ip: rip, port: addrs.remote!.port };
+  let fds: number[];
   try {
-    inode = socketInode(addrs);
+    fds = socketFds();
   } catch {
-    return undefined;
+    return undefined; // no /proc
   }
-  if (inode === undefined) return undefined;
-  try {
-    return fdOfInode(inode);
-  } catch {
-    return undefined;
+  for (const fd of fds) {
+    try {
+      const own = socketName(c, fd, "sock");
+      if (!own || !same(sockaddrAddress(own), local)) continue;
+      if (getIntOption(c, fd, SO.TYPE, "SO_TYPE") !== SOCK_STREAM) continue;
+      if (remote) {
+        const peer = socketName(c, fd, "peer");
+        if (peer && same(sockaddrAddress(peer), remote)) return fd;
+      } else if (getIntOption(c, fd, SO.ACCEPTCONN, "SO_ACCEPTCONN") === 1) return fd;
+    } catch {
+      // closed meanwhile, or not an IP socket: not the one
+    }
   }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connectPeer, listenPeer, type PeerConnection } from "../../lib/wire/mod.ts";
-import { findSocketFd, ipBytes, parseProcNetTcp, socketInode } from "../../lib/wire/socket_fd.ts";
+import { findSocketFd, ipBytes, sockaddrAddress } from "../../lib/wire/socket_fd.ts";
 import { applyBufferSizes, getSocketBuffer, setSocketBuffer } from "../../lib/wire/sockopt.ts";
 import { have, run } from "../util/process.ts";
 import { type SsSocket, ssSockets } from "./ss.ts";
@@ -8,9 +8,15 @@ import { type SsSocket, ssSockets } from "./ss.ts";
 const HAVE_SS = have("ss");
 const KIB = 1024;
 
-/** A listener and both ends of one TCP connection to it, on `hostname`. */
+/**
+ * A listener and both ends of one TCP connection to it, on `hostname`. The connection's
+ * sockets get lower descriptors than the listener (it is opened while two files hold them),
+ * so a search in descriptor order meets the accepted socket, on the listener's address, first.
+ */
 async function tcpPair(hostname: string) {
+  const holders = [Deno.openSync("/dev/null"), Deno.openSync("/dev/null")];
   const listener = Deno.listen({ hostname, port: 0, transport: "tcp" });
+  for (const h of holders) h.close();
   const [client, server] = await Promise.all([
     Deno.connect({ hostname, port: listener.addr.port }),
     listener.accept(),
@@ -41,32 +47,18 @@ function ours(list: SsSocket[], local: Deno.NetAddr, peer?: Deno.NetAddr): SsSoc
   return hit;
 }
 
-Deno.test("/proc/net/tcp lines parse into addresses, ports, states and inodes", () => {
-  const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  // What a little-endian kernel prints for 127.0.0.1:7777 listening and ::1:7789 <- ::1:40000.
-  const v4 = little ? "0100007F" : "7F000001";
-  const v6 = little ? "00000000000000000000000001000000" : "00000000000000000000000000000001";
-  const text = [
-    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
-    `   0: ${v4}:1E61 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0`,
-    `   1: ${v6}:1E6D ${v6}:9C40 01 00000000:00000000 00:00000000 00000000     0        0 77 1 0000000000000000 20 4 0 10 -1`,
-    "garbage",
-  ].join("\n");
-  const rows = parseProcNetTcp(text);
-  assert.equal(rows.length, 2);
-  assert.deepEqual(rows[0].local, { ip: ipBytes("127.0.0.1"), port: 7777 });
-  assert.equal(rows[0].state, 0x0a);
-  assert.equal(rows[0].inode, 4242);
-  assert.deepEqual(rows[1].local, { ip: ipBytes("::1"), port: 7789 });
-  assert.deepEqual(rows[1].remote, { ip: ipBytes("::1"), port: 40000 });
-  const local = { hostname: "::1", port: 7789, transport: "tcp" } as const;
-  const remote = { hostname: "::1", port: 40000, transport: "tcp" } as const;
-  assert.equal(socketInode({ local, remote }, rows), 77);
-  assert.equal(socketInode({ local }, rows), undefined, "a connection is not a listener");
-  assert.equal(
-    socketInode({ local: { hostname: "127.0.0.1", port: 7777, transport: "tcp" } }, rows),
-    4242,
-  );
+Deno.test("raw IPv4 and IPv6 socket addresses read as address and port", () => {
+  const v4 = new Uint8Array(16);
+  v4.set([2, 0, 0x1e, 0x61, 127, 0, 0, 1]); // AF_INET, port 7777 (network order), 127.0.0.1
+  assert.deepEqual(sockaddrAddress(v4), { ip: ipBytes("127.0.0.1"), port: 7777 });
+  const v6 = new Uint8Array(28);
+  v6.set([10, 0, 0x1e, 0x6d]); // AF_INET6, port 7789
+  v6[23] = 1; // ::1
+  assert.deepEqual(sockaddrAddress(v6), { ip: ipBytes("::1"), port: 7789 });
+  const unix = new Uint8Array(16);
+  unix[0] = 1; // AF_UNIX
+  assert.equal(sockaddrAddress(unix), undefined);
+  assert.equal(sockaddrAddress(v4.subarray(0, 4)), undefined);
 });
 
 Deno.test("IPv4, IPv6 and IPv4-mapped addresses compare as the same 16 bytes", () => {
@@ -178,7 +170,10 @@ Deno.test("a socket that cannot be found is warned about once and left alone", (
     assert.equal(got, undefined);
   }
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0], /sndbuf-size not applied: .*descriptor was not found.*autotuning/);
+  assert.match(
+    warnings[0],
+    /sndbuf-size not applied: .*descriptor was not found in \/proc\/self\/fd.*autotuning/,
+  );
 });
 
 /**
