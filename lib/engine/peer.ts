@@ -26,6 +26,7 @@ import {
 } from "../wire/mod.ts";
 import { systemClock } from "../wire/clock.ts";
 import type { Logger } from "../util/log.ts";
+import { parseNumeric } from "../options/lookup.ts";
 import { MDF } from "../meta/constants.ts";
 import type { Device } from "./device.ts";
 import type { Connection, PeerDevice, Resource } from "./resource.ts";
@@ -486,6 +487,9 @@ export class PeerLink {
       pingTimeoutMs: kib(net["ping-timeout"], 5) * 100,
       timeoutMs: kib(net["timeout"], 60) * 100,
       maxBuffers: kib(net["max-buffers"], 2048),
+      sndbufSize: Number(parseNumeric(net["sndbuf-size"] ?? "0") ?? 0n),
+      rcvbufSize: Number(parseNumeric(net["rcvbuf-size"] ?? "0") ?? 0n),
+      onWarning: (message) => this.#h.log.warn(`${this.#prefix}: ${message}`),
       retryFatal: true,
       signal,
       onAttemptFailed: (e) => {

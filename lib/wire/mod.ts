@@ -50,6 +50,7 @@ export {
   type Address,
   type ConnectOptions,
   connectPeer,
+  type ListenOptions,
   listenPeer,
   type PathAddresses,
   PeerListener,

@@ -30,6 +30,7 @@ import {
   type Negotiated,
 } from "./handshake.ts";
 import type { HelloPacket } from "./packets.ts";
+import { applyBufferSizes, type BufferSizes } from "./sockopt.ts";
 
 /** A TCP address. */
 export interface Address {
@@ -63,11 +64,13 @@ export interface PeerOptions {
   /** max-buffers: send queue bound per socket in packets (default 2048). */
   maxBuffers?: number;
   /**
-   * sndbuf-size / rcvbuf-size in bytes. Accepted for completeness but not applied: Deno offers
-   * no SO_SNDBUF/SO_RCVBUF, so the kernel's auto-tuning (DRBD's default, 0) is always in effect.
+   * sndbuf-size / rcvbuf-size in bytes (default 0: the kernel's autotuning). Set on our
+   * listeners before they accept and on dialed sockets right after connecting (sockopt.ts).
    */
   sndbufSize?: number;
   rcvbufSize?: number;
+  /** Hears, once each, why a socket option could not be applied (the connection goes on). */
+  onWarning?: (message: string) => void;
   /** Time source of every timer (default: the system clock). */
   clock?: Clock;
   /** Aborting stops connecting; the promise rejects with the signal's reason. */
@@ -153,7 +156,14 @@ export async function connectPeer(options: ConnectOptions): Promise<PeerConnecti
       if (!local) return;
       if (local instanceof PeerListener) listeners.push({ listener: local, path });
       else {
-        const l = listenPeer({ ...local, clock: opts.clock, timeoutMs: opts.timeoutMs });
+        const l = listenPeer({
+          ...local,
+          clock: opts.clock,
+          timeoutMs: opts.timeoutMs,
+          sndbufSize: opts.sndbufSize,
+          rcvbufSize: opts.rcvbufSize,
+          onWarning: opts.onWarning,
+        });
         own.push(l);
         listeners.push({ listener: l, path });
       }
@@ -178,15 +188,31 @@ async function identityOf(opts: Resolved): Promise<Identity> {
   };
 }
 
+/** Options of {@link listenPeer}: the address, and what applies to every accepted socket. */
+export interface ListenOptions
+  extends Address, Pick<PeerOptions, "sndbufSize" | "rcvbufSize" | "onWarning"> {
+  clock?: Clock;
+  timeoutMs?: number;
+}
+
 /**
  * Starts accepting peer sockets on `address`. One listener can serve many resources and peers:
  * each {@link PeerListener.accept} (or {@link connectPeer} with it as `local`) registers one
- * resource/node pair; sockets are routed by the Hello they start with.
+ * resource/node pair; sockets are routed by the Hello they start with. `sndbufSize` and
+ * `rcvbufSize` are set on the listening socket, so accepted sockets have them from the start.
  */
-export function listenPeer(
-  address: Address & { clock?: Clock; timeoutMs?: number },
-): PeerListener {
-  return new PeerListener(address, address.clock ?? systemClock, address.timeoutMs ?? 6000);
+export function listenPeer(address: ListenOptions): PeerListener {
+  const l = new PeerListener(address, address.clock ?? systemClock, address.timeoutMs ?? 6000);
+  l.applyBufferSizes(bufferSizesOf(address), address.onWarning);
+  return l;
+}
+
+function bufferSizesOf(o: Pick<PeerOptions, "sndbufSize" | "rcvbufSize">): BufferSizes {
+  return { sndbuf: o.sndbufSize ?? 0, rcvbuf: o.rcvbufSize ?? 0 };
+}
+
+function sameSizes(a: BufferSizes, b: BufferSizes): boolean {
+  return a.sndbuf === b.sndbuf && a.rcvbuf === b.rcvbuf;
 }
 
 /** A TCP listener for peer sockets; see {@link listenPeer}. */
@@ -201,6 +227,7 @@ export class PeerListener {
   #timeoutMs: number;
   #loop: Promise<void>;
   #closed = false;
+  #buffers: BufferSizes = { sndbuf: 0, rcvbuf: 0 };
 
   /** Binds `address`; use {@link listenPeer}. */
   constructor(address: Address, clock: Clock, timeoutMs: number) {
@@ -209,6 +236,16 @@ export class PeerListener {
     this.#clock = clock;
     this.#timeoutMs = timeoutMs;
     this.#loop = this.#acceptLoop();
+  }
+
+  /**
+   * Sets sndbuf-size / rcvbuf-size on the listening socket. Sockets accepted later inherit
+   * them, and Linux sizes the receive window of each from it at the handshake.
+   */
+  applyBufferSizes(sizes: BufferSizes, onWarning?: (message: string) => void): void {
+    if (sameSizes(sizes, this.#buffers)) return;
+    applyBufferSizes({ local: this.addr }, sizes, { onWarning });
+    this.#buffers = sizes;
   }
 
   /** Waits for `options.peerNodeId` to connect to us (no dialing) and resolves with the connection. */
@@ -373,6 +410,9 @@ class Endpoint {
     listener: PeerListener,
   ): Promise<void> {
     sock.adopt(this.#o.clock, this.#o.timeoutMs);
+    // Accepted sockets inherit the listener's sizes, but a shared listener may carry others,
+    // and a peer can get through between Deno's listen() and our setsockopt on the listener.
+    this.#applyBuffers(sock.conn);
     const task = (async () => {
       const id = hex(hello.nonce);
       let pair = this.#pairs.get(id);
@@ -459,6 +499,9 @@ class Endpoint {
       );
       return;
     }
+    // Deno connects before we can reach the socket: Linux has already picked the receive
+    // window scale, so a rcvbuf-size above the system's default maximum is not fully usable.
+    this.#applyBuffers(conn);
     const sock = new HandshakeSocket(conn, this.#o.clock, this.#o.timeoutMs);
     if (pair.over || this.#finished) {
       sock.close();
@@ -477,6 +520,14 @@ class Endpoint {
     } catch (e) {
       await this.#socketFailed(pair, sock, e);
     }
+  }
+
+  #applyBuffers(conn: Deno.TcpConn): void {
+    applyBufferSizes(
+      { local: conn.localAddr, remote: conn.remoteAddr },
+      bufferSizesOf(this.#o),
+      { onWarning: this.#o.onWarning },
+    );
   }
 
   /** Deno.connect bounded by the timeout (it has no abort signal). */
