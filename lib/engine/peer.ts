@@ -1143,7 +1143,11 @@ export class PeerLink {
     const sectors = Math.ceil(length / 512);
     await disk.al.acquire(p.sector, sectors);
     try {
-      disk.meta.setOutOfSync(p.sector, sectors, this.#r.unreplicatedSlots(d));
+      // Never the sender's own slot: it has this write, even when its connection is already
+      // ending (a packet read in the same turn as the loss) or not yet Established.
+      const sender = this.#slot(d);
+      const others = this.#r.unreplicatedSlots(d).filter((s) => s !== sender);
+      disk.meta.setOutOfSync(p.sector, sectors, others);
       const fua = { fua: (p.flags & DpFlag.FUA) !== 0 };
       const offset = p.sector * 512;
       d.stats.lowerPending++;
