@@ -1144,11 +1144,11 @@ export class PeerLink {
     const sectors = Math.ceil(length / 512);
     await disk.al.acquire(p.sector, sectors);
     try {
-      // Peers this write does not reach lack it; the sender has it, even when its connection
-      // is already lost while the last packets it sent are applied here.
-      const from = this.#slot(d);
-      const lacking = this.#r.unreplicatedSlots(d).filter((s) => s !== from);
-      disk.meta.setOutOfSync(p.sector, sectors, lacking);
+      // Never the sender's own slot: it has this write, even when its connection is already
+      // ending (a packet read in the same turn as the loss) or not yet Established.
+      const sender = this.#slot(d);
+      const others = this.#r.unreplicatedSlots(d).filter((s) => s !== sender);
+      disk.meta.setOutOfSync(p.sector, sectors, others);
       const fua = { fua: (p.flags & DpFlag.FUA) !== 0 };
       const offset = p.sector * 512;
       d.stats.lowerPending++;

@@ -11,7 +11,15 @@
 import assert from "node:assert/strict";
 import { until } from "./helpers.ts";
 import { netnsAvailable, NetnsCluster } from "./netns.ts";
-import { connState, downAndCompare, outOfSync, received, settled, upSynced } from "./steps.ts";
+import {
+  connState,
+  downAndCompare,
+  outOfSync,
+  received,
+  settled,
+  upSynced,
+  withLogs,
+} from "./steps.ts";
 import { BLOCK, BlockWriter, readBlocks } from "./writer.ts";
 
 const CAN = await netnsAvailable();
@@ -99,6 +107,8 @@ for (const protocol of ["C", "B", "A"] as const) {
         assert.equal(moved, 4096 + TAKEOVER_BLOCKS * BLOCK / 1024);
         assert.ok(moved < bytes / 1024);
         await downAndCompare(c, bytes);
+      } catch (e) {
+        withLogs(c)(e as Error);
       } finally {
         await c.close();
       }
@@ -132,6 +142,8 @@ Deno.test({
       assert.match(c.alpha.log(), /resync as SyncTarget, bitmap sync \(we crashed as primary/);
       assert.equal(await received(c.alpha), 4096);
       await downAndCompare(c, bytes);
+    } catch (e) {
+      withLogs(c)(e as Error);
     } finally {
       await c.close();
     }

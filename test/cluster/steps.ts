@@ -8,10 +8,18 @@ import assert from "node:assert/strict";
 import { peerDevice, sha256Prefix, until } from "./helpers.ts";
 import type { NetnsCluster, NetnsNode } from "./netns.ts";
 
-/** Appends both daemons' logs to a failure, so a timed-out wait says what the nodes did. */
+const LOGS = "\n--- alpha:\n";
+
+/**
+ * Appends both daemons' logs to a failure, so a timed-out wait or a failed assertion says what
+ * the nodes did (once: a failure that already carries them is passed on as it is).
+ */
 export function withLogs(c: NetnsCluster): (e: Error) => never {
   return (e) => {
-    throw new Error(`${e.message}\n--- alpha:\n${c.alpha.log()}\n--- beta:\n${c.beta.log()}`);
+    if (e instanceof Error && e.message.includes(LOGS)) throw e;
+    throw new Error(`${e?.message ?? e}${LOGS}${c.alpha.log()}\n--- beta:\n${c.beta.log()}`, {
+      cause: e,
+    });
   };
 }
 
