@@ -11,6 +11,7 @@ import { ControlClient } from "../../lib/control/client.ts";
 import { runFiles } from "../../lib/control/paths.ts";
 import type { ResourceStatus } from "../../lib/status/types.ts";
 import { run, type RunResult, TEST_PATH, until as untilFor } from "../util/process.ts";
+import { connectPeer, type PeerConnection } from "../../lib/wire/mod.ts";
 
 /** mod.ts of this checkout: the program every CLI call runs. */
 const MOD_TS = decodeURIComponent(new URL("../../mod.ts", import.meta.url).pathname);
@@ -284,4 +285,30 @@ export async function sha256Prefix(path: string, bytes: number): Promise<string>
   } finally {
     f.close();
   }
+}
+
+/**
+ * Connects to alpha's real daemon as beta would (beta's node id and port, from the configuration
+ * the cluster wrote), for tests that play the peer themselves with our own wire client. Beta's
+ * daemon must not be up. Alpha's data-socket packets (its handshake) are read and dropped until
+ * the connection ends; `drained` settles then.
+ */
+export async function connectAsBeta(
+  c: Cluster,
+): Promise<{ conn: PeerConnection; drained: Promise<void> }> {
+  const conf = Deno.readTextFileSync(c.alpha.conf);
+  const port = (host: string) =>
+    Number(new RegExp(`on ${host} \\{[^}]*address 127\\.0\\.0\\.1:(\\d+)`).exec(conf)![1]);
+  const conn = await connectPeer({
+    resource: "r0",
+    nodeId: 1,
+    peerNodeId: 0,
+    local: { hostname: "127.0.0.1", port: port("beta") },
+    remote: { hostname: "127.0.0.1", port: port("alpha") },
+    connectIntMs: 200,
+  });
+  const drained = (async () => {
+    for await (const _ of conn.packets("data")) { /* alpha's handshake packets */ }
+  })();
+  return { conn, drained };
 }

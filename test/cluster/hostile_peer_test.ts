@@ -6,31 +6,12 @@
  * process, speaking for beta to alpha's real daemon.
  */
 import assert from "node:assert/strict";
-import { connectPeer, type Packet } from "../../lib/wire/mod.ts";
-import { Cluster, until } from "./helpers.ts";
-
-/** alpha's and beta's ports, from the configuration the cluster wrote. */
-function ports(c: Cluster): { alpha: number; beta: number } {
-  const conf = Deno.readTextFileSync(c.alpha.conf);
-  const port = (host: string) =>
-    Number(new RegExp(`on ${host} \\{[^}]*address 127\\.0\\.0\\.1:(\\d+)`).exec(conf)![1]);
-  return { alpha: port("alpha"), beta: port("beta") };
-}
+import type { Packet } from "../../lib/wire/mod.ts";
+import { Cluster, connectAsBeta, until } from "./helpers.ts";
 
 /** Connects as beta, sends `packet` on the data socket, and waits for alpha to hang up. */
 async function sendAsBeta(c: Cluster, packet: Packet): Promise<void> {
-  const p = ports(c);
-  const conn = await connectPeer({
-    resource: "r0",
-    nodeId: 1,
-    peerNodeId: 0,
-    local: { hostname: "127.0.0.1", port: p.beta },
-    remote: { hostname: "127.0.0.1", port: p.alpha },
-    connectIntMs: 200,
-  });
-  const draining = (async () => {
-    for await (const _ of conn.packets("data")) { /* alpha's handshake packets */ }
-  })();
+  const { conn, drained: draining } = await connectAsBeta(c);
   await conn.send(packet).catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hungUp = await Promise.race([

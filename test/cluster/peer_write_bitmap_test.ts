@@ -10,33 +10,14 @@
  * replication towards beta is not yet established, which is the same case made deterministic.
  */
 import assert from "node:assert/strict";
-import { connectPeer, DpFlag, type Packet } from "../../lib/wire/mod.ts";
-import { Cluster, peerDevice, until } from "./helpers.ts";
-
-/** alpha's and beta's ports, from the configuration the cluster wrote. */
-function ports(c: Cluster): { alpha: number; beta: number } {
-  const conf = Deno.readTextFileSync(c.alpha.conf);
-  const port = (host: string) =>
-    Number(new RegExp(`on ${host} \\{[^}]*address 127\\.0\\.0\\.1:(\\d+)`).exec(conf)![1]);
-  return { alpha: port("alpha"), beta: port("beta") };
-}
+import { DpFlag, type Packet } from "../../lib/wire/mod.ts";
+import { Cluster, connectAsBeta, peerDevice, until } from "./helpers.ts";
 
 Deno.test("a write received from a peer is not counted out of sync towards that peer, even before the state exchange", async () => {
   const c = await Cluster.create({ size: 16 << 20 });
   try {
     await c.alpha.adm("up", "r0");
-    const p = ports(c);
-    const conn = await connectPeer({
-      resource: "r0",
-      nodeId: 1,
-      peerNodeId: 0,
-      local: { hostname: "127.0.0.1", port: p.beta },
-      remote: { hostname: "127.0.0.1", port: p.alpha },
-      connectIntMs: 200,
-    });
-    const draining = (async () => {
-      for await (const _ of conn.packets("data")) { /* alpha's handshake packets */ }
-    })();
+    const { conn, drained: draining } = await connectAsBeta(c);
     const acks: Packet[] = [];
     const meta = (async () => {
       for await (const m of conn.packets("meta")) acks.push(m);
