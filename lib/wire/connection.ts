@@ -173,7 +173,9 @@ export class PeerConnection {
    * from the socket only as fast as they are consumed (TCP back-pressure to the sender), and
    * their payload views are valid until the next packet is pulled. Meta packets are read
    * eagerly (Ping/PingAck are answered and hidden) into a queue bounded by maxBuffers. The
-   * iteration ends when the connection ends; {@link PeerConnection.closed} says why.
+   * iteration ends when the connection ends; {@link PeerConnection.closed} says why. No data
+   * packet is yielded once the connection has ended, even one read (or buffered) before; meta
+   * packets already queued then (acks the peer sent before the end) are still delivered.
    */
   packets(channel: Channel): AsyncIterableIterator<Packet> {
     if (channel === "data") {
@@ -219,6 +221,9 @@ export class PeerConnection {
         this.#readFailed("data", e);
         return;
       }
+      // The connection may have ended while we waited (the meta socket lost, close() called):
+      // a packet read since belongs to a connection the engine has already given up.
+      if (this.#state !== "connected") return;
       if (packet === null) {
         this.#lose("the peer closed the data socket", true);
         return;
