@@ -12,6 +12,7 @@ import { ConnectionClosedError, HandshakeError, ProtocolError } from "./errors.t
 import type { HandshakeSocket } from "./handshake.ts";
 import { COMMANDS, type Packet } from "./packets.ts";
 import { PacketWriter } from "./writer.ts";
+import { type ApplyBufferOptions, applyBufferSizes, type BufferSizes } from "./sockopt.ts";
 
 /** Largest payload accepted on the meta socket (acks, pings, replies, Disconnect). */
 export const META_MAX_PAYLOAD = 4096;
@@ -186,6 +187,18 @@ export class PeerConnection {
     if (this.#metaIterating) throw new Error("the meta channel already has a consumer");
     this.#metaIterating = true;
     return this.#metaPackets();
+  }
+
+  /**
+   * Gives both sockets new `sndbuf-size` / `rcvbuf-size` at once, as DRBD does when net-options
+   * changes them on a connected resource. Never throws: what cannot be applied is reported
+   * through `options.onWarning` (see {@link applyBufferSizes}).
+   */
+  applyBufferSizes(sizes: BufferSizes, options: ApplyBufferOptions = {}): void {
+    if (this.#state === "closed") return;
+    for (const { conn } of [this.#data, this.#meta]) {
+      applyBufferSizes({ local: conn.localAddr, remote: conn.remoteAddr }, sizes, options);
+    }
   }
 
   /**
