@@ -25,8 +25,9 @@ import {
   type SyncParamPacket,
 } from "../wire/mod.ts";
 import { systemClock } from "../wire/clock.ts";
+import { LiveBufferSizes } from "../wire/sockopt.ts";
+import { bufferSizesOf } from "./socket_buffers.ts";
 import type { Logger } from "../util/log.ts";
-import { parseNumeric } from "../options/lookup.ts";
 import { MDF } from "../meta/constants.ts";
 import type { Device } from "./device.ts";
 import type { Connection, PeerDevice, Resource } from "./resource.ts";
@@ -153,6 +154,8 @@ export class PeerLink {
   #abort = new AbortController();
   #task: Promise<void>;
   #pc: PeerConnection | undefined;
+  /** sndbuf-size / rcvbuf-size of the connection being made or up; net-options changes them. */
+  #bufferSizes: LiveBufferSizes | undefined;
   #vols = new Map<number, Volume>();
   #pending = new Map<number, PendingWrite>();
   #verify: VerifyDriver;
@@ -365,6 +368,9 @@ export class PeerLink {
 
   /** net-options changed the connection's options: the peer hears our algorithms again. */
   netOptionsChanged(): void {
+    // Socket buffers change at once on the live sockets (DRBD's dtt_net_conf_change) and on
+    // the listeners while connecting.
+    this.#bufferSizes?.set(bufferSizesOf(this.#c.net));
     if (this.#pc?.state !== "connected") return;
     for (const d of this.#r.devices.values()) {
       this.#send(syncParamPacketOf(this.#c.net, d.volume));
@@ -472,6 +478,7 @@ export class PeerLink {
   #connect(signal: AbortSignal): Promise<PeerConnection> {
     const net = this.#c.net;
     const secret = net["shared-secret"];
+    this.#bufferSizes = new LiveBufferSizes(bufferSizesOf(net));
     return connectPeer({
       resource: this.#r.name,
       nodeId: this.#r.nodeId,
@@ -487,8 +494,7 @@ export class PeerLink {
       pingTimeoutMs: kib(net["ping-timeout"], 5) * 100,
       timeoutMs: kib(net["timeout"], 60) * 100,
       maxBuffers: kib(net["max-buffers"], 2048),
-      sndbufSize: Number(parseNumeric(net["sndbuf-size"] ?? "0") ?? 0n),
-      rcvbufSize: Number(parseNumeric(net["rcvbuf-size"] ?? "0") ?? 0n),
+      bufferSizes: this.#bufferSizes,
       onWarning: (message) => this.#h.log.warn(`${this.#prefix}: ${message}`),
       retryFatal: true,
       signal,

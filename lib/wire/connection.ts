@@ -12,6 +12,7 @@ import { ConnectionClosedError, HandshakeError, ProtocolError } from "./errors.t
 import type { HandshakeSocket } from "./handshake.ts";
 import { COMMANDS, type Packet } from "./packets.ts";
 import { PacketWriter } from "./writer.ts";
+import { type ApplyBufferOptions, applyBufferSizes, type BufferSizes } from "./sockopt.ts";
 
 /** Largest payload accepted on the meta socket (acks, pings, replies, Disconnect). */
 export const META_MAX_PAYLOAD = 4096;
@@ -173,7 +174,9 @@ export class PeerConnection {
    * from the socket only as fast as they are consumed (TCP back-pressure to the sender), and
    * their payload views are valid until the next packet is pulled. Meta packets are read
    * eagerly (Ping/PingAck are answered and hidden) into a queue bounded by maxBuffers. The
-   * iteration ends when the connection ends; {@link PeerConnection.closed} says why.
+   * iteration ends when the connection ends; {@link PeerConnection.closed} says why. No data
+   * packet is yielded once the connection has ended, even one read (or buffered) before; meta
+   * packets already queued then (acks the peer sent before the end) are still delivered.
    */
   packets(channel: Channel): AsyncIterableIterator<Packet> {
     if (channel === "data") {
@@ -184,6 +187,18 @@ export class PeerConnection {
     if (this.#metaIterating) throw new Error("the meta channel already has a consumer");
     this.#metaIterating = true;
     return this.#metaPackets();
+  }
+
+  /**
+   * Gives both sockets new `sndbuf-size` / `rcvbuf-size` at once, as DRBD does when net-options
+   * changes them on a connected resource. Never throws: what cannot be applied is reported
+   * through `options.onWarning` (see {@link applyBufferSizes}).
+   */
+  applyBufferSizes(sizes: BufferSizes, options: ApplyBufferOptions = {}): void {
+    if (this.#state === "closed") return;
+    for (const { conn } of [this.#data, this.#meta]) {
+      applyBufferSizes({ local: conn.localAddr, remote: conn.remoteAddr }, sizes, options);
+    }
   }
 
   /**
@@ -219,6 +234,9 @@ export class PeerConnection {
         this.#readFailed("data", e);
         return;
       }
+      // The connection may have ended while we waited (the meta socket lost, close() called):
+      // a packet read since belongs to a connection the engine has already given up.
+      if (this.#state !== "connected") return;
       if (packet === null) {
         this.#lose("the peer closed the data socket", true);
         return;

@@ -56,3 +56,4 @@ export {
   PeerListener,
   type PeerOptions,
 } from "./transport.ts";
+export { type BufferSizes, LiveBufferSizes } from "./sockopt.ts";

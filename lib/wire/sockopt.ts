@@ -72,6 +72,12 @@ export interface ApplyBufferOptions {
   onWarning?: (message: string) => void;
   /** Warnings already given; default: one set for the whole process. */
   warned?: Set<string>;
+  /**
+   * The sizes the socket was given before (a change by net-options on a live socket): a size
+   * that goes back to 0 there cannot be applied, so a warning says it waits for the next
+   * connection.
+   */
+  previous?: BufferSizes;
 }
 
 const WARNED = new Set<string>();
@@ -97,8 +103,6 @@ export function applyBufferSizes(
   sizes: BufferSizes,
   options: ApplyBufferOptions = {},
 ): AppliedBuffers | undefined {
-  const kinds = (["sndbuf", "rcvbuf"] as const).filter((k) => sizes[k] > 0);
-  if (kinds.length === 0) return undefined;
   const warned = options.warned ?? WARNED;
   const warn = (message: string) => {
     if (warned.has(message)) return;
@@ -109,6 +113,19 @@ export function applyBufferSizes(
       // a logging callback must not break connecting
     }
   };
+  for (const kind of ["sndbuf", "rcvbuf"] as const) {
+    const before = options.previous?.[kind] ?? 0;
+    // DRBD clears the kernel's buffer lock and the socket autotunes again; setsockopt has no
+    // way back to autotuning (any value, 0 included, fixes the size).
+    if (sizes[kind] === 0 && before > 0) {
+      warn(
+        `${CONF_NAME[kind]} 0 (autotuning) takes effect at the next connection: ` +
+          `a socket whose buffer is fixed cannot autotune again; it keeps ${before} bytes`,
+      );
+    }
+  }
+  const kinds = (["sndbuf", "rcvbuf"] as const).filter((k) => sizes[k] > 0);
+  if (kinds.length === 0) return undefined;
   const what = kinds.map((k) => CONF_NAME[k]).join(" and ");
   const unavailable = libcUnavailable();
   if (unavailable) {
@@ -167,4 +184,45 @@ function apply(
     }
   }
   return applied;
+}
+
+/**
+ * One connection's `sndbuf-size` and `rcvbuf-size` as they are now. `net-options` may change
+ * them while the connection is being made or is up; whoever holds its sockets (the listeners,
+ * the established connection) watches for changes and applies them at once, as DRBD's TCP
+ * transport changes the sockets of a live connection.
+ */
+export class LiveBufferSizes {
+  #sizes: BufferSizes;
+  #watchers = new Set<(sizes: BufferSizes, previous: BufferSizes) => void>();
+
+  /** Starts with `sizes` (bytes; 0 leaves the kernel's autotuning). */
+  constructor(sizes: BufferSizes) {
+    this.#sizes = { sndbuf: sizes.sndbuf, rcvbuf: sizes.rcvbuf };
+  }
+
+  /** The sizes now (a copy). */
+  get sizes(): BufferSizes {
+    return { ...this.#sizes };
+  }
+
+  /** Changes the sizes; every watcher hears the new and the previous ones (if they differ). */
+  set(sizes: BufferSizes): void {
+    const previous = this.#sizes;
+    if (previous.sndbuf === sizes.sndbuf && previous.rcvbuf === sizes.rcvbuf) return;
+    this.#sizes = { sndbuf: sizes.sndbuf, rcvbuf: sizes.rcvbuf };
+    for (const watcher of [...this.#watchers]) {
+      try {
+        watcher(this.sizes, { ...previous });
+      } catch {
+        // one socket holder failing must not keep the change from the others
+      }
+    }
+  }
+
+  /** Calls `watcher` on every later change until the returned function is called. */
+  watch(watcher: (sizes: BufferSizes, previous: BufferSizes) => void): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
+  }
 }

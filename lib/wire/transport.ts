@@ -30,7 +30,7 @@ import {
   type Negotiated,
 } from "./handshake.ts";
 import type { HelloPacket } from "./packets.ts";
-import { applyBufferSizes, type BufferSizes } from "./sockopt.ts";
+import { applyBufferSizes, type BufferSizes, LiveBufferSizes } from "./sockopt.ts";
 
 /** A TCP address. */
 export interface Address {
@@ -69,6 +69,12 @@ export interface PeerOptions {
    */
   sndbufSize?: number;
   rcvbufSize?: number;
+  /**
+   * The same sizes, changeable while connecting and while connected (net-options): a change
+   * reaches our listeners, later dialed sockets and the established connection's sockets at
+   * once. Given, it replaces `sndbufSize` and `rcvbufSize`.
+   */
+  bufferSizes?: LiveBufferSizes;
   /** Hears, once each, why a socket option could not be applied (the connection goes on). */
   onWarning?: (message: string) => void;
   /** Time source of every timer (default: the system clock). */
@@ -112,6 +118,7 @@ const DEFAULTS = {
 
 type Resolved = Required<Pick<PeerOptions, keyof typeof DEFAULTS>> & PeerOptions & {
   clock: Clock;
+  buffers: LiveBufferSizes;
 };
 
 function resolveOptions(opts: PeerOptions): Resolved {
@@ -122,7 +129,12 @@ function resolveOptions(opts: PeerOptions): Resolved {
   }
   if (opts.nodeId === opts.peerNodeId) throw new RangeError("a node cannot be its own peer");
   if (opts.auth) canonicalAlg(opts.auth.alg);
-  const r = { ...DEFAULTS, clock: systemClock, ...opts };
+  const r = {
+    ...DEFAULTS,
+    clock: systemClock,
+    ...opts,
+    buffers: opts.bufferSizes ?? new LiveBufferSizes(bufferSizesOf(opts)),
+  };
   for (const k of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     if (!(r[k] > 0)) throw new RangeError(`${k} must be positive`);
   }
@@ -151,6 +163,11 @@ export async function connectPeer(options: ConnectOptions): Promise<PeerConnecti
   const opts = resolveOptions(options);
   const own: PeerListener[] = [];
   const listeners: { listener: PeerListener; path: number }[] = [];
+  // DRBD sets the sizes on its listeners when it creates them; ours outlive a net-options
+  // change made while connecting, so they follow it (a shared listener is its owner's).
+  const unwatch = opts.buffers.watch((sizes) => {
+    for (const l of own) l.applyBufferSizes(sizes, opts.onWarning);
+  });
   try {
     paths.forEach(({ local }, path) => {
       if (!local) return;
@@ -160,8 +177,8 @@ export async function connectPeer(options: ConnectOptions): Promise<PeerConnecti
           ...local,
           clock: opts.clock,
           timeoutMs: opts.timeoutMs,
-          sndbufSize: opts.sndbufSize,
-          rcvbufSize: opts.rcvbufSize,
+          sndbufSize: opts.buffers.sizes.sndbuf,
+          rcvbufSize: opts.buffers.sizes.rcvbuf,
           onWarning: opts.onWarning,
         });
         own.push(l);
@@ -171,6 +188,7 @@ export async function connectPeer(options: ConnectOptions): Promise<PeerConnecti
     const remotes = paths.flatMap((p, path) => p.remote ? [{ address: p.remote, path }] : []);
     return await new Endpoint(opts, await identityOf(opts)).run(remotes, listeners);
   } finally {
+    unwatch();
     await Promise.all(own.map((l) => l.close()));
   }
 }
@@ -244,7 +262,7 @@ export class PeerListener {
    */
   applyBufferSizes(sizes: BufferSizes, onWarning?: (message: string) => void): void {
     if (sameSizes(sizes, this.#buffers)) return;
-    applyBufferSizes({ local: this.addr }, sizes, { onWarning });
+    applyBufferSizes({ local: this.addr }, sizes, { onWarning, previous: this.#buffers });
     this.#buffers = sizes;
   }
 
@@ -525,7 +543,7 @@ class Endpoint {
   #applyBuffers(conn: Deno.TcpConn): void {
     applyBufferSizes(
       { local: conn.localAddr, remote: conn.remoteAddr },
-      bufferSizesOf(this.#o),
+      this.#o.buffers.sizes,
       { onWarning: this.#o.onWarning },
     );
   }
@@ -643,6 +661,11 @@ class Endpoint {
       timeoutMs: o.timeoutMs,
       maxBuffers: o.maxBuffers,
     });
+    // As DRBD's dtt_net_conf_change: a change by net-options reaches the live sockets at once.
+    const unwatch = o.buffers.watch((sizes, previous) =>
+      conn.applyBufferSizes(sizes, { previous, onWarning: o.onWarning })
+    );
+    conn.closed.then(unwatch);
     this.#result.resolve(conn);
   }
 

@@ -26,9 +26,12 @@ async function peerSockets(c: Cluster, ports: number[]) {
   return { alpha: of(c.alpha), beta: of(c.beta) };
 }
 
-/** Both nodes up and Connected, each holding just its data and meta socket (race losers gone). */
-async function connected(c: Cluster, ports: number[]) {
-  await Promise.all([c.alpha.adm("up", "r0"), c.beta.adm("up", "r0")]);
+/**
+ * Both nodes Connected (after `up` of those in `up`), each holding just its data and meta
+ * socket (race losers gone).
+ */
+async function connected(c: Cluster, ports: number[], up = [c.alpha, c.beta]) {
+  await Promise.all(up.map((n) => n.adm("up", "r0")));
   let socks = { alpha: [] as SsSocket[], beta: [] as SsSocket[] };
   await untilLogged(c, async () => {
     for (const n of [c.alpha, c.beta]) {
@@ -84,6 +87,75 @@ Deno.test({
       for (const s of socks.alpha) {
         assert.notEqual(s.tb, SIZE, `alpha ${s.local} -> ${s.peer}: send buffer`);
         assert.notEqual(s.rb, SIZE, `alpha ${s.local} -> ${s.peer}: receive buffer`);
+      }
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+const CHANGED = 256 * 1024;
+
+Deno.test({
+  name:
+    "drbdsetup net-options --sndbuf-size=256k on a connected pair resizes the live sockets at once",
+  ignore: !have("ss"),
+  async fn() {
+    const c = await Cluster.create({ net: { alpha: "", beta: "" } });
+    try {
+      const ports = portsOf(c);
+      const before = await connected(c, ports);
+      for (const s of before.alpha) assert.notEqual(s.tb, CHANGED, `alpha ${s.local}: autotuned`);
+      const r = await c.alpha.udrbd(["drbdsetup", "net-options", "r0", "1", "--sndbuf-size=256k"]);
+      assert.equal(r.code, 0, r.stderr);
+      // No reconnect: the same two sockets, now with the new send buffer; the peer's stay.
+      const after = await peerSockets(c, ports);
+      const key = (s: SsSocket) => `${s.local} ${s.peer}`;
+      assert.deepEqual(after.alpha.map(key).sort(), before.alpha.map(key).sort());
+      for (const s of after.alpha) {
+        assert.equal(s.tb, CHANGED, `alpha ${s.local} -> ${s.peer}: send buffer`);
+        assert.notEqual(s.rb, CHANGED, `alpha ${s.local} -> ${s.peer}: receive buffer untouched`);
+      }
+      for (const s of after.beta) assert.notEqual(s.tb, CHANGED, `beta ${s.local}: peer untouched`);
+      assert.equal((await c.alpha.status()).connections[0]["connection-state"], "Connected");
+      assert.doesNotMatch(c.alpha.log(), /not applied|limited to/);
+    } finally {
+      await c.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "net-options changing sndbuf-size and rcvbuf-size while connecting reaches the listener and the connection made afterwards",
+  ignore: !have("ss"),
+  async fn() {
+    const c = await Cluster.create({ net: { alpha: "", beta: "" } });
+    try {
+      const ports = portsOf(c);
+      const alphaPort = ports[0];
+      await c.alpha.adm("up", "r0");
+      const listening = async () =>
+        (await ssSockets({ listening: true, filter: `sport = :${alphaPort}` }))
+          .filter((s) => s.owners.some((o) => o.pid === daemonPid(c.alpha)));
+      await untilLogged(c, async () => (await listening()).length === 1, "alpha listening");
+      const r = await c.alpha.udrbd([
+        "drbdsetup",
+        "net-options",
+        "r0",
+        "1",
+        "--sndbuf-size=256k",
+        "--rcvbuf-size=256k",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const [l] = await listening();
+      assert.equal(l.tb, CHANGED, "alpha's listener: send buffer");
+      assert.equal(l.rb, CHANGED, "alpha's listener: receive buffer");
+      // Whichever side's dial wins, alpha's data and meta sockets carry the new sizes.
+      const socks = await connected(c, ports, [c.beta]);
+      for (const s of socks.alpha) {
+        assert.equal(s.tb, CHANGED, `alpha ${s.local} -> ${s.peer}: send buffer`);
+        assert.equal(s.rb, CHANGED, `alpha ${s.local} -> ${s.peer}: receive buffer`);
       }
     } finally {
       await c.close();

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { connectPeer, listenPeer, type PeerConnection } from "../../lib/wire/mod.ts";
+import {
+  connectPeer,
+  listenPeer,
+  LiveBufferSizes,
+  type PeerConnection,
+} from "../../lib/wire/mod.ts";
 import { findSocketFd, ipBytes, sockaddrAddress } from "../../lib/wire/socket_fd.ts";
 import { applyBufferSizes, getSocketBuffer, setSocketBuffer } from "../../lib/wire/sockopt.ts";
 import { have, run } from "../util/process.ts";
@@ -312,6 +317,69 @@ Deno.test({
       const dialed = await ssSockets({ filter: `( dport = :${port} )` });
       assert.equal(dialed.length, 2);
       for (const s of dialed) assert.notEqual(s.tb, 256 * KIB, "the dialer asked for no sizes");
+    } finally {
+      await Promise.all(conns.map((c) => c.close("test over")));
+      await listener.close();
+    }
+  },
+});
+
+Deno.test("a buffer size change is heard once by each watcher until it stops watching", () => {
+  const live = new LiveBufferSizes({ sndbuf: 0, rcvbuf: 0 });
+  const heard: string[] = [];
+  const unwatch = live.watch((now, before) =>
+    heard.push(`${before.sndbuf}/${before.rcvbuf} -> ${now.sndbuf}/${now.rcvbuf}`)
+  );
+  live.set({ sndbuf: 256 * KIB, rcvbuf: 0 });
+  live.set({ sndbuf: 256 * KIB, rcvbuf: 0 }); // no change: nobody hears it
+  live.set({ sndbuf: 256 * KIB, rcvbuf: 128 * KIB });
+  unwatch();
+  live.set({ sndbuf: 0, rcvbuf: 0 });
+  assert.deepEqual(heard, ["0/0 -> 262144/0", "262144/0 -> 262144/131072"]);
+  assert.deepEqual(live.sizes, { sndbuf: 0, rcvbuf: 0 });
+});
+
+Deno.test({
+  name:
+    "net-options' new buffer sizes reach a connected pair's sockets at once; back to 0 is warned about and waits for the next connection",
+  ignore: !HAVE_SS,
+  async fn() {
+    const live = new LiveBufferSizes({ sndbuf: 0, rcvbuf: 0 });
+    const warnings: string[] = [];
+    const listener = listenPeer({ hostname: "127.0.0.1", port: 0 });
+    let conns: PeerConnection[] = [];
+    try {
+      conns = await Promise.all([
+        listener.accept({ resource: "r0", nodeId: 1, peerNodeId: 0 }),
+        connectPeer({
+          resource: "r0",
+          nodeId: 0,
+          peerNodeId: 1,
+          remote: { hostname: "127.0.0.1", port: listener.addr.port },
+          bufferSizes: live,
+          onWarning: (m) => warnings.push(m),
+        }),
+      ]);
+      const port = listener.addr.port;
+      const dialed = () => ssSockets({ filter: `( dport = :${port} )` });
+      for (const s of await dialed()) assert.notEqual(s.tb, 320 * KIB, "autotuned at first");
+      live.set({ sndbuf: 320 * KIB, rcvbuf: 192 * KIB });
+      const after = await dialed();
+      assert.equal(after.length, 2, "the dialer's data and meta sockets");
+      for (const s of after) {
+        assert.equal(s.tb, 320 * KIB, `${s.local} -> ${s.peer} send buffer`);
+        assert.equal(s.rb, 192 * KIB, `${s.local} -> ${s.peer} receive buffer`);
+      }
+      for (const s of await ssSockets({ filter: `( sport = :${port} )` })) {
+        assert.notEqual(s.tb, 320 * KIB, "the other side's sockets are its own business");
+      }
+      assert.deepEqual(warnings, []);
+      live.set({ sndbuf: 0, rcvbuf: 192 * KIB });
+      for (const s of await dialed()) assert.equal(s.tb, 320 * KIB, "Linux cannot unfix it");
+      assert.deepEqual(warnings, [
+        "sndbuf-size 0 (autotuning) takes effect at the next connection: a socket whose " +
+        "buffer is fixed cannot autotune again; it keeps 327680 bytes",
+      ]);
     } finally {
       await Promise.all(conns.map((c) => c.close("test over")));
       await listener.close();
