@@ -219,7 +219,23 @@ ${opts.resources?.(n, port) ?? ""}`,
     try {
       await Promise.allSettled([this.alpha.stop(), this.beta.stop()]);
     } finally {
-      await Deno.remove(this.root, { recursive: true });
+      await removeTree(this.root);
+    }
+  }
+}
+
+/**
+ * Removes `path` and everything under it. A daemon that was still going down when a test failed
+ * may write its last lines while the tree goes: retry, so the clean-up error does not hide the
+ * test's own failure.
+ */
+async function removeTree(path: string): Promise<void> {
+  for (let tries = 1;; tries++) {
+    try {
+      return await Deno.remove(path, { recursive: true });
+    } catch (e) {
+      if (tries >= 20 || !(e instanceof Error) || !/not empty/i.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }
