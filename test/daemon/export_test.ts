@@ -4,7 +4,7 @@
  * qemu-img, nbdcopy and nbdsh.
  */
 import assert from "node:assert/strict";
-import { CLIENTS, nbdsh, run, sha256File, TestNode } from "./helpers.ts";
+import { CLIENTS, nbdErrors, nbdsh, run, sha256File, TestNode } from "./helpers.ts";
 
 /** The agreed size in sectors, as the real drbdmeta reads it from the metadata. */
 async function agreedSectors(node: TestNode): Promise<number> {
@@ -136,34 +136,6 @@ Deno.test({
   },
 });
 
-/** Python: `e(f)` runs f and returns "ok" or the NBD error's errno name. */
-const PRELUDE = `
-import errno
-def e(f):
-    try:
-        f()
-        return "ok"
-    except nbd.Error as x:
-        return errno.errorcode.get(x.errno, str(x.errno))
-h.set_strict_mode(0)
-size = h.get_size()
-`;
-
-/** Runs each case on one connection; returns its answer by name, plus "alive" (a read after). */
-async function answers(
-  uri: string,
-  cases: Record<string, string>,
-): Promise<Record<string, string>> {
-  const lines = Object.entries(cases).map(([k, v]) =>
-    `print(${JSON.stringify(k)} + "=" + e(lambda: ${v}))`
-  );
-  const out = await nbdsh(
-    uri,
-    `${PRELUDE}${lines.join("\n")}\nprint("alive=" + e(lambda: h.pread(512, 0)))`,
-  );
-  return Object.fromEntries(out.trim().split("\n").map((l) => l.split("=")));
-}
-
 Deno.test({
   name:
     "out-of-range, unaligned and oversized requests get the NBD spec's errors and the daemon keeps serving",
@@ -172,7 +144,7 @@ Deno.test({
     const node = await TestNode.create({ size: 16 << 20 });
     try {
       await node.upPrimary();
-      const got = await answers(node.uri, {
+      const got = await nbdErrors(node.uri, {
         "read past end": "h.pread(1024, size - 512)",
         "read at 2^62": "h.pread(512, 1 << 62)",
         "write past end": "h.pwrite(b'x' * 1024, size - 512)",
@@ -210,7 +182,7 @@ Deno.test({
 
       // zero-length requests are "unspecified" in the spec: either answer is fine, a dropped
       // connection is not
-      const zero = await answers(node.uri, {
+      const zero = await nbdErrors(node.uri, {
         "read 0": "h.pread(0, 0)",
         "write 0": "h.pwrite(b'', 0)",
         "trim 0": "h.trim(0, 0)",

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { runFiles } from "../../lib/control/paths.ts";
 import { have, run, type RunResult } from "../nbd/helpers.ts";
 
-export { have, nbdsh, run, type RunResult, sha256File } from "../nbd/helpers.ts";
+export { have, nbdErrors, nbdsh, run, type RunResult, sha256File } from "../nbd/helpers.ts";
 export { alive, until } from "../util/process.ts";
 import { alive, until } from "../util/process.ts";
 

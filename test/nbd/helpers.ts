@@ -104,6 +104,43 @@ export async function nbdsh(uri: string, script: string): Promise<string> {
   return r.stdout;
 }
 
+/** Python prelude for {@link nbdErrors}: `e(f)` runs f and returns "ok" or the errno name. */
+const ERRNO_PRELUDE = `
+import errno
+def e(f):
+    try:
+        f()
+        return "ok"
+    except nbd.Error as x:
+        return errno.errorcode.get(x.errno, str(x.errno))
+h.set_strict_mode(0)
+size = h.get_size()
+`;
+
+/**
+ * Runs each case (a Python expression over the nbdsh handle `h` and the export's `size`) on one
+ * connection to `uri`, without libnbd's client-side checks; its answer by name ("ok" or the
+ * server's errno name), plus "alive": a read after them all.
+ */
+export async function nbdErrors(
+  uri: string,
+  cases: Record<string, string>,
+): Promise<Record<string, string>> {
+  const lines = Object.entries(cases).map(([k, v]) =>
+    `print(${JSON.stringify(k)} + "=" + e(lambda: ${v}))`
+  );
+  const out = await nbdsh(
+    uri,
+    `${ERRNO_PRELUDE}${lines.join("\n")}\nprint("alive=" + e(lambda: h.pread(512, 0)))`,
+  );
+  return Object.fromEntries(
+    out.trim().split("\n").map((l) => {
+      const i = l.indexOf("=");
+      return [l.slice(0, i), l.slice(i + 1)];
+    }),
+  );
+}
+
 /** SHA-256 of a file, hex. */
 export async function sha256File(path: string): Promise<string> {
   const r = await run("sha256sum", [path]);

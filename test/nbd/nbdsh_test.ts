@@ -1,35 +1,8 @@
 import assert from "node:assert/strict";
 import { type BlockDevice, type FileBlockDevice, type NbdClientInfo } from "../../lib/nbd/mod.ts";
-import { have, nbdsh, run, startExport } from "./helpers.ts";
+import { have, nbdErrors, nbdsh, run, startExport } from "./helpers.ts";
 
 const NBDSH = !have("nbdsh") || !have("nbdinfo");
-
-/** Python prelude: `e(f)` runs f and returns "ok" or the NBD error's errno name. */
-const PRELUDE = `
-import errno
-def e(f):
-    try:
-        f()
-        return "ok"
-    except nbd.Error as x:
-        return errno.errorcode.get(x.errno, str(x.errno))
-h.set_strict_mode(0)
-size = h.get_size()
-`;
-
-async function errors(uri: string, cases: Record<string, string>): Promise<Record<string, string>> {
-  const script = PRELUDE +
-    Object.entries(cases).map(([k, v]) => `print(${JSON.stringify(k)}, e(lambda: ${v}))`).join(
-      "\n",
-    ) + `\nprint("alive", e(lambda: h.pread(512, 0)))`;
-  const out = await nbdsh(uri, script);
-  const got: Record<string, string> = {};
-  for (const line of out.trim().split("\n")) {
-    const i = line.lastIndexOf(" ");
-    got[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return got;
-}
 
 Deno.test({
   name:
@@ -38,7 +11,7 @@ Deno.test({
   async fn() {
     const ex = await startExport({ size: 8 << 20 });
     try {
-      const got = await errors(ex.uri, {
+      const got = await nbdErrors(ex.uri, {
         "read past end": "h.pread(1024, size - 512)",
         "read at huge offset": "h.pread(512, 1 << 62)",
         "write past end": "h.pwrite(b'x' * 1024, size - 512)",
@@ -95,7 +68,7 @@ Deno.test({
   async fn() {
     const ex = await startExport({ size: 1 << 20, blockSize: { minimum: 512 } });
     try {
-      const got = await errors(ex.uri, {
+      const got = await nbdErrors(ex.uri, {
         "read 3 at 1": "h.pread(3, 1)",
         "write 512 at 1": "h.pwrite(b'a' * 512, 1)",
         "zero 100 at 0": "h.zero(100, 0)",
@@ -162,7 +135,7 @@ Deno.test({
     try {
       const info = await run("nbdinfo", ["--json", ex.uri]);
       assert.equal(JSON.parse(info.stdout).exports[0].is_read_only, true);
-      const got = await errors(ex.uri, {
+      const got = await nbdErrors(ex.uri, {
         write: "h.pwrite(b'a' * 512, 0)",
         trim: "h.trim(512, 0)",
         zero: "h.zero(512, 0)",
@@ -219,10 +192,13 @@ Deno.test({
     try {
       const info = await run("nbdinfo", ["--json", ex.uri]);
       assert.equal(JSON.parse(info.stdout).exports[0].is_read_only, false);
-      let got = await errors(ex.uri, { write: "h.pwrite(b'a' * 512, 0)", zero: "h.zero(512, 0)" });
+      let got = await nbdErrors(ex.uri, {
+        write: "h.pwrite(b'a' * 512, 0)",
+        zero: "h.zero(512, 0)",
+      });
       assert.deepEqual(got, { write: "EPERM", zero: "EPERM", alive: "ok" });
       setWritable(true);
-      got = await errors(`nbd+unix:///drbd7?socket=${ex.socket}`, {
+      got = await nbdErrors(`nbd+unix:///drbd7?socket=${ex.socket}`, {
         write: "h.pwrite(b'a' * 512, 0)",
       });
       assert.deepEqual(got, { write: "ok", alive: "ok" });
