@@ -33,16 +33,12 @@ Deno.test({
 
         // beta's daemon stops: its kernel still takes the data in, so protocol A completes the
         // writes to the application although beta has written none of them.
-        const pid = c.beta.daemonPid()!;
-        Deno.kill(pid, "SIGSTOP");
-        try {
+        await c.beta.frozen(async () => {
           await w.write(before, stalled);
           assert.equal(w.acks.length, before + stalled, "protocol A acked the stalled writes");
           assert.equal(await connState(c.alpha), "Connected");
           await c.alpha.cut();
-        } finally {
-          Deno.kill(pid, "SIGCONT");
-        }
+        });
         await w.write(before + stalled, after);
         await until(
           async () => await connState(c.alpha) !== "Connected",

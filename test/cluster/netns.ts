@@ -122,6 +122,21 @@ export class NetnsNode extends ClusterNode {
     await this.forget();
   }
 
+  /**
+   * Runs `fn` while the daemon is stopped (SIGSTOP): its kernel still takes the peer's data into
+   * the socket, but nothing reads, writes or acks it. The daemon continues afterwards.
+   */
+  async frozen<T>(fn: () => Promise<T>): Promise<T> {
+    const pid = this.daemonPid();
+    if (pid === undefined) throw new Error(`${this.name}: no daemon runs`);
+    Deno.kill(pid, "SIGSTOP");
+    try {
+      return await fn();
+    } finally {
+      Deno.kill(pid, "SIGCONT");
+    }
+  }
+
   /** Takes this host's end of the link down: the peer's packets stop arriving, silently. */
   async cut(): Promise<void> {
     await must("ip", ["-n", this.netns, "link", "set", "dev", this.veth, "down"]);

@@ -49,18 +49,14 @@ for (const protocol of ["C", "B", "A"] as const) {
 
           // Writes in flight at the cut: beta's daemon is paused, so its kernel takes the data in
           // but nothing acks it; then the link goes down under them.
-          const pid = c.beta.daemonPid()!;
-          Deno.kill(pid, "SIGSTOP");
-          try {
+          await c.beta.frozen(async () => {
             await w.aio(before, inFlight);
             await until(
               async () => await receiveQueued(c.beta) >= inFlight * BLOCK,
               "the in-flight writes to reach beta's socket",
             );
             await c.alpha.cut();
-          } finally {
-            Deno.kill(pid, "SIGCONT");
-          }
+          });
           // B, C: the first of these blocks until alpha declares the loss, the rest go to alpha
           // alone. A: they are done once handed to the socket, which sends into the void.
           await w.write(before + inFlight, after);

@@ -20,7 +20,7 @@ import {
   upSynced,
   withLogs,
 } from "./steps.ts";
-import { BLOCK, BlockWriter, readBlocks } from "./writer.ts";
+import { type Ack, BLOCK, BlockWriter, readBlocks } from "./writer.ts";
 
 const CAN = await netnsAvailable();
 
@@ -30,6 +30,22 @@ const BLOCKS = 256;
 const WRITES = 600;
 /** Where beta writes as the new Primary: block 10240 (40 MiB), far from alpha's extent. */
 const TAKEOVER_FIRST = 10240, TAKEOVER_BLOCKS = 64;
+
+/**
+ * Streams writes over the first BLOCKS blocks through alpha's device and kills alpha's daemon
+ * with SIGKILL once WRITES of them are acknowledged; the acknowledgements the writer saw.
+ */
+async function crashDuringWrites(c: NetnsCluster): Promise<Ack[]> {
+  const w = BlockWriter.start(c.alpha.socket);
+  try {
+    await w.stream(0, BLOCKS);
+    await w.acked(WRITES);
+    await c.alpha.kill9();
+  } finally {
+    await w.close();
+  }
+  return w.acks;
+}
 const SIZE = 64 << 20;
 
 /** `4 MB`, `512 KB` of drbdmeta's messages in KiB. */
@@ -52,15 +68,7 @@ for (const protocol of ["C", "B", "A"] as const) {
       });
       try {
         const bytes = await upSynced(c);
-        const w = BlockWriter.start(c.alpha.socket);
-        try {
-          await w.stream(0, BLOCKS);
-          await w.acked(WRITES);
-          await c.alpha.kill9();
-        } finally {
-          await w.close();
-        }
-        const acks = w.acks;
+        const acks = await crashDuringWrites(c);
         const last = acks[acks.length - 1].seq;
         // QD1: at most the write after the last ack was in flight when alpha died.
         const written = (s: number, b: number) => s >= 1 && s <= last + 1 && (s - 1) % BLOCKS === b;
@@ -124,14 +132,7 @@ Deno.test({
     const c = await NetnsCluster.create({ size: SIZE, net: "protocol C; connect-int 1;" });
     try {
       const bytes = await upSynced(c);
-      const w = BlockWriter.start(c.alpha.socket);
-      try {
-        await w.stream(0, BLOCKS);
-        await w.acked(WRITES);
-        await c.alpha.kill9();
-      } finally {
-        await w.close();
-      }
+      await crashDuringWrites(c);
       await until(async () => await connState(c.beta) !== "Connected", "beta to see alpha gone");
       // Nobody took over: beta's data generation is the one alpha crashed with, but alpha may
       // hold writes beta never got (none acknowledged), somewhere in the extents its activity

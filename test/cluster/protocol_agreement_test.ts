@@ -5,7 +5,15 @@
  * peer whose disk is too small).
  */
 import assert from "node:assert/strict";
-import { Cluster, type ClusterNode, have, peerDevice, run, untilLogged } from "./helpers.ts";
+import {
+  Cluster,
+  type ClusterNode,
+  have,
+  nbdUri,
+  peerDevice,
+  run,
+  untilLogged,
+} from "./helpers.ts";
 
 async function state(n: ClusterNode): Promise<string> {
   return (await n.status()).connections[0]["connection-state"];
@@ -105,7 +113,7 @@ Deno.test("two nodes with different disks agree on the smaller one: status and t
     if (have("nbdinfo")) {
       const info = await run("nbdinfo", [
         "--size",
-        `nbd+unix:///drbd0?socket=${c.alpha.socket}`,
+        nbdUri(c.alpha.socket),
       ]);
       assert.equal(Number(info.stdout.trim()), small * 1024);
     }

@@ -5,15 +5,11 @@
  * checksums of the files and of both disks' data areas, not only by status.
  */
 import assert from "node:assert/strict";
-import { peerDevice, sha256Prefix, until } from "./helpers.ts";
-import { netnsAvailable, NetnsCluster, type NetnsNode } from "./netns.ts";
+import { nbdUri, peerDevice, sha256Prefix, until } from "./helpers.ts";
+import { netnsAvailable, NetnsCluster } from "./netns.ts";
 import { CAN_MOUNT, withMounted } from "../util/mount.ts";
 
 const CAN = CAN_MOUNT && await netnsAvailable();
-
-function uri(n: NetnsNode): string {
-  return `nbd+unix:///drbd0?socket=${n.socket}`;
-}
 
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -42,14 +38,14 @@ Deno.test({
       for (let i = 0; i < data.length; i += 65536) {
         crypto.getRandomValues(data.subarray(i, i + 65536));
       }
-      await withMounted(c.alpha.dir, uri(c.alpha), true, async (fs) => {
+      await withMounted(c.alpha.dir, nbdUri(c.alpha.socket), true, async (fs) => {
         await Deno.writeFile(`${fs}/random.bin`, data);
         await Deno.mkdir(`${fs}/etc`);
         await Deno.writeTextFile(`${fs}/etc/motd`, "replicated by udrbd\n");
       });
       await c.alpha.adm("secondary", "r0");
       await c.beta.adm("primary", "r0");
-      await withMounted(c.beta.dir, uri(c.beta), false, async (fs) => {
+      await withMounted(c.beta.dir, nbdUri(c.beta.socket), false, async (fs) => {
         assert.equal(await sha256(await Deno.readFile(`${fs}/random.bin`)), await sha256(data));
         assert.equal(await Deno.readTextFile(`${fs}/etc/motd`), "replicated by udrbd\n");
       });

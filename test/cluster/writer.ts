@@ -9,6 +9,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { nbdUri } from "./helpers.ts";
 
 /** Bytes per block the writer writes. */
 export const BLOCK = 4096;
@@ -76,6 +77,18 @@ while True:
     out("done", cmd[0])
 `;
 
+/** Starts nbdsh running `script` against the export on the unix socket `socket`, all pipes open. */
+function spawnNbdsh(script: string, socket: string): Deno.ChildProcess {
+  return new Deno.Command("nbdsh", {
+    args: ["-c", script],
+    env: { PATH, LC_ALL: "C", NBD_URI: nbdUri(socket) },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 /** A running writer (see the module text); {@link BlockWriter.close} ends it. */
 export class BlockWriter {
   /** Every acknowledged write so far, in the order the client saw the acks. */
@@ -98,15 +111,7 @@ export class BlockWriter {
 
   /** Starts nbdsh connected to the NBD export on the unix socket `socket`. */
   static start(socket: string): BlockWriter {
-    const child = new Deno.Command("nbdsh", {
-      args: ["-c", SCRIPT],
-      env: { PATH, LC_ALL: "C", NBD_URI: `nbd+unix:///drbd0?socket=${socket}` },
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    return new BlockWriter(child);
+    return new BlockWriter(spawnNbdsh(SCRIPT, socket));
   }
 
   /** Whether the client has exited (e.g. its server died under it). */
@@ -242,14 +247,7 @@ for b in map(int, sys.stdin.read().split()):
     else:
         print(b, -1)
 `;
-  const child = new Deno.Command("nbdsh", {
-    args: ["-c", script],
-    env: { PATH, LC_ALL: "C", NBD_URI: `nbd+unix:///drbd0?socket=${socket}` },
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnNbdsh(script, socket);
   const w = child.stdin.getWriter();
   await w.write(new TextEncoder().encode(blocks.join("\n")));
   await w.close();
