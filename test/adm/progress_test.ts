@@ -5,19 +5,13 @@
  * percentages while it clears a big bitmap. Real daemons, real files, the real CLI.
  */
 import assert from "node:assert/strict";
+import { run, type RunResult, TEST_PATH } from "../util/process.ts";
 
 const MOD_TS = decodeURIComponent(new URL("../../mod.ts", import.meta.url).pathname);
-const PATH = "/usr/bin:/usr/sbin:/bin:/sbin:" + (Deno.env.get("PATH") ?? "");
 const HOST = Deno.hostname();
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function have(name: string): string | undefined {
-  for (const dir of PATH.split(":")) {
+  for (const dir of TEST_PATH.split(":")) {
     try {
       if (dir && Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
     } catch {
@@ -27,17 +21,9 @@ function have(name: string): string | undefined {
   return undefined;
 }
 
-async function run(cmd: string, args: string[], env: Record<string, string>): Promise<Result> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    env: { PATH, LC_ALL: "C", ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+/** Runs `cmd` with only PATH, LC_ALL=C and `env` in its environment. */
+function runPlain(cmd: string, args: string[], env: Record<string, string>): Promise<RunResult> {
+  return run(cmd, args, { env: { PATH: TEST_PATH, LC_ALL: "C", ...env }, clearEnv: true });
 }
 
 /** One node's environment: its own run directory, drbdmeta lib directory and host name. */
@@ -53,12 +39,12 @@ class Node {
     return [Deno.execPath(), "run", "-A", "--quiet", MOD_TS, ...args];
   }
 
-  udrbd(args: string[]): Promise<Result> {
+  udrbd(args: string[]): Promise<RunResult> {
     const [cmd, ...rest] = this.argv(args);
-    return run(cmd, rest, this.env);
+    return runPlain(cmd, rest, this.env);
   }
 
-  async ok(args: string[]): Promise<Result> {
+  async ok(args: string[]): Promise<RunResult> {
     const r = await this.udrbd(args);
     assert.equal(r.code, 0, `${this.name}: ${args.join(" ")}: ${r.stderr}${r.stdout}`);
     return r;
@@ -127,7 +113,9 @@ resource r1 {
     assert.match(status.stdout, /disk:Inconsistent/);
 
     const drbdadm = have("drbdadm");
-    if (drbdadm && (await run(drbdadm, ["--version"], {})).stdout.includes("DRBDADM_VERSION=9.")) {
+    if (
+      drbdadm && (await runPlain(drbdadm, ["--version"], {})).stdout.includes("DRBDADM_VERSION=9.")
+    ) {
       // the real drbdadm over stand-ins that fail where ours failed: apply-al on a missing file
       const stub = `${dir}/stub.sh`;
       Deno.writeTextFileSync(
@@ -135,7 +123,7 @@ resource r1 {
         `#!/bin/sh\necho "stub: $*" >&2\ncase "$*" in *d1*apply-al*) exit 20;; esac\nexit 0\n`,
       );
       Deno.chmodSync(stub, 0o755);
-      const real = await run(drbdadm, [
+      const real = await runPlain(drbdadm, [
         "-c",
         conf,
         `--drbdsetup=${stub}`,
@@ -212,7 +200,7 @@ Deno.test({
       }, "beta to become SyncTarget");
 
       const wait = beta.argv(["drbdadm", "-c", conf, "wait-sync", "r0"]);
-      const onTerminal = await run(
+      const onTerminal = await runPlain(
         script!,
         ["-qfec", wait.map((a) => `'${a}'`).join(" "), "/dev/null"],
         beta.env,

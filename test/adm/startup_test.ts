@@ -5,22 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { compileV8Flags, v8FlagsArg } from "../../lib/cli/v8_flags.ts";
+import { run, type RunResult } from "../util/process.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MOD = decodeURIComponent(new URL("mod.ts", ROOT).pathname);
 const BENCH = decodeURIComponent(new URL("bench/cli.ts", ROOT).pathname);
 const DENO_JSON = new URL("deno.json", ROOT);
 
-async function run(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+/** Runs deno with `args`, `env` added to the test's environment. */
+function deno(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return run(Deno.execPath(), args, { env });
 }
 
 Deno.test("the compile task's --v8-flags are read as one list, and none gives no argument", () => {
@@ -64,14 +58,14 @@ Deno.test({
           ["-c", bad, "dump", "all"],
         ]
       ) {
-        const plain = await run(["run", "-A", MOD, "drbdadm", ...args], env);
-        const flagged = await run(["run", "-A", flagArg, MOD, "drbdadm", ...args], env);
+        const plain = await deno(["run", "-A", MOD, "drbdadm", ...args], env);
+        const flagged = await deno(["run", "-A", flagArg, MOD, "drbdadm", ...args], env);
         assert.equal(flagged.code, plain.code, `exit code of ${args.join(" ")}`);
         assert.equal(flagged.stdout, plain.stdout, `stdout of ${args.join(" ")}`);
         assert.equal(flagged.stderr, plain.stderr, `stderr of ${args.join(" ")}`);
       }
       assert.match(
-        (await run(["run", "-A", flagArg, MOD, "drbdadm", "-c", good, "dump"], env))
+        (await deno(["run", "-A", flagArg, MOD, "drbdadm", "-c", good, "dump"], env))
           .stdout,
         /resource r39 \{/,
       );
@@ -82,7 +76,7 @@ Deno.test({
 });
 
 Deno.test("deno task bench:cli prints plain and compile-flagged udrbd rows next to the anchors", async () => {
-  const out = await run(["run", "-A", BENCH, "--reps", "1", "--resources", "3"]);
+  const out = await deno(["run", "-A", BENCH, "--reps", "1", "--resources", "3"]);
   assert.equal(out.code, 0, out.stderr);
   for (
     const row of [

@@ -83,8 +83,7 @@ export class NetnsNode extends ClusterNode {
   /** Runs `udrbd <args>` from source inside this host (no UDRBD_HOSTNAME: `uname -n` decides). */
   override async udrbd(args: string[]): Promise<RunResult> {
     const [prog, ...rest] = this.enter;
-    const out = await new Deno.Command(prog, {
-      args: [...rest, Deno.execPath(), "run", "-A", "--quiet", MOD_TS, ...args],
+    return await run(prog, [...rest, Deno.execPath(), "run", "-A", "--quiet", MOD_TS, ...args], {
       env: {
         PATH: TEST_PATH,
         LC_ALL: "C",
@@ -92,12 +91,7 @@ export class NetnsNode extends ClusterNode {
         DRBD_LIB_DIR: `${this.dir}/lib`,
       },
       clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    });
   }
 
   /** The pid of the running daemon, if one runs. */

@@ -109,15 +109,9 @@ export class TestNode {
 
   /** Runs `udrbd <args>` from source with this node's environment. */
   async udrbd(args: string[]): Promise<RunResult> {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MOD_TS, ...args],
+    return await run(Deno.execPath(), ["run", "-A", "--quiet", MOD_TS, ...args], {
       env: this.#env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    });
   }
 
   /** `drbdadm -c <conf> <args>` */

@@ -11,6 +11,7 @@ import { META_OPTIONS, UDRBD_TOOLS } from "../../lib/docs/model.ts";
 import { MemoryConsole } from "../../lib/cli/io.ts";
 import { drbdmetaMain } from "../../lib/meta/cli.ts";
 import { TOOLS } from "../../mod.ts";
+import { run } from "../util/process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MOD = `${ROOT}mod.ts`;
@@ -88,28 +89,15 @@ function hasProgram(name: string): boolean {
   return false;
 }
 
+/** Runs a shell with `env` added to the test's environment; its stdout, or throws. */
 async function runShell(
   argv: string[],
   env: Record<string, string>,
   stdin?: string,
 ): Promise<string> {
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    env,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${argv.join(" ")} failed (${out.code}):\n${stderr}`);
-  return stdout;
+  const out = await run(argv[0], argv.slice(1), { env, stdin });
+  if (out.code !== 0) throw new Error(`${argv.join(" ")} failed (${out.code}):\n${out.stderr}`);
+  return out.stdout;
 }
 
 /** Splits a command line the way bash fills COMP_WORDS: at unescaped blanks, and around `=`. */

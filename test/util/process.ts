@@ -27,11 +27,30 @@ export function have(name: string): boolean {
   });
 }
 
-/** Runs a program with a plain environment, `stdin` (if given) as its input. */
-export async function run(cmd: string, args: string[], stdin?: string): Promise<RunResult> {
+/** How {@link run} starts a program. */
+export interface RunOptions {
+  /** Bytes for its standard input (none: /dev/null). */
+  stdin?: string;
+  /** Variables set on top of the test's own (default: PATH={@link TEST_PATH}, LC_ALL=C). */
+  env?: Record<string, string>;
+  /** Only `env`, nothing inherited from the test's environment. */
+  clearEnv?: boolean;
+}
+
+/**
+ * Runs a program to its end and returns its exit code and output; by default with Debian's
+ * programs first on PATH and the C locale. A string as third argument is its standard input.
+ */
+export async function run(
+  cmd: string,
+  args: string[],
+  options: string | RunOptions = {},
+): Promise<RunResult> {
+  const { stdin, env, clearEnv } = typeof options === "string" ? { stdin: options } : options;
   const child = new Deno.Command(cmd, {
     args,
-    env: { PATH: TEST_PATH, LC_ALL: "C" },
+    env: env ?? { PATH: TEST_PATH, LC_ALL: "C" },
+    clearEnv,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
