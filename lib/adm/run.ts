@@ -18,6 +18,7 @@ import type { AdmCommand } from "./commands.ts";
 import type { Engine, StepOptions, StepRunner } from "./engine.ts";
 import { usageText } from "./usage.ts";
 import { phase } from "../config/timing.ts";
+import { exists } from "../util/fs.ts";
 
 /** drbdadm's exit codes used here (engine.ts has the full set; it is not loaded for dumps). */
 const E = { USAGE: 1, CONFIG_INVALID: 10 } as const;
@@ -139,15 +140,6 @@ async function runHandler(
   }
 }
 
-function fileExists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 interface Counts {
   normal: number;
   stacked: number;
@@ -224,7 +216,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
     configFile = found.file;
   }
   if (configFile === undefined) {
-    configFile = DEFAULT_CONFIG_FILES.find(fileExists);
+    configFile = DEFAULT_CONFIG_FILES.find(exists);
     if (!configFile) {
       die(
         E.CONFIG_INVALID,

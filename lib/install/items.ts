@@ -7,6 +7,7 @@
  */
 import { daemonUnit, resourceTarget, resourceUnit } from "./units.ts";
 import { compileV8Flags, v8FlagsArg } from "../cli/v8_flags.ts";
+import { exists } from "../util/fs.ts";
 
 /** The names installed in `<prefix>/sbin`: udrbd itself and the tools DRBD users know. */
 export const TOOL_NAMES = ["udrbd", "drbdadm", "drbdsetup", "drbdmeta", "drbd-overview"] as const;
@@ -37,15 +38,6 @@ export type InstallSource =
 export type InstallItem =
   | { kind: "link"; path: string; target: string }
   | { kind: "file"; path: string; content: Uint8Array; mode: number };
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Where this udrbd runs from: the compiled binary itself, or `deno run` of this checkout's

@@ -18,6 +18,8 @@
  * @module
  */
 
+import { exists } from "../util/fs.ts";
+
 /** The logger this module needs; the daemon's logger fits it. */
 export interface KernelLogger {
   info(m: string): void;
@@ -483,15 +485,6 @@ function lstat(p: string): Deno.FileInfo | undefined {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw e;
-  }
-}
-
-function exists(p: string): boolean {
-  try {
-    Deno.statSync(p);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -15,6 +15,7 @@ import {
   untilLogged,
   upAndSynced,
 } from "./helpers.ts";
+import { exists } from "../../lib/util/fs.ts";
 
 const haveQemu = have("qemu-io");
 
@@ -33,15 +34,6 @@ function readEnv(path: string): Record<string, string> {
     if (eq > 0) env[line.slice(0, eq)] = line.slice(eq + 1);
   }
   return env;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test(

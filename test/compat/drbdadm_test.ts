@@ -18,6 +18,7 @@
 import assert from "node:assert/strict";
 import { main } from "../../cmd/drbdadm.ts";
 import { MemoryConsole } from "../../lib/cli/io.ts";
+import { exists } from "../../lib/util/fs.ts";
 
 /** The real tool, by name: drbdadm names its helpers after how it was invoked. */
 const REAL = "drbdadm";
@@ -56,15 +57,6 @@ const STEP_COMMANDS = [
   "check-resize",
 ];
 const SH_COMMANDS = ["sh-dev", "sh-ll-dev", "sh-md-dev", "sh-md-idx", "sh-minor"];
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const HAVE_REAL = exists(REAL_PATH);
 const HOST = HAVE_REAL ? Deno.readTextFileSync("/proc/sys/kernel/hostname").trim() : "";

@@ -26,6 +26,7 @@ import {
   writeLkbd,
 } from "./util.ts";
 import { internalMdOffset, locator, readSuperblock, type Superblock } from "./md_format.ts";
+import { exists } from "../../lib/util/fs.ts";
 
 /** A file of the case to compare after the steps. */
 export interface FileSpec {
@@ -93,15 +94,6 @@ export async function applyDeviation(
   const rest = diffs.filter((d) => !deviation.expected.some((re) => re.test(d)));
   const problems = (await deviation.check(ctx)).map((p) => `${p} (udrbd: ${deviation.why})`);
   return [...rest, ...problems];
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function findSb(path: string, mdOffset?: number): Superblock | null {

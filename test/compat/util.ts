@@ -9,6 +9,7 @@
  */
 import { run } from "../../mod.ts";
 import { MemoryConsole } from "../../lib/cli/io.ts";
+import { exists } from "../../lib/util/fs.ts";
 
 /** The real drbdmeta (drbd-utils 9.22). */
 export const REAL = "/usr/sbin/drbdmeta";
@@ -34,17 +35,8 @@ export interface Outcome {
   stderr: string;
 }
 
-function fileExists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Whether the real drbdmeta is installed. */
-export const HAVE_REAL = fileExists(REAL);
+export const HAVE_REAL = exists(REAL);
 
 function commandWorks(cmd: string, args: string[]): boolean {
   try {
