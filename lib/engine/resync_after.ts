@@ -11,7 +11,7 @@
 
 import { ERR } from "./errors.ts";
 import type { PeerDevice } from "./resource.ts";
-import type { ReplicationState } from "./states.ts";
+import { isSyncing, type ReplicationState } from "./states.ts";
 
 /** What the dependency rules need to know of one minor. */
 export interface DependencyMinor {
@@ -23,18 +23,13 @@ export interface DependencyMinor {
   peers: PeerDevice[];
 }
 
-/** States from SyncSource to PausedSyncT in DRBD's order: resync and verify, running or paused. */
-const BUSY: ReadonlySet<ReplicationState> = new Set([
-  "SyncSource",
-  "SyncTarget",
-  "VerifyS",
-  "VerifyT",
-  "PausedSyncS",
-  "PausedSyncT",
-]);
+/** Resync and verify, running or paused: DRBD's SyncSource … PausedSyncT. */
+function busy(state: ReplicationState): boolean {
+  return isSyncing(state) || state === "VerifyS" || state === "VerifyT";
+}
 
 function holdsOthers(pd: PeerDevice): boolean {
-  return BUSY.has(pd.replication) || pd.resyncSuspDependency || pd.resyncSuspPeer ||
+  return busy(pd.replication) || pd.resyncSuspDependency || pd.resyncSuspPeer ||
     pd.resyncSuspUser;
 }
 

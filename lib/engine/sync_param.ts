@@ -10,7 +10,7 @@
 
 import type { SyncParamPacket } from "../wire/mod.ts";
 import { ERR } from "./errors.ts";
-import type { ReplicationState } from "./states.ts";
+import { isSyncing, type ReplicationState } from "./states.ts";
 import { digestFor } from "./verify.ts";
 
 /** The net options SyncParam carries. */
@@ -77,13 +77,6 @@ export function checkSyncParam(
   return logs.length ? { kind: "adopt", set, logs } : { kind: "agree" };
 }
 
-const RESYNCING: ReadonlySet<ReplicationState> = new Set([
-  "SyncSource",
-  "SyncTarget",
-  "PausedSyncS",
-  "PausedSyncT",
-]);
-
 /**
  * Why net-options may not change a connection's algorithms from `old` to `next` now, as
  * drbd_adm_net_opts checks before taking anything over: a different csums-alg while any of its
@@ -98,7 +91,7 @@ export function algChangeRefusal(
 ): number | undefined {
   const running = [...states];
   const changed = (option: string) => (old[option] ?? "") !== (next[option] ?? "");
-  if (changed("csums-alg") && running.some((s) => RESYNCING.has(s))) {
+  if (changed("csums-alg") && running.some(isSyncing)) {
     return ERR.CSUMS_RESYNC_RUNNING;
   }
   if (changed("verify-alg") && running.some((s) => s === "VerifyS" || s === "VerifyT")) {

@@ -15,6 +15,7 @@ import {
 } from "./text.ts";
 import type { ConnectionStatus, DeviceStatus, PeerDeviceStatus, ResourceStatus } from "./types.ts";
 import { hasSyncDetails, isSuspended } from "./types.ts";
+import { isSyncing } from "../engine/states.ts";
 
 /**
  * Render `drbdsetup status --json` (optionally for one resource; "all" or absent for every one).
@@ -95,9 +96,7 @@ const IN = "          ";
 function peerDeviceJson(pd: PeerDeviceStatus, size: number): string {
   const details = hasSyncDetails(pd);
   const repl = pd["replication-state"];
-  const withoutDetails = pd["rs-total"] === undefined &&
-    (repl === "SyncSource" || repl === "SyncTarget" || repl === "PausedSyncS" ||
-      repl === "PausedSyncT");
+  const withoutDetails = pd["rs-total"] === undefined && isSyncing(repl);
   const oosSectors = pd["out-of-sync"] * 2;
   const sizeSectors = size * 2;
   const inSync = sizeSectors === 0 ? 0 : 100 * (1 - oosSectors / sizeSectors);

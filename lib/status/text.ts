@@ -15,6 +15,7 @@ import type {
   WriteOrdering,
 } from "./types.ts";
 import { hasSyncDetails, isSuspended, suspendedText } from "./types.ts";
+import { isSyncing } from "../engine/states.ts";
 import { WrapWriter } from "./wrap.ts";
 
 /** Options of {@link formatStatus}, mirroring drbdsetup status's flags. */
@@ -238,7 +239,7 @@ function peerDeviceLine(ctx: Ctx, pd: PeerDeviceStatus, single: boolean, size: n
     }
     indent = 8;
     if (hasSyncDetails(pd)) w.print(indent, ` done:${fixed(percentDone(pd), 2)}`);
-    else if (pd["rs-total"] === undefined && isResyncing(pd) && size > 0) {
+    else if (pd["rs-total"] === undefined && isSyncing(pd["replication-state"]) && size > 0) {
       // a peer device without resync counters: estimate from out-of-sync, as 9.22 does
       w.print(indent, ` done:${fixed(100 * (1 - pd["out-of-sync"] / size), 2)}`);
     }
@@ -251,12 +252,6 @@ function peerDeviceLine(ctx: Ctx, pd: PeerDeviceStatus, single: boolean, size: n
     }
   }
   w.print(0, "\n");
-}
-
-/** 9.22's "in resync without details" states: SyncSource … PausedSyncT except the Verify ones. */
-function isResyncing(pd: PeerDeviceStatus): boolean {
-  const r = pd["replication-state"];
-  return r === "SyncSource" || r === "SyncTarget" || r === "PausedSyncS" || r === "PausedSyncT";
 }
 
 /** Something that accepts pieces with an indent: the wrapping writer or a plain line. */
