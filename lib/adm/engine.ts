@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Console, ExitError } from "../cli/io.ts";
+import { type Console, ExitError, MemoryConsole } from "../cli/io.ts";
 import type {
   Address,
   Config,
@@ -712,14 +712,7 @@ export class Engine {
 
   /** The device UUID in existing metadata (0 when there is none), read without printing. */
   async #readDevUuid(ctx: Ctx): Promise<bigint> {
-    let text = "";
-    const capture: Console = {
-      out: (t) => (text += t),
-      err: () => {},
-      stdinIsTerminal: () => false,
-      readLine: () => null,
-      flush: () => {},
-    };
+    const capture = new MemoryConsole();
     const v = ctx.vol!;
     const internal = v.metaDisk === "internal";
     const argv = [
@@ -733,7 +726,7 @@ export class Engine {
       "read-dev-uuid",
     ];
     await this.runner(argv, capture, { quiet: true, sleeps: "very-long" });
-    const m = /^\s*([0-9a-fA-F]+)/.exec(text);
+    const m = /^\s*([0-9a-fA-F]+)/.exec(capture.stdout);
     return m ? BigInt("0x" + m[1]) : 0n;
   }
 
@@ -808,18 +801,12 @@ export class Engine {
         this.exit(E.USAGE);
       }
     } else {
-      const capture: Console = {
-        out: (t) => (text += t),
-        err: () => {},
-        stdinIsTerminal: () => false,
-        readLine: () => null,
-        flush: () => {},
-      };
+      const capture = new MemoryConsole();
       const rv = await this.runner([this.opts.drbdsetup, "show"], capture, {
         quiet: true,
         sleeps: "short",
       });
-      if (rv !== 0) text = "";
+      if (rv === 0) text = capture.stdout;
     }
     this.#running = new Map(parseRunningConfig(text).map((r) => [r.name, r]));
     return this.#running;
