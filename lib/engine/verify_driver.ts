@@ -163,6 +163,15 @@ export class VerifyDriver {
     const where = h.where(d.volume);
     const alg = h.net()["verify-alg"] ?? "";
     const digest = digestFor(alg);
+    const reply = (bytes: Uint8Array) =>
+      h.send({
+        type: "VerifyReply",
+        volume: p.volume,
+        sector: p.sector,
+        blockId: p.blockId,
+        size: p.size,
+        digest: bytes,
+      });
     if (!d.disk || !digest) {
       h.log.once(
         `verify-alg ${where}`,
@@ -171,14 +180,7 @@ export class VerifyDriver {
           d.disk ? `verify-alg "${alg}" is not usable here` : "there is no disk here"
         }`,
       );
-      h.send({
-        type: "VerifyReply",
-        volume: p.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-        digest: new Uint8Array(0),
-      });
+      reply(new Uint8Array(0));
       return;
     }
     if (v.phase !== "verify") {
@@ -200,14 +202,7 @@ export class VerifyDriver {
     try {
       const buf = new Uint8Array(p.size);
       await d.disk.data.pread(buf, p.sector * 512);
-      h.send({
-        type: "VerifyReply",
-        volume: p.volume,
-        sector: p.sector,
-        blockId: p.blockId,
-        size: p.size,
-        digest: digest(buf),
-      });
+      reply(digest(buf));
     } finally {
       release();
     }
