@@ -4,7 +4,7 @@
  * that really differ move. DRBD's closing line reports the eliminated share.
  */
 import assert from "node:assert/strict";
-import { Cluster, have, peerDevice, qemuIo, sha256Prefix, until } from "./helpers.ts";
+import { Cluster, have, peerDevice, qemuIo, sha256Prefix, synced, until } from "./helpers.ts";
 
 Deno.test({
   name: "with csums-alg a resync sends only the blocks whose data differs, not every dirty one",
@@ -15,13 +15,7 @@ Deno.test({
     try {
       await Promise.all([c.alpha.adm("up", "r0"), c.beta.adm("up", "r0")]);
       await c.alpha.adm("primary", "--force", "r0");
-      const synced = async () => {
-        const [a, b] = [await c.alpha.status(), await c.beta.status()];
-        return peerDevice(a)["replication-state"] === "Established" &&
-          peerDevice(a)["out-of-sync"] === 0 && b.devices[0]["disk-state"] === "UpToDate" &&
-          peerDevice(b)["replication-state"] === "Established";
-      };
-      await until(synced, "the initial sync");
+      await until(() => synced(c), "the initial sync");
       await qemuIo(c.alpha.socket, "write -P 0xa1 0 1M");
 
       await c.beta.adm("disconnect", "r0");
@@ -34,7 +28,7 @@ Deno.test({
       assert.equal(peerDevice(await c.alpha.status())["out-of-sync"], 1024 + 64);
 
       await c.beta.adm("connect", "r0");
-      await until(synced, "the checksum-based resync");
+      await until(() => synced(c), "the checksum-based resync");
       assert.equal(peerDevice(await c.beta.status()).received, 64, "only the changed blocks");
       assert.match(
         c.alpha.log(),

@@ -266,17 +266,25 @@ export async function untilLogged(
   });
 }
 
+/**
+ * Whether r0 is in sync: Established on both nodes, beta's disk UpToDate and alpha's view of it
+ * too, both peers' disks UpToDate, and nothing out of sync on alpha.
+ */
+export async function synced(c: Cluster): Promise<boolean> {
+  const [a, b] = [await c.alpha.status(), await c.beta.status()];
+  return peerDevice(a)["replication-state"] === "Established" &&
+    peerDevice(a)["out-of-sync"] === 0 &&
+    peerDevice(a)["peer-disk-state"] === "UpToDate" &&
+    b.devices[0]["disk-state"] === "UpToDate" &&
+    peerDevice(b)["replication-state"] === "Established" &&
+    peerDevice(b)["peer-disk-state"] === "UpToDate";
+}
+
 /** Both nodes up, alpha forced Primary, initial sync finished; returns the data area bytes. */
 export async function upAndSynced(c: Cluster): Promise<number> {
   await Promise.all([c.alpha.adm("up", "r0"), c.beta.adm("up", "r0")]);
   await c.alpha.adm("primary", "--force", "r0");
-  await untilLogged(c, async () => {
-    const [a, b] = [await c.alpha.status(), await c.beta.status()];
-    return peerDevice(a)["replication-state"] === "Established" &&
-      peerDevice(a)["peer-disk-state"] === "UpToDate" &&
-      b.devices[0]["disk-state"] === "UpToDate" &&
-      peerDevice(b)["peer-disk-state"] === "UpToDate";
-  }, "the initial sync to finish");
+  await untilLogged(c, () => synced(c), "the initial sync to finish");
   return (await c.alpha.status()).devices[0].size * 1024;
 }
 

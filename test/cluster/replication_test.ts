@@ -4,25 +4,18 @@
  * and a wrong shared secret. Disks are compared byte for byte over their data areas.
  */
 import assert from "node:assert/strict";
-import { Cluster, have, peerDevice, qemuIo, sha256Prefix, until } from "./helpers.ts";
+import {
+  Cluster,
+  have,
+  peerDevice,
+  qemuIo,
+  sha256Prefix,
+  synced,
+  until,
+  upAndSynced,
+} from "./helpers.ts";
 
 const haveQemu = have("qemu-io");
-
-/** Both nodes up, alpha forced Primary, initial sync finished; returns the data area bytes. */
-async function upAndSynced(c: Cluster): Promise<number> {
-  await Promise.all([c.alpha.adm("up", "r0"), c.beta.adm("up", "r0")]);
-  await c.alpha.adm("primary", "--force", "r0");
-  await until(async () => {
-    const [a, b] = [await c.alpha.status(), await c.beta.status()];
-    return peerDevice(a)["replication-state"] === "Established" &&
-      peerDevice(a)["peer-disk-state"] === "UpToDate" &&
-      b.devices[0]["disk-state"] === "UpToDate" &&
-      peerDevice(b)["peer-disk-state"] === "UpToDate";
-  }, "the initial sync to finish").catch((e) => {
-    throw new Error(`${e.message}\nalpha:\n${c.alpha.log()}\nbeta:\n${c.beta.log()}`);
-  });
-  return (await c.alpha.status()).devices[0].size * 1024;
-}
 
 Deno.test("a forced primary fully syncs a fresh peer: both disks UpToDate and identical", async () => {
   const c = await Cluster.create();
@@ -94,12 +87,7 @@ Deno.test("after a disconnect only the blocks written meanwhile are resynced", {
     await qemuIo(c.alpha.socket, "write -P 0xc3 2M 1M", "write -P 0xd4 7170k 8k");
     assert.equal(peerDevice(await c.alpha.status())["out-of-sync"], (256 + 3) * 4);
     await c.beta.adm("connect", "r0");
-    await until(async () => {
-      const [a, b] = [await c.alpha.status(), await c.beta.status()];
-      return peerDevice(a)["replication-state"] === "Established" &&
-        peerDevice(a)["out-of-sync"] === 0 && b.devices[0]["disk-state"] === "UpToDate" &&
-        peerDevice(b)["replication-state"] === "Established";
-    }, "the resync after reconnect");
+    await until(() => synced(c), "the resync after reconnect");
     // Counters restart with the connection: beta received exactly the dirty blocks.
     assert.equal(peerDevice(await c.beta.status()).received, (256 + 3) * 4);
     assert.match(c.alpha.log(), /resync as SyncSource, bitmap sync/);

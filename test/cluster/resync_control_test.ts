@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { runFiles } from "../../lib/control/paths.ts";
-import { Cluster, type ClusterNode, peerDevice, sha256Prefix, until } from "./helpers.ts";
+import { Cluster, type ClusterNode, peerDevice, sha256Prefix, synced, until } from "./helpers.ts";
 
 /** Fills the data area of `node`'s backing file with pseudo-random bytes (the sync carries them). */
 async function seed(node: ClusterNode, bytes: number): Promise<void> {
@@ -82,12 +82,7 @@ Deno.test("pause-sync stops a running resync on both nodes and resume-sync finis
     assert.match(notMine.stderr, /\(157\) Sync-pause flag is already cleared\.\nNote: .*peer node/);
 
     await c.beta.adm("resume-sync", "r0");
-    await until(async () => {
-      const [a, t] = [await c.alpha.status(), await c.beta.status()];
-      return peerDevice(a)["replication-state"] === "Established" &&
-        t.devices[0]["disk-state"] === "UpToDate" &&
-        peerDevice(t)["replication-state"] === "Established";
-    }, "the resync to finish after resume-sync");
+    await until(() => synced(c), "the resync to finish after resume-sync");
     for (const n of [c.alpha, c.beta]) {
       assert.match(n.log(), /Resync suspended/);
       assert.match(n.log(), /Syncer continues\./);
@@ -130,11 +125,7 @@ Deno.test("resync options changed with peer-device-options apply to the running 
       return a["replication-state"] === "Established" ||
         (a["rs-c-sync-rate"] ?? 0) > 1024;
     }, "the controller to take over");
-    await until(async () => {
-      const [a, b] = [await c.alpha.status(), await c.beta.status()];
-      return peerDevice(a)["replication-state"] === "Established" &&
-        b.devices[0]["disk-state"] === "UpToDate";
-    }, "the resync to finish at the new rate");
+    await until(() => synced(c), "the resync to finish at the new rate");
     const show = (await c.alpha.udrbd(["drbdsetup", "show", "r0"])).stdout;
     assert.doesNotMatch(show, /c-plan-ahead/, "20 is the default again");
     assert.match(show, /c-max-rate\s+40960k;/);
@@ -176,12 +167,7 @@ Deno.test("a resync paused before the nodes connect shows PausedSyncS/PausedSync
       return a["replication-state"] === "PausedSyncS" && b["replication-state"] === "PausedSyncT";
     }, "both sides to resync paused");
     await c.alpha.adm("resume-sync", "r0");
-    await until(async () => {
-      const [a, b] = [await c.alpha.status(), await c.beta.status()];
-      return peerDevice(a)["replication-state"] === "Established" &&
-        b.devices[0]["disk-state"] === "UpToDate" &&
-        peerDevice(b)["replication-state"] === "Established";
-    }, "the resync to finish after resume-sync");
+    await until(() => synced(c), "the resync to finish after resume-sync");
     await until(
       () =>
         replStates(ea.lines()).at(-1) === "Established" &&

@@ -7,19 +7,15 @@
  * node is taken over by the other, as DRBD's SyncParam does.
  */
 import assert from "node:assert/strict";
-import { Cluster, type ClusterNode, peerDevice, sha256Prefix, until } from "./helpers.ts";
-
-/** Both nodes up, alpha forced Primary, initial sync finished. */
-async function upAndSynced(c: Cluster): Promise<void> {
-  await Promise.all([c.alpha.adm("up", "r0"), c.beta.adm("up", "r0")]);
-  await c.alpha.adm("primary", "--force", "r0");
-  await until(async () => {
-    const [a, b] = [await c.alpha.status(), await c.beta.status()];
-    return peerDevice(a)["replication-state"] === "Established" &&
-      b.devices[0]["disk-state"] === "UpToDate" &&
-      peerDevice(b)["replication-state"] === "Established";
-  }, "the initial sync to finish");
-}
+import {
+  Cluster,
+  type ClusterNode,
+  peerDevice,
+  sha256Prefix,
+  synced,
+  until,
+  upAndSynced,
+} from "./helpers.ts";
 
 const DONE = /Online verify done \(total \d+ sec; paused 0 sec; \d+ K\/sec\)/;
 
@@ -114,12 +110,7 @@ Deno.test("online verify finds exactly the blocks corrupted on the secondary, an
 
     await c.beta.adm("disconnect", "r0");
     await c.beta.adm("connect", "r0");
-    await until(async () => {
-      const [a, b] = [await c.alpha.status(), await c.beta.status()];
-      return peerDevice(a)["replication-state"] === "Established" &&
-        peerDevice(a)["out-of-sync"] === 0 && b.devices[0]["disk-state"] === "UpToDate" &&
-        peerDevice(b)["replication-state"] === "Established";
-    }, "the resync after reconnect");
+    await until(() => synced(c), "the resync after reconnect");
     // Only the three blocks crossed the wire.
     assert.equal(peerDevice(await c.beta.status()).received, 3 * 4);
     await c.beta.adm("down", "r0");
