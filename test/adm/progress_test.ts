@@ -116,11 +116,12 @@ resource r1 {
     if (
       drbdadm && (await runPlain(drbdadm, ["--version"], {})).stdout.includes("DRBDADM_VERSION=9.")
     ) {
-      // the real drbdadm over stand-ins that fail where ours failed: apply-al on a missing file
+      // the real drbdadm over stand-ins that fail where ours failed: apply-al on a missing file.
+      // The pattern names r1's whole disk path: the random temp dir name may itself hold "d1".
       const stub = `${dir}/stub.sh`;
       Deno.writeTextFileSync(
         stub,
-        `#!/bin/sh\necho "stub: $*" >&2\ncase "$*" in *d1*apply-al*) exit 20;; esac\nexit 0\n`,
+        `#!/bin/sh\necho "stub: $*" >&2\ncase "$*" in *" ${dir}/d1 "*apply-al*) exit 20;; esac\nexit 0\n`,
       );
       Deno.chmodSync(stub, 0o755);
       const real = await runPlain(drbdadm, [
