@@ -13,6 +13,10 @@
  * V8 flags that `deno task compile` bakes into dist/udrbd (read from deno.json), which is how
  * the installed binary starts. The empty script runs without flags in both comparisons.
  *
+ * The floor row runs bench/cli_floor.ts on the same file: a tokenizer and printer with none of
+ * drbdadm's semantics, the least any `dump all` written for Deno can cost, measured in the same
+ * run.
+ *
  * `--timing` also runs udrbd's `dump all` and `sh-resources` N times with `UDRBD_TIMING=1`, in
  * both forms, and prints the median of each phase it reports (where the time goes inside the
  * process).
@@ -24,6 +28,7 @@ import { parseArgs } from "node:util";
 import { compileV8Flags, v8FlagsArg } from "../lib/cli/v8_flags.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
+const FLOOR = new URL("./cli_floor.ts", import.meta.url).pathname;
 const DENO_JSON = new URL("../deno.json", import.meta.url);
 
 /** The row label of udrbd run with the compiled binary's V8 flags. */
@@ -109,6 +114,8 @@ async function main(): Promise<void> {
       ["deno run (empty script)", deno, ["run", "-A", `${dir}/empty.ts`]],
       // start-up without a configuration: what module loading alone costs
       ["udrbd drbdadm --version", deno, ["run", "-A", MOD, "drbdadm", "--version"]],
+      // the least a dump can do: split the file into its section tree and print it back
+      ["floor: tokenize+print", deno, ["run", "-A", FLOOR, conf]],
       ["real drbdadm dump all", "drbdadm", dump.slice(1)],
       ["udrbd drbdadm dump all", deno, ["run", "-A", MOD, ...dump]],
       ["real drbdadm sh-resources", "drbdadm", sh.slice(1)],
@@ -134,6 +141,10 @@ async function main(): Promise<void> {
       console.log(`${name.padEnd(30)} ${m(name).toFixed(1).padStart(8)}`);
     }
     if (flags) console.log(`\n${FLAGGED}: deno run ${flags} (deno task compile's V8 flags)`);
+    console.log(
+      `\nfloor (tokenizer+printer, no semantics) /empty-start ` +
+        `${(m("floor: tokenize+print") / empty).toFixed(2)}x`,
+    );
     console.log("");
     for (const what of ["dump all", "sh-resources"]) {
       const forms = [["udrbd", `udrbd drbdadm ${what}`]];
