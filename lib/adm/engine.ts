@@ -777,7 +777,8 @@ export class Engine {
     // loaded here: no other command needs the comparison
     const { planAdjust } = await import("./adjust.ts");
     const running = (await this.#runningConfig()).get(res.name);
-    planAdjust(this, ctx, running, { disk: !skipDisk, net: !skipNet });
+    const note = this.opts.verbose > 2 ? (m: string) => this.io.err(m) : undefined;
+    planAdjust(this, ctx, running, { disk: !skipDisk, net: !skipNet, note });
     return 0;
   }
 

@@ -467,9 +467,12 @@ async function runNamed(
   // drbdadm resolves every name into one context that outlives each name: once any known
   // resource was named (the checks above count), an unknown name ends it silently with 1.
   let current = names.map((id) => find(splitId(id).resName)).filter((r) => r).at(-1);
+  // the connection, too, stays from an earlier name until a name with `:peer` replaces it
+  let conn: Connection | undefined;
   let rv = 0;
   for (const id of names) {
     let t = resolve(engine, id);
+    if (splitId(id).peer !== undefined) conn = t.conn;
     if (!t.res) {
       if (current) throw new ExitError(E.USAGE);
       t = byMinor(config, id, die);
@@ -504,7 +507,7 @@ async function runNamed(
     }
     engine.opts.stacked = res.stacked;
     if (cmd.name === "outdate") engine.checkDisklessOutdate(res, vol);
-    const r = await engine.callCmd(cmd, { cmd, res, vol, conn: t.conn }, true);
+    const r = await engine.callCmd(cmd, { cmd, res, vol, conn }, true);
     if (r > rv) rv = r;
   }
   return rv;

@@ -322,13 +322,12 @@ const pendingVerify = new WeakMap<Resource, () => void>();
 
 /**
  * For a dump of named resources: checks that this host's address of `res` exists here, as
- * drbdadm does just before it prints that resource; returns the messages to print (none when
- * the address is fine or was checked already).
+ * drbdadm does just before it prints that resource (each time it is named); returns the
+ * messages to print (none when the address is fine).
  */
 export function verifyBeforeDump(config: Config, res: Resource): string[] {
   const check = pendingVerify.get(res);
   if (!check) return [];
-  pendingVerify.delete(res);
   const problems = contexts.get(config)?.problems;
   if (!problems) return [];
   const before = problems.list.length;
