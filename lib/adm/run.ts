@@ -213,6 +213,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   if (configFile === undefined && cmd.useCachedConfigFile && names.length > 0) {
     const { lookupConfig } = await import("./registry.ts");
     const found = lookupConfig(names[0]);
+    if (found.error) die(found.error.exitCode, found.error.message);
     if (found.message) io.err(found.message);
     configFile = found.file;
   }

@@ -285,12 +285,14 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
         fail(problems.list, read.exitCode);
       }
     }
-    // a minor number is read only while no name has found a resource (see findByArg)
-    const named = names.some((n) => findByName(config, n));
+    // a minor number is read only while no name has found a resource (see findByArg): any
+    // resource name does (drbdadm's checks see them all first), a minor-N once it is reached
+    let named = names.some((n) => findByName(config, n));
     selected = [];
     for (let nIdx = 0; nIdx < names.length; nIdx++) {
       const n = names[nIdx];
       const res = findByArg(config, n, named, problems);
+      if (res) named = true;
       // drbdadm binds peers for names only: ctx_by_minor leaves `minor-N` unbound (no `_name`)
       if (res && res.name === splitArgId(n).resName) {
         setPeerInResource(ctx, res);

@@ -205,3 +205,13 @@ Deno.test("an unknown resource after a known one ends drbdadm with 1 and no mess
     assert.equal(r.err, "");
   });
 });
+
+Deno.test("a handler called with a malformed minor-N stops before looking for its configuration, as drbdadm 9.22 does", async () => {
+  // without -c, handlers look up the configuration registered for their first name
+  const bad = await adm(["-d", "fence-peer", "minor-x"]);
+  assert.equal(bad.code, 20);
+  assert.equal(bad.err, "x is not a valid number\n");
+  const empty = await adm(["-d", "fence-peer", "minor-"]);
+  assert.equal(empty.code, 100);
+  assert.equal(empty.err, "missing number argument\n");
+});

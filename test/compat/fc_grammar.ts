@@ -183,6 +183,32 @@ resource keep {
     volumes: { dl: [0, 1], keep: [0] },
     minors: [60, 61, 62],
   },
+  {
+    name: "mixed",
+    text: `skip resource old { on x { } }
+resource elsewhere {
+  device minor 70; disk /dev/fc/e; meta-disk internal;
+  on hostx { address 10.9.6.1:7070; }
+  on hosty { address 10.9.6.2:7070; }
+}
+resource fl {
+  device minor 71; disk /dev/fc/fl; meta-disk internal;
+  floating 10.9.6.5:7071;
+  floating 10.9.6.6:7071;
+}
+resource here {
+  startup { wfc-timeout 20; degr-wfc-timeout 10; }
+  handlers { before-resync-target "/bin/true"; }
+  device minor 72; disk /dev/fc/here; meta-disk internal;
+  on @HOST@ { address 10.9.6.1:7072; }
+  on away { address 10.9.6.2:7072; }
+}
+`,
+    resources: ["elsewhere", "fl", "here", "old"],
+    peers: { elsewhere: ["hosty"], fl: ["10.9.6.6"], here: ["away", "@HOST@"] },
+    volumes: { elsewhere: [0], fl: [0], here: [0] },
+    minors: [70, 71, 72],
+  },
 ];
 
 /** `drbdadm help`'s commands. */
