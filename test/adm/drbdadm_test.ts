@@ -104,7 +104,7 @@ Deno.test("without -d, create-md and dump-md run drbdmeta in-process on the back
   await withConfig(R0, async (conf, dir) => {
     const img = `${dir}/disk.img`;
     using f = Deno.openSync(img, { create: true, write: true });
-    f.truncate(64 << 20);
+    f.truncateSync(64 << 20);
     const created = await adm(["-c", conf, "create-md", "r0"]);
     assert.equal(created.code, 0, created.err);
     assert.match(created.out + created.err, /New drbd meta data block successfully created/);
