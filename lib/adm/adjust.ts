@@ -28,6 +28,8 @@ export interface AdjustTarget {
 export interface AdjustScope {
   disk: boolean;
   net: boolean;
+  /** Where drbdadm's `-vvv` notes on what it found go (new resource, new minor...). */
+  note?: (message: string) => void;
 }
 
 const cmd = (name: string) => findCommand(name)!;
@@ -198,6 +200,14 @@ export function planAdjust(
     plans.splice(at < 0 ? plans.length : at, 0, p);
   }
 
+  if (!running) scope.note?.(`New resource ${res.name}\n`);
+  for (const p of plans) {
+    const { vol } = p;
+    if (!p.running) scope.note?.(`New minor ${vol.minor} (vol:${vol.vnr})\n`);
+    else if (!confVols.includes(vol)) {
+      scope.note?.(`Deleting minor ${vol.minor} (vol:${vol.vnr}) from kernel, not in config\n`);
+    }
+  }
   if (!running) target.schedule(cmd("new-resource"), base, "prereq");
   else if (!optionsEqual(res.resOptions, running.resOptions)) {
     target.schedule(RES_OPTIONS_DEFAULTS, base, "resource");

@@ -20,7 +20,7 @@ import type {
   Volume,
 } from "../config/types.ts";
 import { lookupOption } from "../options/mod.ts";
-import { configProblems, verifyBeforeDump } from "../config/mod.ts";
+import { configProblems, setPeers, verifyBeforeDump } from "../config/mod.ts";
 import { parseRunningConfig, type RunningResource } from "../config/running.ts";
 // drbdadm's hostname_in_list; lib/config/mod.ts does not export it
 import { hostnameInList } from "../config/parser.ts";
@@ -189,7 +189,8 @@ export class Engine {
   ): Promise<number> {
     const { dryRun, verbose, shVarname } = this.opts;
     if (dryRun || verbose) {
-      if (shVarname) {
+      // `-n ""` counts: drbdadm tests the pointer, not the text
+      if (shVarname !== undefined) {
         this.io.out(`${shVarname}=${resName !== undefined ? shellEscape(resName) : ""}\n`);
       }
       this.io.out(argv.map(shellEscape).join(" ") + "\n");
@@ -279,6 +280,8 @@ export class Engine {
   /** drbdadm's call_cmd: iterates volumes and/or connections unless the context fixes them. */
   async callCmd(cmd: AdmCommand, ctx: Ctx, exitOnFail: boolean): Promise<number> {
     const res = ctx.res!;
+    // a resource named as minor-N has no peers bound yet (drbdadm binds them here)
+    if (cmd.needPeer) setPeers(this.config, res);
     const iterVols = !ctx.vol && cmd.iterateVolumes;
     const iterConns = !ctx.conn && cmd.needPeer;
     const base: Ctx = { ...ctx, cmd };
@@ -733,6 +736,8 @@ export class Engine {
   #up(ctx: Ctx): number {
     const res = ctx.res!;
     this.schedule(NEW_RESOURCE, ctx, "prereq");
+    // up and adjust bind the peers themselves: a minor-N name did not
+    setPeers(this.config, res);
     for (const conn of res.connections) {
       if (conn.ignore) continue;
       const c = { ...ctx, conn };
@@ -759,6 +764,7 @@ export class Engine {
    */
   async #adjust(ctx: Ctx): Promise<number> {
     const res = ctx.res!;
+    setPeers(this.config, res);
     if (!this.#adjustFlags) {
       const take = (prefix: string) => {
         const i = this.opts.backendOptions.findIndex((b) => b.startsWith(prefix));
@@ -771,7 +777,8 @@ export class Engine {
     // loaded here: no other command needs the comparison
     const { planAdjust } = await import("./adjust.ts");
     const running = (await this.#runningConfig()).get(res.name);
-    planAdjust(this, ctx, running, { disk: !skipDisk, net: !skipNet });
+    const note = this.opts.verbose > 2 ? (m: string) => this.io.err(m) : undefined;
+    planAdjust(this, ctx, running, { disk: !skipDisk, net: !skipNet, note });
     return 0;
   }
 

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { readAdmNumber } from "../config/arg_ids.ts";
 import { runDir } from "../control/paths.ts";
 
 function linkOf(kind: "resource" | "minor", id: string): string {
@@ -48,19 +49,28 @@ export function registerMinor(minor: number, file: string): void {
 }
 
 /**
- * The configuration file registered for `arg` (a resource name, or `minor-N` / a minor number
- * as drbdadm accepts them), or undefined with drbd-utils' message for stderr.
+ * The configuration file registered for `arg` (a resource name, or `minor-N`), or undefined
+ * with drbd-utils' message for stderr; `error` when N is not a number (drbdadm stops there).
  */
-export function lookupConfig(arg: string): { file?: string; message?: string } {
-  const m = /^(?:minor-)?(\d+)$/.exec(arg);
-  const link = m ? linkOf("minor", m[1]) : linkOf("resource", arg);
+export function lookupConfig(
+  arg: string,
+): { file?: string; message?: string; error?: { message: string; exitCode: number } } {
+  let minor: number | undefined;
+  if (arg.startsWith("minor-")) {
+    const n = readAdmNumber(arg.slice(6));
+    if (n.error !== undefined) return { error: { message: `${n.error}\n`, exitCode: n.exitCode } };
+    // drbdadm keeps the number in an int: past 2^31 it is no minor but a resource name
+    const v = Number(n.value & 0xffffffffn) | 0;
+    if (v >= 0) minor = v;
+  }
+  const link = minor !== undefined ? linkOf("minor", String(minor)) : linkOf("resource", arg);
   try {
     Deno.statSync(link);
     return { file: Deno.readLinkSync(link) };
   } catch {
     return {
-      message: m
-        ? `Don't know which config file belongs to minor ${m[1]}, trying default ones...\n`
+      message: minor !== undefined
+        ? `Don't know which config file belongs to minor ${minor}, trying default ones...\n`
         : `Don't know which config file belongs to resource ${arg}, trying default ones...\n`,
     };
   }

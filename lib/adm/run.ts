@@ -19,6 +19,7 @@ import type { Engine, StepOptions, StepRunner } from "./engine.ts";
 import { usageText } from "./usage.ts";
 import { phase } from "../config/timing.ts";
 import { exists } from "../util/fs.ts";
+import { readAdmNumber, splitArgId } from "../config/arg_ids.ts";
 
 /** drbdadm's exit codes used here (engine.ts has the full set; it is not loaded for dumps). */
 const E = { USAGE: 1, CONFIG_INVALID: 10 } as const;
@@ -212,6 +213,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   if (configFile === undefined && cmd.useCachedConfigFile && names.length > 0) {
     const { lookupConfig } = await import("./registry.ts");
     const found = lookupConfig(names[0]);
+    if (found.error) die(found.error.exitCode, found.error.message);
     if (found.message) io.err(found.message);
     configFile = found.file;
   }
@@ -391,33 +393,11 @@ interface Target {
   error?: string;
 }
 
-/** Splits `res[:peer][/vol]` as drbdadm does (volume after the last `/`, peer after `:`). */
-function splitId(id: string): { resName: string; peer?: string; vnr?: string } {
-  let rest = id;
-  let vnr: string | undefined;
-  const slash = rest.lastIndexOf("/");
-  if (slash >= 0) {
-    vnr = rest.slice(slash + 1);
-    rest = rest.slice(0, slash);
-  }
-  const colon = rest.indexOf(":");
-  let peer: string | undefined;
-  if (colon >= 0) {
-    peer = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-  }
-  return { resName: rest, peer, vnr };
-}
+const splitId = splitArgId;
 
-function strtoll(text: string): number {
-  const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(text);
-  if (!m) return 0;
-  const v = m[2].startsWith("0x") || m[2].startsWith("0X")
-    ? parseInt(m[2], 16)
-    : m[2].length > 1 && m[2].startsWith("0")
-    ? parseInt(m[2], 8)
-    : parseInt(m[2], 10);
-  return m[1] === "-" ? -v : v;
+/** A number of a command-line name (minor, volume), as a C `unsigned` holds it. */
+function u32(value: bigint): number {
+  return Number(value & 0xffffffffn);
 }
 
 function hostByName(res: Resource, name: string) {
@@ -441,6 +421,12 @@ async function runNamed(
     const r = config.resources.find((x) => x.name === n);
     return r && !r.ignore ? r : undefined;
   };
+  // drbdadm reads each name's volume number first (proxy commands reach here unchecked)
+  for (const id of names) {
+    const { vnr } = splitId(id);
+    const n = vnr === undefined ? undefined : readAdmNumber(vnr);
+    if (n?.error !== undefined) die(n.exitCode, `${n.error}\n`);
+  }
   // drbdadm first checks that no name enables a connection twice.
   const enabled = new Set<Connection>();
   for (const id of names) {
@@ -482,16 +468,19 @@ async function runNamed(
   // drbdadm resolves every name into one context that outlives each name: once any known
   // resource was named (the checks above count), an unknown name ends it silently with 1.
   let current = names.map((id) => find(splitId(id).resName)).filter((r) => r).at(-1);
+  // the connection, too, stays from an earlier name until a name with `:peer` replaces it
+  let conn: Connection | undefined;
   let rv = 0;
   for (const id of names) {
     let t = resolve(engine, id);
+    if (splitId(id).peer !== undefined) conn = t.conn;
     if (!t.res) {
       if (current) throw new ExitError(E.USAGE);
-      t = byMinor(config, id);
+      t = byMinor(config, id, die);
     }
     if (!t.res) die(E.USAGE, `'${id}' not defined in your config (for this host).\n`);
     current = t.res;
-    if (t.error) die(E.USAGE, t.error);
+    if (t.error !== undefined) die(E.USAGE, t.error);
     const res = t.res!;
     let vol = t.vol;
     if (!cmd.volIdRequired && !cmd.iterateVolumes && vol && !cmd.volIdOptional) {
@@ -519,17 +508,23 @@ async function runNamed(
     }
     engine.opts.stacked = res.stacked;
     if (cmd.name === "outdate") engine.checkDisklessOutdate(res, vol);
-    const r = await engine.callCmd(cmd, { cmd, res, vol, conn: t.conn }, true);
+    const r = await engine.callCmd(cmd, { cmd, res, vol, conn }, true);
     if (r > rv) rv = r;
   }
   return rv;
 }
 
 /** drbdadm's ctx_by_minor: `minor-N` names the volume with that minor. */
-function byMinor(config: Config, id: string): Target {
-  const m = /^minor-(.*)$/.exec(id);
-  if (!m) return {};
-  const minor = strtoll(m[1]);
+function byMinor(
+  config: Config,
+  id: string,
+  die: (code: number, message: string) => never,
+): Target {
+  if (!id.startsWith("minor-")) return {};
+  const n = readAdmNumber(id.slice(6));
+  if (n.error !== undefined) die(n.exitCode, `${n.error}\n`);
+  const minor = u32(n.value!);
+  if (minor === 0xffffffff) return {};
   for (const r of config.resources) {
     if (r.ignore) continue;
     const vol = r.me?.volumes.find((v) => v.minor === minor);
@@ -584,9 +579,13 @@ function resolve(engine: Engine, id: string): Target {
     }
   }
   if (vnr !== undefined) {
-    const n = strtoll(vnr);
-    const vol = res.me?.volumes.find((v) => v.vnr === n);
-    if (!vol) return { res, error: `Resource '${resName}' has no volume ${n}\n` };
+    // loadConfig read every volume number already: a bad one ended the run there
+    const n = readAdmNumber(vnr);
+    const vnrU32 = n.error === undefined ? u32(n.value) : 0xffffffff;
+    // drbdadm's "no volume" ~0U: not found, without a word
+    if (vnrU32 === 0xffffffff) return { res, error: "" };
+    const vol = res.me?.volumes.find((v) => v.vnr === vnrU32);
+    if (!vol) return { res, error: `Resource '${resName}' has no volume ${vnrU32 | 0}\n` };
     t.vol = vol;
   }
   return t;

@@ -13,6 +13,8 @@ import { postParse, ResolveAbort, type ResolveContext, setPeerInResource } from 
 import { expandCommon } from "./inherit.ts";
 import { canonifyPath } from "./files.ts";
 import { hostnameInList } from "./parser.ts";
+import { readAdmNumber, splitArgId } from "./arg_ids.ts";
+import type { Problems } from "./problems.ts";
 import { phase } from "./timing.ts";
 
 /** Options for {@link parseConfigFile} and {@link parseConfigText}. */
@@ -25,6 +27,8 @@ export interface ParseOptions {
   configToTest?: string;
   /** `-E FILE` (repeatable): files that `include` statements skip. */
   configToExclude?: string[];
+  /** `-v`: report include patterns that match nothing. */
+  verbose?: boolean;
 }
 
 /** A parsed configuration plus what drbdadm printed to stderr on the way. */
@@ -52,7 +56,11 @@ function parseAndResolve(
   options: ParseOptions,
 ): Loaded {
   const hostname = options.hostname ?? nodeName();
-  const parser = new Parser({ hostname, excludeFiles: options.configToExclude });
+  const parser = new Parser({
+    hostname,
+    excludeFiles: options.configToExclude,
+    verbose: options.verbose,
+  });
   phase("node name");
   try {
     parser.parseTop(file, text, save);
@@ -268,12 +276,25 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
       isDump || (!r.ignore && r.stacked === !!options.stacked)
     );
   } else {
+    // drbdadm reads every name's volume number before it looks at any name
+    for (const n of names) {
+      const { vnr } = splitArgId(n);
+      const read = vnr === undefined ? undefined : readAdmNumber(vnr);
+      if (read?.error !== undefined) {
+        problems.error(read.error);
+        fail(problems.list, read.exitCode);
+      }
+    }
+    // a minor number is read only while no name has found a resource (see findByArg): any
+    // resource name does (drbdadm's checks see them all first), a minor-N once it is reached
+    let named = names.some((n) => findByName(config, n));
     selected = [];
     for (let nIdx = 0; nIdx < names.length; nIdx++) {
       const n = names[nIdx];
-      const res = findByArg(config, n);
+      const res = findByArg(config, n, named, problems);
+      if (res) named = true;
       // drbdadm binds peers for names only: ctx_by_minor leaves `minor-N` unbound (no `_name`)
-      if (res && res.name === resourceNameOf(n)) {
+      if (res && res.name === splitArgId(n).resName) {
         setPeerInResource(ctx, res);
       }
       if (!res) {
@@ -303,13 +324,12 @@ const pendingVerify = new WeakMap<Resource, () => void>();
 
 /**
  * For a dump of named resources: checks that this host's address of `res` exists here, as
- * drbdadm does just before it prints that resource; returns the messages to print (none when
- * the address is fine or was checked already).
+ * drbdadm does just before it prints that resource (each time it is named); returns the
+ * messages to print (none when the address is fine).
  */
 export function verifyBeforeDump(config: Config, res: Resource): string[] {
   const check = pendingVerify.get(res);
   if (!check) return [];
-  pendingVerify.delete(res);
   const problems = contexts.get(config)?.problems;
   if (!problems) return [];
   const before = problems.list.length;
@@ -317,16 +337,33 @@ export function verifyBeforeDump(config: Config, res: Resource): string[] {
   return joinRunOns(problems.list.slice(before).map((d) => d.message));
 }
 
-function findByArg(config: Config, arg: string): Resource | undefined {
+function findByName(config: Config, arg: string): Resource | undefined {
   // drbdadm's ctx_by_name treats resources without this host as unknown
-  const byName = config.resources.find((r) => r.name === resourceNameOf(arg));
-  if (byName) return byName.ignore ? undefined : byName;
-  const m = /^minor-(\d+)$/.exec(arg);
-  if (m) {
-    const minor = Number(m[1]);
-    return config.resources.find((r) => r.me?.volumes.some((v) => v.minor === minor));
+  const byName = config.resources.find((r) => r.name === splitArgId(arg).resName);
+  return byName?.ignore ? undefined : byName;
+}
+
+/**
+ * The resource `arg` names. A `minor-N` is looked up only when `named` is false: once a name
+ * found a resource, drbdadm never reads a minor number (a later unknown name ends the run).
+ */
+function findByArg(
+  config: Config,
+  arg: string,
+  named: boolean,
+  problems: Problems,
+): Resource | undefined {
+  const byName = findByName(config, arg);
+  if (byName || named || !arg.startsWith("minor-")) return byName;
+  const read = readAdmNumber(arg.slice(6));
+  if (read.error !== undefined) {
+    problems.error(read.error);
+    fail(problems.list, read.exitCode);
   }
-  return undefined;
+  const minor = Number(read.value & 0xffffffffn);
+  return config.resources.find((r) =>
+    !r.ignore && r.me?.volumes.some((v) => v.minor === minor && minor !== 0xffffffff)
+  );
 }
 
 function isTty(): boolean {

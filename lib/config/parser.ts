@@ -257,6 +257,8 @@ export interface ParserOptions {
   readFile?: (path: string) => string;
   /** Files `include` skips, as if already read (drbdadm's `-E FILE`). */
   excludeFiles?: string[];
+  /** `-v`: say so when an include pattern matches no file. */
+  verbose?: boolean;
 }
 
 /** What the parser produces before resolution. */
@@ -433,6 +435,7 @@ export class Parser {
   readonly resources: Resource[] = [];
   #hostname: string;
   #readFile: (path: string) => string;
+  #verbose: boolean;
   #f!: FileCtx;
   #fline = 1;
   #cSectionStart = 1;
@@ -445,6 +448,7 @@ export class Parser {
   constructor(options: ParserOptions) {
     this.#hostname = options.hostname;
     this.#readFile = options.readFile ?? ((p) => Deno.readTextFileSync(p));
+    this.#verbose = options.verbose ?? false;
     for (const f of options.excludeFiles ?? []) this.#seenFiles.add(realPath(f));
   }
 
@@ -688,6 +692,11 @@ export class Parser {
       if (!hasGlobMagic(pattern)) {
         this.#err(
           `${this.#f.save}:${line}: Failed to open include file '${pattern}'.`,
+          { file: this.#f.save, line },
+        );
+      } else if (this.#verbose) {
+        this.problems.warn(
+          `${this.#f.save}:${line}: no match for include pattern '${pattern}'.`,
           { file: this.#f.save, line },
         );
       }

@@ -64,11 +64,11 @@ Deno.test("drbdadm -d up prints the drbdsetup and drbdmeta steps in drbdadm's or
   });
 });
 
-Deno.test("the 8.4-era 'drbdadm -- --overwrite-data-of-peer primary' forces the promotion", async () => {
+Deno.test("the 8.4-era 'drbdadm -- --overwrite-data-of-peer primary' promotes without force, as drbdadm 9.22 does", async () => {
   await withConfig(R0, async (conf) => {
     const r = await adm(["-c", conf, "-d", "--", "--overwrite-data-of-peer", "primary", "r0"]);
     assert.equal(r.code, 0, r.err);
-    assert.equal(r.out, "drbdsetup primary r0 --force\n");
+    assert.equal(r.out, "drbdsetup primary r0\n");
   });
 });
 
@@ -104,7 +104,7 @@ Deno.test("without -d, create-md and dump-md run drbdmeta in-process on the back
   await withConfig(R0, async (conf, dir) => {
     const img = `${dir}/disk.img`;
     using f = Deno.openSync(img, { create: true, write: true });
-    f.truncate(64 << 20);
+    f.truncateSync(64 << 20);
     const created = await adm(["-c", conf, "create-md", "r0"]);
     assert.equal(created.code, 0, created.err);
     assert.match(created.out + created.err, /New drbd meta data block successfully created/);
@@ -204,4 +204,14 @@ Deno.test("an unknown resource after a known one ends drbdadm with 1 and no mess
     assert.equal(r.out, "drbdsetup primary r0\n");
     assert.equal(r.err, "");
   });
+});
+
+Deno.test("a handler called with a malformed minor-N stops before looking for its configuration, as drbdadm 9.22 does", async () => {
+  // without -c, handlers look up the configuration registered for their first name
+  const bad = await adm(["-d", "fence-peer", "minor-x"]);
+  assert.equal(bad.code, 20);
+  assert.equal(bad.err, "x is not a valid number\n");
+  const empty = await adm(["-d", "fence-peer", "minor-"]);
+  assert.equal(empty.code, 100);
+  assert.equal(empty.err, "missing number argument\n");
 });
