@@ -223,8 +223,14 @@ export function parseCommandLine(args: string[], io: Console): AdmInvocation | n
       }
     }
   }
-  // drbdadm 9.22 passes on only the options the command's drbdsetup call knows: the 8.4-era
-  // `-- --overwrite-data-of-peer primary` promotes without force, as with drbd-utils
   inv.backendOptions = [...backend, ...checked];
+  if (cmd.name === "primary") {
+    // DRBD 8.3/8.4-era seed scripts force the first promotion with this spelling. We keep it
+    // meaning --force on purpose: drbdadm 9.22 drops it and promotes without force, and such
+    // a script's promotion of an Inconsistent disk then fails.
+    inv.backendOptions = inv.backendOptions.map((o) =>
+      o === "--overwrite-data-of-peer" ? "--force" : o
+    );
+  }
   return { ...inv, command: cmd };
 }

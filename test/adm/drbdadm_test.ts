@@ -64,11 +64,11 @@ Deno.test("drbdadm -d up prints the drbdsetup and drbdmeta steps in drbdadm's or
   });
 });
 
-Deno.test("the 8.4-era 'drbdadm -- --overwrite-data-of-peer primary' promotes without force, as drbdadm 9.22 does", async () => {
+Deno.test("the 8.4-era 'drbdadm -- --overwrite-data-of-peer primary' forces the promotion", async () => {
   await withConfig(R0, async (conf) => {
     const r = await adm(["-c", conf, "-d", "--", "--overwrite-data-of-peer", "primary", "r0"]);
     assert.equal(r.code, 0, r.err);
-    assert.equal(r.out, "drbdsetup primary r0\n");
+    assert.equal(r.out, "drbdsetup primary r0 --force\n");
   });
 });
 

@@ -151,6 +151,16 @@ function crashed(o: Outcome): boolean {
 }
 
 /**
+ * The command line the real tool must run to show what ours should do with `args`. Where we
+ * differ from drbdadm 9.22 on purpose, the real tool gets the spelling that means the same:
+ * for `primary`, the 8.4-era `--overwrite-data-of-peer` means `--force` to us (9.22 drops it).
+ */
+function asReal(args: string[]): string[] {
+  if (!args.includes("primary")) return args;
+  return args.map((a) => a === "--overwrite-data-of-peer" ? "--force" : a);
+}
+
+/**
  * Runs `lines` with both tools; resolves to the differences, and the lines where the real tool
  * crashed (left out of the comparison).
  */
@@ -159,7 +169,7 @@ export async function compareLines(
   work: string,
   host: string,
 ): Promise<{ findings: Finding[]; crashes: Finding[] }> {
-  const real = await pool(lines, (l) => runReal(l.args, work));
+  const real = await pool(lines, (l) => runReal(asReal(l.args), work));
   const findings: Finding[] = [];
   const crashes: Finding[] = [];
   for (let i = 0; i < lines.length; i++) {
