@@ -1371,7 +1371,8 @@ export class Parser {
   #parseStackedSection(res: Resource): void {
     this.#cSectionStart = this.#line;
     this.#fline = this.#line;
-    const host = this.#newHost([]);
+    // drbdadm never sets a stacked-on-top-of section's config_line: its messages say line 0
+    const host = { ...this.#newHost([]), pos: this.#pos(0) };
     res.hosts.push(host);
     const lower = this.#exp("TK_STRING").text;
     this.#checkUniq("stacked-on-top-of", `stacked:${lower}`);

@@ -442,7 +442,11 @@ function setOnHostsInRes(ctx: ResolveContext, res: Resource, all: Resource[]): v
     if (host.address?.addr && addrScopeLocal(host.address.addr)) {
       for (let hIdx = 0; hIdx < host.names.length; hIdx++) {
         const h = host.names[hIdx];
-        ctx.parser.checkUniq("IP", `${h}:${host.address.addr}:${host.address.port}`, host.pos);
+        // checked after parsing, where drbdadm's check_uniq names the line the scanner ended on
+        ctx.parser.checkUniq("IP", `${h}:${host.address.addr}:${host.address.port}`, {
+          file: ctx.file,
+          line: ctx.lastLine,
+        });
       }
     }
   }

@@ -59,11 +59,15 @@ interface Outcome {
   where: string;
   /** The first line of stderr, noise dropped. */
   first: string;
+  /** All of stderr, noise dropped. */
+  stderr: string;
 }
 
 function outcome(stdout: string, stderr: string, code: number, work: string): Outcome {
-  const first = stderr.split("\n").filter((l) => !NOISE.test(l))[0] ?? "";
+  const kept = stderr.split("\n").filter((l) => !NOISE.test(l));
+  const first = kept[0] ?? "";
   return {
+    stderr: kept.join("\n").replaceAll(work, "@DIR@"),
     stdout: stdout.replaceAll(work, "@DIR@"),
     code,
     where: code === 0 ? "" : /[A-Za-z0-9_.-]+\.(conf|res|inc):[0-9]+/.exec(first)?.[0] ?? "",
@@ -126,8 +130,14 @@ export class FuzzDir {
   }
 }
 
-function describe(args: string[], real: Outcome, ours: Outcome): string {
+function describe(args: string[], real: Outcome, ours: Outcome, allStderr: boolean): string {
   let text = "";
+  if (allStderr && real.first === ours.first && real.stderr !== ours.stderr) {
+    const r = real.stderr.split("\n"), o = ours.stderr.split("\n");
+    let i = 0;
+    while (i < r.length && r[i] === o[i]) i++;
+    text += `  stderr differs at line ${i + 1}:\n    real: ${r[i]}\n    ours: ${o[i]}\n`;
+  }
   if (real.code !== ours.code) text += `  exit code: real ${real.code}, ours ${ours.code}\n`;
   if (real.where !== ours.where) {
     text += `  first error at: real '${real.where}', ours '${ours.where}'\n`;
@@ -146,12 +156,13 @@ function describe(args: string[], real: Outcome, ours: Outcome): string {
 
 /**
  * Compares both tools on the configuration of `seed`, written into `dir`. `full` runs every
- * per-resource command of the compat script; otherwise only dumps and `-d up`.
+ * per-resource command of the compat script; otherwise only dumps and `-d up`. `allStderr`
+ * compares all of stderr, not only its first line.
  */
 export async function compareSeed(
   seed: number,
   dir: FuzzDir,
-  options: { full?: boolean; parallel?: number } = {},
+  options: { full?: boolean; parallel?: number; allStderr?: boolean } = {},
 ): Promise<{ text: string; how: string[]; differences: Difference[]; accepted: boolean }> {
   const { text, how } = generate(seed);
   const conf = `${dir.path}/s${seed}.conf`;
@@ -182,7 +193,7 @@ export async function compareSeed(
     const differences: Difference[] = [];
     for (let i = 0; i < lines.length; i++) {
       const ours = await runOurs(lines[i], dir.path, dir.host);
-      const d = describe(lines[i], real[i], ours);
+      const d = describe(lines[i], real[i], ours, options.allStderr ?? false);
       if (d) differences.push({ args: lines[i], text: d.replaceAll(dir.path, "@DIR@") });
     }
     return { text, how, differences, accepted: names.length > 0 };
@@ -195,11 +206,12 @@ if (import.meta.main) {
   const first = Number(Deno.args[0] ?? 0);
   const count = Number(Deno.args[1] ?? 100);
   const full = Deno.args.includes("--full");
+  const allStderr = Deno.args.includes("--stderr");
   const dir = new FuzzDir();
   let differing = 0, accepted = 0;
   try {
     for (let seed = first; seed < first + count; seed++) {
-      const r = await compareSeed(seed, dir, { full });
+      const r = await compareSeed(seed, dir, { full, allStderr });
       if (r.accepted) accepted++;
       if (!r.differences.length) continue;
       differing++;
