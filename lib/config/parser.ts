@@ -12,7 +12,7 @@ import {
   validateValue,
 } from "../options/lookup.ts";
 import type { OptionDef, Section } from "../options/types.ts";
-import { type Diagnostic, EXIT } from "./errors.ts";
+import { type Diagnostic, directoryMessage, EXIT } from "./errors.ts";
 import { Lexer, type Token } from "./lexer.ts";
 import type {
   Address,
@@ -510,6 +510,13 @@ export class Parser {
     throw new ParseAbort(code);
   }
 
+  /** A directory opens in drbdadm; reading it stops the scanner (see directoryMessage). */
+  #failIfDirectory(e: unknown, path: string): void {
+    if (e instanceof Deno.errors.IsADirectory) {
+      this.#fatal(directoryMessage(path), undefined, EXIT.SYNTAX);
+    }
+  }
+
   #got(): string {
     const s = this.#yytext;
     return `${s.slice(0, 20)}${s.length > 20 ? "..." : ""}`;
@@ -702,7 +709,8 @@ export class Parser {
       let text: string;
       try {
         text = this.#readFile(abs);
-      } catch {
+      } catch (e) {
+        this.#failIfDirectory(e, abs);
         this.#err(
           `${this.#f.save}:${line}: Failed to open include file '${m}'.`,
           { file: this.#f.save, line },
@@ -1867,7 +1875,8 @@ export class Parser {
     let text: string;
     try {
       text = this.#readFile(abs);
-    } catch {
+    } catch (e) {
+      this.#failIfDirectory(e, abs);
       this.#err(
         `${this.#f.save}:${this.#line}: Failed to open template file '${file}'.`,
         { file: this.#f.save, line: this.#line },
