@@ -227,6 +227,21 @@ export class ParseAbort extends Error {
   }
 }
 
+/** Length in bytes, as C's strlen counts the UTF-8 text of a token. */
+function utf8Length(s: string): number {
+  // deno-lint-ignore no-control-regex
+  return /^[\x00-\x7f]*$/.test(s) ? s.length : new TextEncoder().encode(s).length;
+}
+
+/**
+ * The first 20 bytes of a token, as drbdadm's "%.20s" prints it (a character cut in two shows
+ * as U+FFFD, which is what the cut bytes read as).
+ */
+function first20Bytes(s: string): string {
+  if (utf8Length(s) === s.length) return s.slice(0, 20);
+  return new TextDecoder().decode(new TextEncoder().encode(s).slice(0, 20));
+}
+
 /** Field lists of drbdadm's option contexts, in its order (for "expected" messages). */
 function fields(section: Section, exclude: string[] = []): OptionDef[] {
   return optionsInSection(section).filter((d) => !exclude.includes(d.name));
@@ -519,7 +534,7 @@ export class Parser {
 
   #got(): string {
     const s = this.#yytext;
-    return `${s.slice(0, 20)}${s.length > 20 ? "..." : ""}`;
+    return `${first20Bytes(s)}${utf8Length(s) > 20 ? "..." : ""}`;
   }
 
   #peExpected(exp: string, hint?: string): never {
@@ -565,7 +580,7 @@ export class Parser {
         return;
     }
     this.#fatal(
-      `${this.#f.file}:${this.#line}: ${msg} >>>${this.#yytext.slice(0, 20)}...<<<`,
+      `${this.#f.file}:${this.#line}: ${msg} >>>${first20Bytes(this.#yytext)}...<<<`,
       this.#pos(),
     );
   }

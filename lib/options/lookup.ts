@@ -111,7 +111,10 @@ export function validateValue(def: OptionDef, value: string): ValueProblem | und
     case "flag":
       return value === "yes" || value === "no" ? undefined : "not 'yes' or 'no'";
     case "string":
-      return def.maxLength !== undefined && value.length >= def.maxLength ? "too long" : undefined;
+      // the kernel's limit is in bytes (strlen)
+      return def.maxLength !== undefined && new TextEncoder().encode(value).length >= def.maxLength
+        ? "too long"
+        : undefined;
     case "numeric-or-enum": {
       if (def.values?.includes(value)) return undefined;
       const n = enumNumber(value);
