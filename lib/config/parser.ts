@@ -705,7 +705,8 @@ export class Parser {
   #include(pattern: string): void {
     const base = this.#f.save === "STDIN" ? Deno.cwd() : dirname(this.#f.save);
     const line = this.#line;
-    const matches = expandGlob(pattern, base);
+    // glob("") matches nothing (it does not name the including file's folder)
+    const matches = pattern === "" ? [] : expandGlob(pattern, base);
     if (matches.length === 0) {
       if (!hasGlobMagic(pattern)) {
         this.#err(
