@@ -110,11 +110,17 @@ export class FuzzDir {
   readonly path: string;
   /** This machine's node name, which `@HOST@` becomes. */
   readonly host: string;
+  #runDir: string | undefined;
 
   /** Makes the folder with the included files in it. */
   constructor() {
     this.host = Deno.readTextFileSync("/proc/sys/kernel/hostname").trim();
     this.path = Deno.makeTempDirSync({ prefix: "udrbd-fe-" });
+    // `-d adjust` asks the node what runs: ask an empty run folder, not a daemon someone else
+    // started on this machine, as the real drbdsetup finds no DRBD module here
+    this.#runDir = Deno.env.get("UDRBD_RUN_DIR");
+    Deno.mkdirSync(`${this.path}/run`);
+    Deno.env.set("UDRBD_RUN_DIR", `${this.path}/run`);
     Deno.mkdirSync(`${this.path}/inc`);
     for (const [name, text] of Object.entries(INCLUDED)) {
       Deno.writeTextFileSync(`${this.path}/${name}`, this.fill(text));
@@ -128,6 +134,8 @@ export class FuzzDir {
 
   /** Removes the folder. */
   remove(): void {
+    if (this.#runDir === undefined) Deno.env.delete("UDRBD_RUN_DIR");
+    else Deno.env.set("UDRBD_RUN_DIR", this.#runDir);
     Deno.removeSync(this.path, { recursive: true });
   }
 }

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { compareSeed, FuzzDir, HAVE_REAL } from "./fe_fuzz_compare.ts";
 
 /** The seeds every run checks: the same configurations each time. */
-const SEEDS = Array.from({ length: 300 }, (_, i) => i);
+const SEEDS = Array.from({ length: 700 }, (_, i) => i);
 
 Deno.test({
   name: "drbdadm rejects and accepts generated odd configurations as drbd-utils 9.22 does",
