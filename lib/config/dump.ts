@@ -166,7 +166,8 @@ function volume(o: Out, hasLower: boolean, vol: Volume, verbose: boolean): void 
     o.i(`volume ${vol.vnr} {\n`);
     o.indent++;
   }
-  const remote = vol.minor === -1 && !vol.device && !vol.disk && !vol.metaDisk && !vol.metaIndex;
+  const remote = vol.minor === -1 && !vol.device && vol.disk === undefined && !vol.metaDisk &&
+    !vol.metaIndex;
   if (!remote) {
     section(o, "disk", vol.diskOptions, vol.pdOptions);
     if (vol.parsedDevice || verbose) {

@@ -18,6 +18,17 @@ export const EXIT = {
   EXEC_ERROR: 20,
 } as const;
 
+/**
+ * What drbdadm prints when a file it reads (the `-c` file, an include, a template file) turns out
+ * to be a directory: fopen() succeeds, then its scanner's read fails and the scanner exits with
+ * status 2 ({@link EXIT.SYNTAX}) without naming a place. The first line is the scanner's own
+ * words, so scripts matching drbdadm's stderr still match; the second says what happened.
+ */
+export function directoryMessage(path: string): string {
+  return `input in flex scanner failed
+${path}: is a directory, not a configuration file.`;
+}
+
 /** One message drbdadm would print to stderr, with the place it refers to when known. */
 export interface Diagnostic {
   /** The complete text drbdadm prints (may span lines, without the final newline). */

@@ -220,8 +220,29 @@ export class Lexer {
   /** The most recently returned token. */
   last: Token = { kind: "eof", text: "", quoted: false, line: 1 };
 
+  /** True when #text holds the UTF-8 bytes of the file, one character per byte. */
+  #bytes = false;
+
   constructor(text: string) {
-    this.#text = text;
+    // drbdadm's scanner reads bytes: a non-ASCII character is one token per byte and counts
+    // as several characters against the 255 of a quoted string, so scan the UTF-8 bytes
+    if (/[^\p{ASCII}]/u.test(text)) {
+      let bin = "";
+      for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
+      this.#text = bin;
+      this.#bytes = true;
+    } else this.#text = text;
+  }
+
+  /**
+   * Token text back from scanned bytes: UTF-8 decoded, so a lone byte of a character shows as
+   * U+FFFD (what drbdadm's raw byte reads as), and a NUL as nothing (drbdadm prints C strings).
+   */
+  #decode(s: string): string {
+    if (!this.#bytes) return s === "\0" ? "" : s;
+    const bytes = Uint8Array.from(s, (c) => c.charCodeAt(0));
+    const text = new TextDecoder().decode(bytes);
+    return text === "\0" ? "" : text;
   }
 
   /** The next token (kind "eof" at the end). */
@@ -317,7 +338,7 @@ export class Lexer {
       len = quotedLen(t, p);
       if (len > 0) {
         this.#pos = p + len;
-        const text = unescape(t.slice(p, p + len));
+        const text = this.#decode(unescape(t.slice(p, p + len)));
         return this.last = { kind: "string", text, quoted: true, line: this.line };
       }
       // a quoted string error can only be longer when the string did not match
@@ -341,11 +362,11 @@ export class Lexer {
     if (len === 0) {
       // flex's "." rule: one character (not a newline).
       this.#pos = p + 1;
-      return this.last = { kind: "else", text: t[p], quoted: false, line: this.line };
+      return this.last = { kind: "else", text: this.#decode(t[p]), quoted: false, line: this.line };
     }
     // flex counts lines only in its "\n" rule: newlines inside a token do not count
     this.#pos = p + len;
-    const raw = len === 1 && kind === ":" ? ":" : t.slice(p, p + len);
+    const raw = len === 1 && kind === ":" ? ":" : this.#decode(t.slice(p, p + len));
     if (kind === "string" && KEYWORDS.has(raw)) kind = "keyword";
     return this.last = { kind, text: raw, quoted: false, line: this.line };
   }

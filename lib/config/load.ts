@@ -6,7 +6,7 @@
  */
 
 import type { Config, Resource } from "./types.ts";
-import { ConfigError, type Diagnostic, EXIT, joinRunOns } from "./errors.ts";
+import { ConfigError, type Diagnostic, directoryMessage, EXIT, joinRunOns } from "./errors.ts";
 import { hostHasIp, nodeName } from "./host.ts";
 import { ParseAbort, Parser } from "./parser.ts";
 import { postParse, ResolveAbort, type ResolveContext, setPeerInResource } from "./resolve.ts";
@@ -110,6 +110,13 @@ function parseAndResolve(
   return { config, diagnostics: parser.problems.list, ctx };
 }
 
+/** The error for a configuration file that cannot be read, as drbdadm reports it. */
+function unreadable(path: string, e: unknown): ConfigError {
+  return e instanceof Deno.errors.IsADirectory
+    ? new ConfigError(directoryMessage(path), { exitCode: EXIT.SYNTAX })
+    : new ConfigError(`Can not open '${path}'.\n.`, { exitCode: EXIT.EXEC_ERROR });
+}
+
 /**
  * Parses a drbd.conf file (with its includes) and resolves it as drbdadm's `post_parse` does:
  * volumes are merged into host sections, node-ids assigned, implicit connections created and
@@ -121,8 +128,8 @@ export function parseConfigFile(path: string, options: ParseOptions = {}): Confi
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
-  } catch {
-    throw new ConfigError(`Can not open '${path}'.\n.`, { exitCode: EXIT.EXEC_ERROR });
+  } catch (e) {
+    throw unreadable(path, e);
   }
   return parseAndResolve(path, canonifyPath(path), text, options).config;
 }
@@ -202,8 +209,8 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
   } else {
     try {
       text = Deno.readTextFileSync(path);
-    } catch {
-      throw new ConfigError(`Can not open '${path}'.\n.`, { exitCode: EXIT.EXEC_ERROR });
+    } catch (e) {
+      throw unreadable(path, e);
     }
   }
   const file = fromStdin ? "STDIN" : path;

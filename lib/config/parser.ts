@@ -12,7 +12,7 @@ import {
   validateValue,
 } from "../options/lookup.ts";
 import type { OptionDef, Section } from "../options/types.ts";
-import { type Diagnostic, EXIT } from "./errors.ts";
+import { type Diagnostic, directoryMessage, EXIT } from "./errors.ts";
 import { Lexer, type Token } from "./lexer.ts";
 import type {
   Address,
@@ -225,6 +225,21 @@ export class ParseAbort extends Error {
   constructor(readonly exitCode: number) {
     super("parse aborted");
   }
+}
+
+/** Length in bytes, as C's strlen counts the UTF-8 text of a token. */
+function utf8Length(s: string): number {
+  // deno-lint-ignore no-control-regex
+  return /^[\x00-\x7f]*$/.test(s) ? s.length : new TextEncoder().encode(s).length;
+}
+
+/**
+ * The first 20 bytes of a token, as drbdadm's "%.20s" prints it (a character cut in two shows
+ * as U+FFFD, which is what the cut bytes read as).
+ */
+function first20Bytes(s: string): string {
+  if (utf8Length(s) === s.length) return s.slice(0, 20);
+  return new TextDecoder().decode(new TextEncoder().encode(s).slice(0, 20));
 }
 
 /** Field lists of drbdadm's option contexts, in its order (for "expected" messages). */
@@ -514,9 +529,16 @@ export class Parser {
     throw new ParseAbort(code);
   }
 
+  /** A directory opens in drbdadm; reading it stops the scanner (see directoryMessage). */
+  #failIfDirectory(e: unknown, path: string): void {
+    if (e instanceof Deno.errors.IsADirectory) {
+      this.#fatal(directoryMessage(path), undefined, EXIT.SYNTAX);
+    }
+  }
+
   #got(): string {
     const s = this.#yytext;
-    return `${s.slice(0, 20)}${s.length > 20 ? "..." : ""}`;
+    return `${first20Bytes(s)}${utf8Length(s) > 20 ? "..." : ""}`;
   }
 
   #peExpected(exp: string, hint?: string): never {
@@ -562,7 +584,7 @@ export class Parser {
         return;
     }
     this.#fatal(
-      `${this.#f.file}:${this.#line}: ${msg} >>>${this.#yytext.slice(0, 20)}...<<<`,
+      `${this.#f.file}:${this.#line}: ${msg} >>>${first20Bytes(this.#yytext)}...<<<`,
       this.#pos(),
     );
   }
@@ -687,7 +709,8 @@ export class Parser {
   #include(pattern: string): void {
     const base = this.#f.save === "STDIN" ? Deno.cwd() : dirname(this.#f.save);
     const line = this.#line;
-    const matches = expandGlob(pattern, base);
+    // glob("") matches nothing (it does not name the including file's folder)
+    const matches = pattern === "" ? [] : expandGlob(pattern, base);
     if (matches.length === 0) {
       if (!hasGlobMagic(pattern)) {
         this.#err(
@@ -711,7 +734,8 @@ export class Parser {
       let text: string;
       try {
         text = this.#readFile(abs);
-      } catch {
+      } catch (e) {
+        this.#failIfDirectory(e, abs);
         this.#err(
           `${this.#f.save}:${line}: Failed to open include file '${m}'.`,
           { file: this.#f.save, line },
@@ -1380,7 +1404,8 @@ export class Parser {
   #parseStackedSection(res: Resource): void {
     this.#cSectionStart = this.#line;
     this.#fline = this.#line;
-    const host = this.#newHost([]);
+    // drbdadm never sets a stacked-on-top-of section's config_line: its messages say line 0
+    const host = { ...this.#newHost([]), pos: this.#pos(0) };
     res.hosts.push(host);
     const lower = this.#exp("TK_STRING").text;
     this.#checkUniq("stacked-on-top-of", `stacked:${lower}`);
@@ -1875,7 +1900,8 @@ export class Parser {
     let text: string;
     try {
       text = this.#readFile(abs);
-    } catch {
+    } catch (e) {
+      this.#failIfDirectory(e, abs);
       this.#err(
         `${this.#f.save}:${this.#line}: Failed to open template file '${file}'.`,
         { file: this.#f.save, line: this.#line },

@@ -80,7 +80,8 @@ function inheritVolumes(ctx: ResolveContext, from: Volume[], host: HostSection):
       t.metaDiskPos = s.metaDiskPos;
       insertVolume(host.volumes, t);
     }
-    if (!t.disk && s.disk) {
+    // unset is undefined; "" (disk "") counts as given, as drbdadm's non-NULL pointer does
+    if (t.disk === undefined && s.disk !== undefined) {
       t.disk = s.disk;
       for (let hIdx = 0; hIdx < names.length; hIdx++) {
         const h = names[hIdx];
@@ -114,9 +115,9 @@ function checkVolumeComplete(
   vol: Volume,
 ): void {
   if (!vol.device && vol.minor === -1) derror(ctx, host, res, "device");
-  if (vol.disk || vol.metaDisk || vol.metaIndex) {
-    if (!(vol.disk && vol.disk === "none")) {
-      if (!vol.disk) derror(ctx, host, res, "disk");
+  if (vol.disk !== undefined || vol.metaDisk || vol.metaIndex) {
+    if (vol.disk !== "none") {
+      if (vol.disk === undefined) derror(ctx, host, res, "disk");
       if (!vol.metaDisk && !vol.metaIndex) {
         vol.metaDisk = "internal";
         vol.metaIndex = "internal";
@@ -442,7 +443,11 @@ function setOnHostsInRes(ctx: ResolveContext, res: Resource, all: Resource[]): v
     if (host.address?.addr && addrScopeLocal(host.address.addr)) {
       for (let hIdx = 0; hIdx < host.names.length; hIdx++) {
         const h = host.names[hIdx];
-        ctx.parser.checkUniq("IP", `${h}:${host.address.addr}:${host.address.port}`, host.pos);
+        // checked after parsing, where drbdadm's check_uniq names the line the scanner ended on
+        ctx.parser.checkUniq("IP", `${h}:${host.address.addr}:${host.address.port}`, {
+          file: ctx.file,
+          line: ctx.lastLine,
+        });
       }
     }
   }

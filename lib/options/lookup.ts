@@ -49,20 +49,40 @@ const SHIFT: Record<UnitPrefix, number> = { "1": 0, s: -9, k: -10 };
  * (count, sectors or KiB) as drbd-utils' `new_strtoll` does: decimal digits, optionally one
  * suffix out of `s K M G` (case-insensitive except `s`), rounding up when the suffix is smaller
  * than the base unit. Returns undefined for text that is not such a number.
+ *
+ * drbd-utils reads the digits with `sscanf("%llu")`, so the value is 64-bit unsigned arithmetic:
+ * leading white space and a sign are accepted, `-1` is 2^64-1, a number too big for 64 bits
+ * saturates at 2^64-1. Range checks then see those values, as in drbdadm.
  */
 export function parseNumeric(value: string, unitPrefix: UnitPrefix = "1"): bigint | undefined {
-  const m = /^\s*([+]?\d+)([sKkMmGg]?)$/.exec(value);
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)([^]?)$/.exec(value);
   if (!m) return undefined;
-  const n = BigInt(m[1]);
+  let n = BigInt(m[2]);
+  if (n > U64_MAX) n = U64_MAX;
+  else if (m[1] === "-") n = (U64_MAX + 1n - n) & U64_MAX;
   // a bare number is already in the base unit (new_strtoll returns it unscaled)
-  if (m[2] === "") return n > 0xffff_ffff_ffff_ffffn ? undefined : n;
-  const shift = SHIFT[unitPrefix] + UNIT_SHIFT[m[2]];
+  if (m[3] === "") return n;
+  const unit = UNIT_SHIFT[m[3]];
+  if (unit === undefined) return undefined;
+  const shift = SHIFT[unitPrefix] + unit;
   if (shift < 0) {
+    // rounds up in 64-bit arithmetic: 2^64-1 wraps to 0 as in C
     const d = 1n << BigInt(-shift);
-    return (n + d - 1n) / d;
+    return ((n + d - 1n) & U64_MAX) / d;
   }
-  const r = n << BigInt(shift);
-  return r > 0xffff_ffff_ffff_ffffn ? undefined : r;
+  return n > U64_MAX >> BigInt(shift) ? undefined : n << BigInt(shift);
+}
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * The number drbd-utils' `enum_num_to_int` makes of a numeric-or-enum value that is not one of
+ * the symbols: `new_strtoll` without a base unit, then truncated to a C int (so 2^32+1 is 1 and
+ * 2^32-1 is -1); undefined when it is no number.
+ */
+function enumNumber(value: string): number | undefined {
+  const n = parseNumeric(value, "1");
+  return n === undefined ? undefined : Number(BigInt.asIntN(32, n));
 }
 
 /** Why a value is not acceptable, in drbdadm's words ("not valid", "too big", ...). */
@@ -91,13 +111,16 @@ export function validateValue(def: OptionDef, value: string): ValueProblem | und
     case "flag":
       return value === "yes" || value === "no" ? undefined : "not 'yes' or 'no'";
     case "string":
-      return def.maxLength !== undefined && value.length >= def.maxLength ? "too long" : undefined;
+      // the kernel's limit is in bytes (strlen)
+      return def.maxLength !== undefined && new TextEncoder().encode(value).length >= def.maxLength
+        ? "too long"
+        : undefined;
     case "numeric-or-enum": {
       if (def.values?.includes(value)) return undefined;
-      const n = parseNumeric(value, "1");
+      const n = enumNumber(value);
       if (n === undefined) return "not valid";
-      if (def.min !== undefined && n < BigInt(def.min)) return "too small";
-      if (def.max !== undefined && n > BigInt(def.max)) return "too big";
+      if (def.min !== undefined && n < def.min) return "too small";
+      if (def.max !== undefined && n > def.max) return "too big";
       return undefined;
     }
     case "numeric": {

@@ -70,7 +70,11 @@ const FLEX_RULES: [string, RegExp][] = [
   ["err-dqstring", new RegExp(`"${DQ}{0,255}[\\\\\\n]`, "y")],
 ];
 
-function flexTokens(text: string): string[] {
+/** flex scans bytes: the model does too, on the UTF-8 bytes, one character per byte. */
+function flexTokens(utf8: string): string[] {
+  const text = String.fromCharCode(...new TextEncoder().encode(utf8));
+  const decode = (s: string) =>
+    new TextDecoder().decode(Uint8Array.from(s, (c) => c.charCodeAt(0)));
   const out: string[] = [];
   let pos = 0;
   let line = 1;
@@ -101,7 +105,7 @@ function flexTokens(text: string): string[] {
     if (kind === "string" && raw[0] === '"') {
       shown = raw.slice(1, -1).replace(/\\(.)/g, "$1");
     } else if (kind === "string" && KEYWORDS.has(raw)) kind = "keyword";
-    out.push(`${line} ${kind}:${shown}`);
+    out.push(`${line} ${kind}:${decode(shown)}`);
     pos += len;
   }
 }
@@ -130,6 +134,8 @@ Deno.test("tokens match flex's rules on random text (a config would parse differ
     "b".repeat(130),
     "c".repeat(250),
     "\u00e9",
+    "\u20ac",
+    "\u00e9".repeat(128),
   ];
   let seed = 7;
   const rnd = (n: number) => {
