@@ -44,25 +44,34 @@ export function optionsForCommand(command: string): OptionDef[] {
 
 const SHIFT: Record<UnitPrefix, number> = { "1": 0, s: -9, k: -10 };
 
+const U64 = 1n << 64n;
+const U64_MAX = U64 - 1n;
+
 /**
  * Converts a numeric option value such as `40M`, `100`, `8s` into the option's base unit
  * (count, sectors or KiB) as drbd-utils' `new_strtoll` does: decimal digits, optionally one
  * suffix out of `s K M G` (case-insensitive except `s`), rounding up when the suffix is smaller
  * than the base unit. Returns undefined for text that is not such a number.
+ *
+ * The digits are read as C's `%llu` reads them: a leading `+` or `-` is allowed, a negative
+ * number wraps around 2^64 (`-1` is 2^64-1) and a number too big for 64 bits becomes 2^64-1, so
+ * drbdadm takes `al-extents -1;` (clamped later) and rejects `-1` elsewhere as too big.
  */
 export function parseNumeric(value: string, unitPrefix: UnitPrefix = "1"): bigint | undefined {
-  const m = /^\s*([+]?\d+)([sKkMmGg]?)$/.exec(value);
+  const m = /^\s*([+-]?)(\d+)([sKkMmGg]?)$/.exec(value);
   if (!m) return undefined;
-  const n = BigInt(m[1]);
+  let n = BigInt(m[2]);
+  if (n > U64_MAX) n = U64_MAX;
+  else if (m[1] === "-") n = (U64 - n) % U64;
   // a bare number is already in the base unit (new_strtoll returns it unscaled)
-  if (m[2] === "") return n > 0xffff_ffff_ffff_ffffn ? undefined : n;
-  const shift = SHIFT[unitPrefix] + UNIT_SHIFT[m[2]];
+  if (m[3] === "") return n;
+  const shift = SHIFT[unitPrefix] + UNIT_SHIFT[m[3]];
   if (shift < 0) {
-    const d = 1n << BigInt(-shift);
-    return (n + d - 1n) / d;
+    // rounds up in 64-bit arithmetic, wrapping as the C code does
+    return ((n + (1n << BigInt(-shift)) - 1n) % U64) >> BigInt(-shift);
   }
-  const r = n << BigInt(shift);
-  return r > 0xffff_ffff_ffff_ffffn ? undefined : r;
+  if (n > U64_MAX >> BigInt(shift)) return undefined;
+  return n << BigInt(shift);
 }
 
 /** Why a value is not acceptable, in drbdadm's words ("not valid", "too big", ...). */

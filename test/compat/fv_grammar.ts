@@ -232,7 +232,7 @@ function metaDisk(rng: Rng, idx: number): string {
 }
 
 /** The statements of one volume (device, disk, meta-disk and maybe disk options). */
-function volumeBody(g: Gen, vnr: number, minor: number, opts: boolean): string[] {
+function volumeBody(g: Gen, minor: number, opts: boolean): string[] {
   const { rng } = g;
   const blocks = [[device(rng, minor)]];
   if (!g.diskless && rng.chance(0.12)) {
@@ -308,11 +308,11 @@ function resource(g: Gen, name: string, stackOn?: string, lower = false): string
   const perHostVolumes = !floating && rng.chance(0.35);
   const volumeSection = (indent: string, withOpts: boolean): string[] => {
     // an implicit volume's disk options would be the resource's disk section
-    if (volNumbers[0] === -1) return volumeBody(g, 0, minors[0], false);
+    if (volNumbers[0] === -1) return volumeBody(g, minors[0], false);
     return volNumbers.flatMap((vnr, i) =>
       [
         `volume ${vnr} {`,
-        ...volumeBody(g, vnr, minors[i], withOpts).map((l) => `  ${l}`),
+        ...volumeBody(g, minors[i], withOpts).map((l) => `  ${l}`),
         "}",
       ].map((l) => indent + l)
     );
