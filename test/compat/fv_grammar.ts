@@ -60,7 +60,15 @@ export class Rng {
 }
 
 const BASE_BYTES: Record<string, number> = { "1": 1, s: 512, k: 1024 };
-const SUFFIX_BYTES: Record<string, number> = { s: 512, K: 1024, k: 1024, M: 1 << 20, G: 1 << 30 };
+const SUFFIX_BYTES: Record<string, number> = {
+  s: 512,
+  K: 1024,
+  k: 1024,
+  M: 1 << 20,
+  m: 1 << 20,
+  G: 1 << 30,
+  g: 1 << 30,
+};
 
 const STRING_VALUES: Record<string, readonly string[]> = {
   "cpu-mask": ["0", "1", "3", "ff", "f0f0", "deadbeef"],
@@ -84,7 +92,7 @@ const HANDLER_VALUES = [
 ];
 
 /** A numeric value in range, written with or without a unit suffix. */
-function numeric(rng: Rng, o: OptionDef): string {
+function numeric(rng: Rng, o: OptionDef, plain = false): string {
   const min = o.min ?? 0;
   const max = Math.min(o.max ?? 1 << 20, 2 ** 40);
   const pick = () => {
@@ -95,19 +103,29 @@ function numeric(rng: Rng, o: OptionDef): string {
     return rng.int(min, max);
   };
   const base = BASE_BYTES[o.unitPrefix ?? "1"];
+  if (plain) return String(pick());
   if (rng.chance(0.4)) {
     // a suffixed value: choose the suffix, then a count that lands inside the range
-    const suffix = rng.pick(["s", "K", "k", "M", "G"]);
+    const suffix = rng.pick(["s", "K", "k", "M", "m", "G", "g"]);
     const per = SUFFIX_BYTES[suffix] / base;
     const lo = Math.max(1, Math.ceil(min / per));
     const hi = Math.floor(max / per);
-    if (hi >= lo && per >= 1) return `${rng.int(lo, Math.min(hi, lo + 64))}${suffix}`;
+    if (hi >= lo) return `${rng.int(lo, Math.min(hi, lo + 64))}${suffix}`;
   }
-  return String(pick());
+  const n = pick();
+  // other spellings of the same number: leading zeros, a plus sign
+  if (rng.chance(0.05)) return `00${n}`;
+  if (rng.chance(0.03)) return `"+${n}"`;
+  return String(n);
 }
 
 /** A valid value for option `o` (without the keyword), or "" for a bare keyword. */
-export function optionValue(rng: Rng, o: OptionDef, ctx: { resources: string[] }): string {
+export function optionValue(
+  rng: Rng,
+  o: OptionDef,
+  ctx: { resources: string[] },
+  plain = false,
+): string {
   switch (o.type) {
     case "flag":
       return "";
@@ -119,7 +137,7 @@ export function optionValue(rng: Rng, o: OptionDef, ctx: { resources: string[] }
       return rng.chance(0.5) ? rng.pick(o.values ?? []) : numeric(rng, o);
     case "numeric":
       if (o.name === "resync-after") return ctx.resources.length ? rng.pick(ctx.resources) : "-1";
-      return numeric(rng, o);
+      return numeric(rng, o, plain);
     case "string":
       if (o.sections.includes("handlers")) return rng.pick(HANDLER_VALUES);
       return rng.pick(STRING_VALUES[o.name] ?? ["x"]);
@@ -127,7 +145,7 @@ export function optionValue(rng: Rng, o: OptionDef, ctx: { resources: string[] }
 }
 
 function quote(rng: Rng, value: string): string {
-  if (value === "") return value;
+  if (value === "" || value.startsWith('"')) return value;
   if (/[\s;{}#"()]/.test(value) || rng.chance(0.15)) return `"${value}"`;
   return value;
 }
@@ -165,7 +183,7 @@ function optionLines(
       // disk-barrier → no-disk-barrier style negation
       return `no-${name};`;
     }
-    const v = optionValue(rng, o, ctx);
+    const v = optionValue(rng, o, ctx, how.bare);
     // the global section takes plain integers only
     return v === "" ? `${name};` : `${name} ${how.bare ? v : quote(rng, v)};`;
   });
@@ -243,7 +261,10 @@ function volumeBody(g: Gen, minor: number, opts: boolean): string[] {
     blocks.push([`disk ${quote(rng, `/dev/vg/lv${minor}`)};`], [metaDisk(rng, minor)]);
   }
   if (opts && rng.chance(0.3)) {
-    blocks.push(section("disk", optionLines(rng, optionsOf("disk", "peer-device"), 0.12, g), ""));
+    // (no resync-after here: set on the resource too, drbd-utils 9.22 fails comparing the two
+    // as numbers, "data0 is not a valid number")
+    const defs = optionsOf("disk", "peer-device").filter((o) => o.name !== "resync-after");
+    blocks.push(section("disk", optionLines(rng, defs, 0.12, g), ""));
   }
   // statement order inside a volume is free
   if (rng.chance(0.3)) blocks.reverse();
@@ -330,7 +351,8 @@ function resource(g: Gen, name: string, stackOn?: string, lower = false): string
     const withAddress = nHosts <= 2 || mesh || rng.chance(0.7);
     if (!withAddress) addressless.add(n);
     if (withAddress && !floating) lines.push(`address ${addr};`);
-    if (perHostVolumes || stackOn) lines.push(...volumeSection("", false));
+    if (perHostVolumes || stackOn) lines.push(...volumeSection("", !stackOn && rng.chance(0.3)));
+    if (rng.chance(0.05)) lines.push("skip { anything goes { here; } }");
     if (rng.chance(0.1)) {
       lines.push(...section("options", optionLines(rng, optionsOf("options"), 0.15, g), ""));
     }
