@@ -296,9 +296,8 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
     phase(`run ${cmd.name}`);
     return 0;
   }
-  const [{ Engine }, { convertResyncAfter }, { stderrIsTerminal }] = await Promise.all([
+  const [{ Engine }, { stderrIsTerminal }] = await Promise.all([
     import("./engine.ts"),
-    import("./model.ts"),
     import("../util/progress.ts"),
   ]);
   let runner = options.runner ?? defaultRunner(inv.drbdmeta, undefined, options.setupRunner);
@@ -334,7 +333,6 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   let rv = 0;
   if (cmd.resNameRequired || names.length > 0) {
     if (config.resources.length === 0 && !isDump) die(E.USAGE, "no resources defined!\n");
-    if (!isDump && !convertResyncAfter(config, tty, (t) => io.err(t))) return E.CONFIG_INVALID;
     if (all) {
       dieIfNoResources(countResources(config), engine, hostname, die);
       for (const res of config.resources) {

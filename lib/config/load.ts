@@ -14,6 +14,7 @@ import { expandCommon } from "./inherit.ts";
 import { canonifyPath } from "./files.ts";
 import { hostnameInList } from "./parser.ts";
 import { phase } from "./timing.ts";
+import { convertResyncAfter } from "./resync_after.ts";
 
 /** Options for {@link parseConfigFile} and {@link parseConfigText}. */
 export interface ParseOptions {
@@ -233,11 +234,13 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     validateResource(ctx, config, res, noTty);
     if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
     if (!isDump) {
+      convertResyncAfter(config, res, noTty, problems);
       convertDiscardOpt(ctx, res.netOptions);
       for (let cIdx = 0; cIdx < res.connections.length; cIdx++) {
         const c = res.connections[cIdx];
         convertDiscardOpt(ctx, c.netOptions);
       }
+      if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
     }
   }
   if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);

@@ -271,6 +271,32 @@ function volumeBody(g: Gen, minor: number, opts: boolean): string[] {
   return blocks.flat();
 }
 
+/** A resource's (or common's) proxy section: options and maybe plugins. */
+function proxySection(g: Gen): string[] {
+  const { rng } = g;
+  const lines = optionLines(rng, optionsOf("proxy"), 0.4, g);
+  if (rng.chance(0.5)) {
+    lines.push(
+      ...section("plugin", rng.some(["zstd level 3;", "lz4;", "zlib level 9;", "debug;"], 0.5), ""),
+    );
+  }
+  return section("proxy", lines.length ? lines : ["memlimit 16M;"], "");
+}
+
+/** `proxy on NAME { inside …; outside …; }` for host `name`, the proxy host itself chosen. */
+function proxyOn(g: Gen, name: string, n: number): string[] {
+  const { rng, host } = g;
+  const on = rng.chance(0.7) ? name : rng.chance(0.5) ? host : `${name}-px`;
+  const lines = [
+    `inside 127.0.0.${2 + n}:${7700 + g.ports * 10 + n};`,
+    `outside 192.0.2.${2 + n}:${7800 + g.ports * 10 + n};`,
+  ];
+  if (rng.chance(0.3)) {
+    lines.push(...section("options", optionLines(rng, optionsOf("proxy"), 0.4, g), ""));
+  }
+  return [`proxy on ${on} {`, ...lines.map((l) => `  ${l}`), "}"];
+}
+
 /** One resource section: hosts, volumes, options, connections. */
 function resource(g: Gen, name: string, stackOn?: string, lower = false): string[] {
   const { rng, host } = g;
@@ -311,6 +337,11 @@ function resource(g: Gen, name: string, stackOn?: string, lower = false): string
   if (rng.chance(0.4)) sec("disk", aboveVolumes(optionsOf("disk", "peer-device")), 0.12);
   if (rng.chance(0.25)) sec("startup", optionsOf("startup"), 0.3);
   if (rng.chance(0.25)) sec("handlers", optionsOf("handlers"), 0.15);
+  const proxied = !stackOn && !floating && rng.chance(0.12);
+  // drbdadm wants a proxy in every `on` section or in none, and none with connection-mesh
+  // (drbd-utils 9.22 crashes after saying so)
+  const proxyHosts = proxied && mesh !== true && rng.chance(0.5);
+  if (proxied && rng.chance(0.6)) body.push(...proxySection(g));
   if (rng.chance(0.08)) body.push(`protocol ${rng.pick(["A", "B", "C"])};`);
   if (rng.chance(0.06)) {
     body.push(
@@ -348,9 +379,10 @@ function resource(g: Gen, name: string, stackOn?: string, lower = false): string
     const lines: string[] = [];
     if (nodeIds) lines.push(`node-id ${ids[i]};`);
     const addr = address(rng, family, i, port, local);
-    const withAddress = nHosts <= 2 || mesh || rng.chance(0.7);
+    const withAddress = nHosts <= 2 || mesh || proxyHosts || rng.chance(0.7);
     if (!withAddress) addressless.add(n);
     if (withAddress && !floating) lines.push(`address ${addr};`);
+    if (proxyHosts) lines.push(...proxyOn(g, n, i));
     if (perHostVolumes || stackOn) lines.push(...volumeSection("", !stackOn && rng.chance(0.3)));
     if (rng.chance(0.05)) lines.push("skip { anything goes { here; } }");
     if (rng.chance(0.1)) {
@@ -385,17 +417,22 @@ function resource(g: Gen, name: string, stackOn?: string, lower = false): string
           out.push("  connection {");
           const paths = rng.pick([0, 1, 1, 2]);
           const cport = port + 2 + a * 4 + b;
+          // both hosts of a connection go through a proxy, or neither
+          const via = proxied && !proxyHosts && rng.chance(0.6);
           if (paths === 0) {
             for (const h of [a, b]) {
-              const form = addressless.has(names[h]) ? 2 : rng.int(0, 2);
+              const form = addressless.has(names[h]) || via ? 2 : rng.int(0, 2);
               if (form === 0) out.push(`    host ${names[h]};`);
               else if (form === 1) out.push(`    host ${names[h]} port ${cport};`);
               else {
-                out.push(
-                  `    host ${names[h]} address ${
-                    address(rng, family, h, cport, names[h] === host)
-                  };`,
-                );
+                const addr = address(rng, family, h, cport, names[h] === host);
+                if (via) {
+                  const [first, ...rest] = proxyOn(g, names[h], 10 + h);
+                  out.push(`    host ${names[h]} address ${addr} via ${first}`);
+                  out.push(...rest.map((l) => `    ${l}`));
+                } else {
+                  out.push(`    host ${names[h]} address ${addr};`);
+                }
               }
             }
           } else {
