@@ -233,6 +233,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
       verbose: inv.verbose > 0,
       verifyIps,
       resNameRequired: cmd.resNameRequired,
+      matchOnProxy: cmd.isProxyCmd,
       // drbdadm verifies the address of a stacked resource named on the command line even
       // without -S (it sets is_drbd_top from the named resource before verify_ips)
       stacked: inv.stacked || (resources.length > 0 && resources[0] !== "all"),
@@ -275,8 +276,6 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   phase("print warnings");
 
   const hostname = config.hostname;
-  // proxy commands select this host's part of a resource by where its proxy runs
-  if (cmd.isProxyCmd) (await import("../config/proxy_match.ts")).matchOnProxy(config);
   const all = names.length === 0 || names[0] === "all";
   if (isDump && all && (cmd.resNameRequired || names.length > 0)) {
     // the whole configuration: printed here, without the step engine
