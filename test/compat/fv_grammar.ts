@@ -116,6 +116,8 @@ function numeric(rng: Rng, o: OptionDef, plain = false): string {
   // other spellings of the same number: leading zeros, a plus sign
   if (rng.chance(0.05)) return `00${n}`;
   if (rng.chance(0.03)) return `"+${n}"`;
+  // drbdadm reads numbers as %llu does: a negative one wraps around 2^64 into the same value
+  if (rng.chance(0.03) && n > 0) return `-${(1n << 64n) - BigInt(n)}`;
   return String(n);
 }
 
