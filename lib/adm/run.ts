@@ -235,6 +235,7 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
       verbose: inv.verbose > 0,
       verifyIps,
       resNameRequired: cmd.resNameRequired,
+      matchOnProxy: cmd.isProxyCmd,
       // drbdadm verifies the address of a stacked resource named on the command line even
       // without -S (it sets is_drbd_top from the named resource before verify_ips)
       stacked: inv.stacked || (resources.length > 0 && resources[0] !== "all"),
@@ -277,8 +278,6 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   phase("print warnings");
 
   const hostname = config.hostname;
-  // proxy commands select this host's part of a resource by where its proxy runs
-  if (cmd.isProxyCmd) (await import("../config/proxy_match.ts")).matchOnProxy(config);
   const all = names.length === 0 || names[0] === "all";
   if (isDump && all && (cmd.resNameRequired || names.length > 0)) {
     // the whole configuration: printed here, without the step engine
@@ -298,9 +297,8 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
     phase(`run ${cmd.name}`);
     return 0;
   }
-  const [{ Engine }, { convertResyncAfter }, { stderrIsTerminal }] = await Promise.all([
+  const [{ Engine }, { stderrIsTerminal }] = await Promise.all([
     import("./engine.ts"),
-    import("./model.ts"),
     import("../util/progress.ts"),
   ]);
   let runner = options.runner ?? defaultRunner(inv.drbdmeta, undefined, options.setupRunner);
@@ -336,7 +334,6 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
   let rv = 0;
   if (cmd.resNameRequired || names.length > 0) {
     if (config.resources.length === 0 && !isDump) die(E.USAGE, "no resources defined!\n");
-    if (!isDump && !convertResyncAfter(config, tty, (t) => io.err(t))) return E.CONFIG_INVALID;
     if (all) {
       dieIfNoResources(countResources(config), engine, hostname, die);
       for (const res of config.resources) {

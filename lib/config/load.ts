@@ -16,6 +16,8 @@ import { hostnameInList } from "./parser.ts";
 import { readAdmNumber, splitArgId } from "./arg_ids.ts";
 import type { Problems } from "./problems.ts";
 import { phase } from "./timing.ts";
+import { convertResyncAfter } from "./resync_after.ts";
+import { matchOnProxy } from "./proxy_match.ts";
 
 /** Options for {@link parseConfigFile} and {@link parseConfigText}. */
 export interface ParseOptions {
@@ -170,6 +172,11 @@ export interface LoadOptions extends ParseOptions {
   verbose?: boolean;
   /** The command checks that this host's address exists locally (drbdadm's verify_ips flag). */
   verifyIps?: boolean;
+  /**
+   * Proxy commands: this host's part of a resource is where its proxy runs (drbdadm's
+   * MATCH_ON_PROXY), chosen before the resources are validated.
+   */
+  matchOnProxy?: boolean;
   /** `-S`: stacked resources are the ones to work on with `all`. */
   stacked?: boolean;
   /** Whether stdin and stdout are terminals (drbdadm relaxes some checks otherwise). */
@@ -243,16 +250,20 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     problems.error("no resources defined!");
     fail(problems.list, EXIT.USAGE);
   }
+  // drbdadm selects by proxy in post_parse, before validation and resync-after conversion
+  if (options.matchOnProxy) matchOnProxy(config);
   for (let resIdx = 0; resIdx < config.resources.length; resIdx++) {
     const res = config.resources[resIdx];
-    validateResource(ctx, config, res, noTty);
+    validateResource(ctx, config, res, noTty, !!options.matchOnProxy);
     if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
     if (!isDump) {
+      convertResyncAfter(config, res, noTty, problems);
       convertDiscardOpt(ctx, res.netOptions);
       for (let cIdx = 0; cIdx < res.connections.length; cIdx++) {
         const c = res.connections[cIdx];
         convertDiscardOpt(ctx, c.netOptions);
       }
+      if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
     }
   }
   if (!problems.valid) fail(problems.list, EXIT.CONFIG_INVALID);
@@ -405,6 +416,7 @@ function validateResource(
   config: Config,
   res: Resource,
   noTty: boolean,
+  onProxy: boolean,
 ): void {
   const p = ctx.problems;
   const at = `${res.file}:${res.pos.line}`;
@@ -413,7 +425,8 @@ function validateResource(
   for (const opt of resyncAfter ? [...res.diskOptions] : []) {
     if (opt.name !== "resync-after") continue;
     const other = config.resources.find((r) => r.name === resourceNameOf(opt.value ?? ""));
-    if (!other || other.ignore) {
+    // (on a proxy, a resource whose proxy runs elsewhere is a fine resync-after target)
+    if (!other || (other.ignore && !onProxy)) {
       const msg = `${at}: in resource ${res.name}:\n\tresource '${opt.value}' mentioned in ` +
         `'resync-after' option is not known${other ? " on this host" : ""}.`;
       if (noTty) {

@@ -44,6 +44,8 @@ export function optionsForCommand(command: string): OptionDef[] {
 
 const SHIFT: Record<UnitPrefix, number> = { "1": 0, s: -9, k: -10 };
 
+const U64_MAX = (1n << 64n) - 1n;
+
 /**
  * Converts a numeric option value such as `40M`, `100`, `8s` into the option's base unit
  * (count, sectors or KiB) as drbd-utils' `new_strtoll` does: decimal digits, optionally one
@@ -72,8 +74,6 @@ export function parseNumeric(value: string, unitPrefix: UnitPrefix = "1"): bigin
   }
   return n > U64_MAX >> BigInt(shift) ? undefined : n << BigInt(shift);
 }
-
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 /**
  * The number drbd-utils' `enum_num_to_int` makes of a numeric-or-enum value that is not one of

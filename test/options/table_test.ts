@@ -55,6 +55,17 @@ Deno.test("numbers with K/M/G suffixes convert into the option's unit", () => {
   assert.equal(parseNumeric("lots"), undefined);
 });
 
+Deno.test("signed and oversized numbers in drbd.conf wrap and saturate as drbdadm reads them", () => {
+  assert.equal(parseNumeric("-1"), (1n << 64n) - 1n);
+  assert.equal(parseNumeric("-18446744073709551000"), 616n);
+  assert.equal(parseNumeric("+70"), 70n);
+  assert.equal(parseNumeric("99999999999999999999999"), (1n << 64n) - 1n);
+  assert.equal(parseNumeric("-1k"), undefined);
+  assert.equal(validateValue(lookupOption("al-extents")!, "-1"), undefined);
+  assert.equal(validateValue(lookupOption("max-buffers")!, "-1"), "too big");
+  assert.equal(validateValue(lookupOption("max-buffers")!, "-18446744073709551000"), undefined);
+});
+
 Deno.test("values are validated as drbdadm does", () => {
   const d = (n: string) => lookupOption(n)!;
   assert.equal(validateValue(d("protocol"), "c"), undefined);
