@@ -112,22 +112,29 @@ async function withServer(
   fn: (conf: string, dir: string, server: StepServer) => Promise<void>,
 ): Promise<void> {
   const dir = Deno.makeTempDirSync({ prefix: "udrbd-adm-async-" });
-  // drbdmeta steps remember devices in DRBD_LIB_DIR: keep that in the test's folder
-  const libDir = Deno.env.get("DRBD_LIB_DIR");
+  // drbdmeta steps remember devices in DRBD_LIB_DIR, and up registers its configuration file in
+  // the run directory: keep both in the test's folder, not in /var/lib/drbd and /run/udrbd
+  const saved = {
+    DRBD_LIB_DIR: Deno.env.get("DRBD_LIB_DIR"),
+    UDRBD_RUN_DIR: Deno.env.get("UDRBD_RUN_DIR"),
+  };
   Deno.env.set("DRBD_LIB_DIR", `${dir}/lib`);
+  Deno.env.set("UDRBD_RUN_DIR", `${dir}/run`);
   const server = new StepServer(`${dir}/control.sock`, codes);
   try {
     const conf = `${dir}/drbd.conf`;
     Deno.writeTextFileSync(conf, CONF.replaceAll("@DIR@", dir));
     for (const r of ["r0", "r1"]) {
       using f = Deno.openSync(`${dir}/${r}.img`, { create: true, write: true });
-      f.truncate(16 << 20);
+      f.truncateSync(16 << 20);
     }
     await fn(conf, dir, server);
   } finally {
     await server.close();
-    if (libDir === undefined) Deno.env.delete("DRBD_LIB_DIR");
-    else Deno.env.set("DRBD_LIB_DIR", libDir);
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
     Deno.removeSync(dir, { recursive: true });
   }
 }
