@@ -16,59 +16,19 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { main } from "../../cmd/drbdadm.ts";
-import { MemoryConsole } from "../../lib/cli/io.ts";
-import { exists } from "../../lib/util/fs.ts";
+import {
+  HAVE_REAL,
+  type Outcome,
+  pool,
+  runOurs,
+  runReal,
+  SH_COMMANDS,
+  STEP_COMMANDS,
+} from "./drbdadm_runs.ts";
 
-/** The real tool, by name: drbdadm names its helpers after how it was invoked. */
-const REAL = "drbdadm";
-const REAL_PATH = "/usr/sbin/drbdadm";
 const CONF_DIR = new URL("./drbdadm/conf/", import.meta.url).pathname;
 const PARALLEL = 16;
-
-const STEP_COMMANDS = [
-  "adjust",
-  "status",
-  "up",
-  "down",
-  "create-md",
-  "attach",
-  "detach",
-  "connect",
-  "disconnect",
-  "primary",
-  "secondary",
-  "verify",
-  "invalidate",
-  "invalidate-remote",
-  "resize",
-  "apply-al",
-  "wipe-md",
-  "dump-md",
-  "new-current-uuid",
-  "outdate",
-  "pause-sync",
-  "resume-sync",
-  "net-options",
-  "disk-options",
-  "resource-options",
-  "show-gi",
-  "get-gi",
-  "check-resize",
-];
-const SH_COMMANDS = ["sh-dev", "sh-ll-dev", "sh-md-dev", "sh-md-idx", "sh-minor"];
-
-const HAVE_REAL = exists(REAL_PATH);
 const HOST = HAVE_REAL ? Deno.readTextFileSync("/proc/sys/kernel/hostname").trim() : "";
-
-interface Outcome {
-  stdout: string;
-  code: number;
-  /** file:line named in the first line of stderr, for failures. */
-  where: string;
-  /** stderr without the real tool's module-loading noise. */
-  stderr: string;
-}
 
 /** One command line of the comparison. */
 interface Case {
@@ -76,55 +36,6 @@ interface Case {
   args: string[];
   /** Compare stderr too, not only where the first error points. */
   stderr?: boolean;
-}
-
-const NOISE = /modinfo: not found|modprobe: not found|Failed to modprobe/;
-
-function whereOf(stderr: string, code: number): string {
-  if (code === 0) return "";
-  const first = stderr.split("\n").filter((l) => !NOISE.test(l))[0] ?? "";
-  return /[A-Za-z0-9_.-]+\.(conf|res|inc):[0-9]+/.exec(first)?.[0] ?? "";
-}
-
-function outcome(stdout: string, stderr: string, code: number, work: string): Outcome {
-  return {
-    stdout: stdout.replaceAll(work, "@DIR@"),
-    code,
-    where: whereOf(stderr, code),
-    stderr: stderr.split("\n").filter((l) => !NOISE.test(l)).join("\n").replaceAll(work, "@DIR@"),
-  };
-}
-
-async function runReal(args: string[], work: string): Promise<Outcome> {
-  // through sh, so that argv[0] is the bare name as when a person types it
-  const out = await new Deno.Command("/bin/sh", {
-    args: ["-c", `exec ${REAL} "$@"`, REAL, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { LC_ALL: "C" },
-  }).output();
-  const dec = new TextDecoder();
-  return outcome(dec.decode(out.stdout), dec.decode(out.stderr), out.code, work);
-}
-
-async function runOurs(args: string[], work: string): Promise<Outcome> {
-  const io = new MemoryConsole();
-  const code = await main(args, io, { hostname: HOST, tty: false });
-  return outcome(io.stdout, io.stderr, code, work);
-}
-
-async function pool<T, R>(items: T[], f: (t: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await f(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
-  return results;
 }
 
 /** Copies the corpus to a temporary folder with the placeholders filled in. */
@@ -263,10 +174,10 @@ for (const name of configs) {
     fn: async () => {
       const conf = `${work}/${name}.conf`;
       const cases = await casesOf(name, conf, work);
-      const real = await pool(cases, (c) => runReal(c.args, work));
+      const real = await pool(cases, (c) => runReal(c.args, work), PARALLEL);
       const problems: string[] = [];
       for (let i = 0; i < cases.length; i++) {
-        const ours = await runOurs(cases[i].args, work);
+        const ours = await runOurs(cases[i].args, work, HOST);
         if (differ(cases[i], real[i], ours)) problems.push(await describe(cases[i], real[i], ours));
       }
       assert.equal(

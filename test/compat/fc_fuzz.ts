@@ -11,9 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { main } from "../../cmd/drbdadm.ts";
-import { MemoryConsole } from "../../lib/cli/io.ts";
-import { exists } from "../../lib/util/fs.ts";
+import { HAVE_REAL, type Outcome, pool, runOurs, runReal } from "./drbdadm_runs.ts";
 import {
   CONF_PLACEHOLDER,
   CONFIGS,
@@ -22,10 +20,6 @@ import {
   generate,
   OTHER_PLACEHOLDER,
 } from "./fc_grammar.ts";
-
-const REAL_PATH = "/usr/sbin/drbdadm";
-const HAVE_REAL = exists(REAL_PATH);
-const PARALLEL = 8;
 
 /**
  * The seeds the test runs, and how many command lines each one makes: the first 120, and the
@@ -37,48 +31,11 @@ export const TEST_SEEDS = [
 ];
 export const LINES_PER_SEED = 50;
 
-/** What one run of a drbdadm printed and returned. */
-interface Outcome {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
-
 /** A command line with the placeholders filled in, and its readable form. */
 interface Prepared {
   seed: number;
   args: string[];
   text: string;
-}
-
-const NOISE = /modinfo: not found|modprobe: not found|Failed to modprobe/;
-
-function clean(stdout: string, stderr: string, code: number, work: string): Outcome {
-  return {
-    stdout: stdout.replaceAll(work, DIR_PLACEHOLDER),
-    stderr: stderr.split("\n").filter((l) => !NOISE.test(l)).join("\n")
-      .replaceAll(work, DIR_PLACEHOLDER),
-    code,
-  };
-}
-
-async function runReal(args: string[], work: string): Promise<Outcome> {
-  // through sh, so that argv[0] is the bare name as when a person types it
-  const out = await new Deno.Command("/bin/sh", {
-    args: ["-c", 'exec drbdadm "$@"', "drbdadm", ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { LC_ALL: "C" },
-  }).output();
-  const dec = new TextDecoder();
-  return clean(dec.decode(out.stdout), dec.decode(out.stderr), out.code, work);
-}
-
-async function runOurs(args: string[], work: string, host: string): Promise<Outcome> {
-  const io = new MemoryConsole();
-  const code = await main(args, io, { hostname: host, tty: false });
-  return clean(io.stdout, io.stderr, code, work);
 }
 
 /** Writes the configurations into a new temporary folder; returns its path. */
@@ -122,19 +79,6 @@ export function prepare(
     }
   }
   return out;
-}
-
-async function pool<T, R>(items: T[], f: (t: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await f(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
-  return results;
 }
 
 /** One difference: the command line and what each tool did. */

@@ -9,93 +9,13 @@
  *
  * @module
  */
-import { main } from "../../cmd/drbdadm.ts";
-import { MemoryConsole } from "../../lib/cli/io.ts";
-import { exists } from "../../lib/util/fs.ts";
+import { type Outcome, runOurs, runReal, SH_COMMANDS, STEP_COMMANDS } from "./drbdadm_runs.ts";
 import { generate, INCLUDED } from "./fe_fuzz.ts";
 
-/** Where the real tool is installed; the comparison needs it. */
-export const REAL_PATH = "/usr/sbin/drbdadm";
-/** True when drbd-utils' drbdadm is installed. */
-export const HAVE_REAL = exists(REAL_PATH);
+export { HAVE_REAL } from "./drbdadm_runs.ts";
 
-const STEP_COMMANDS = [
-  "adjust",
-  "status",
-  "up",
-  "down",
-  "create-md",
-  "attach",
-  "detach",
-  "connect",
-  "disconnect",
-  "primary",
-  "secondary",
-  "verify",
-  "invalidate",
-  "invalidate-remote",
-  "resize",
-  "apply-al",
-  "wipe-md",
-  "dump-md",
-  "new-current-uuid",
-  "outdate",
-  "pause-sync",
-  "resume-sync",
-  "net-options",
-  "disk-options",
-  "resource-options",
-  "show-gi",
-  "get-gi",
-  "check-resize",
-];
-const SH_COMMANDS = ["sh-dev", "sh-ll-dev", "sh-md-dev", "sh-md-idx", "sh-minor"];
 /** Exit codes of drbd-utils dying by a signal: SIGABRT (a failed assertion), SIGSEGV. */
 const REAL_CRASH = new Set([134, 139]);
-const NOISE = /modinfo: not found|modprobe: not found|Failed to modprobe/;
-
-interface Outcome {
-  stdout: string;
-  code: number;
-  /** file:line named in the first line of stderr, for failures. */
-  where: string;
-  /** The first line of stderr, noise dropped. */
-  first: string;
-  /** All of stderr, noise dropped. */
-  stderr: string;
-}
-
-function outcome(stdout: string, stderr: string, code: number, work: string): Outcome {
-  const kept = stderr.split("\n").filter((l) => !NOISE.test(l));
-  const first = kept[0] ?? "";
-  return {
-    stderr: kept.join("\n").replaceAll(work, "@DIR@"),
-    stdout: stdout.replaceAll(work, "@DIR@"),
-    code,
-    where: code === 0 ? "" : /[A-Za-z0-9_.-]+\.(conf|res|inc):[0-9]+/.exec(first)?.[0] ?? "",
-    first: first.replaceAll(work, "@DIR@"),
-  };
-}
-
-async function runReal(args: string[], work: string): Promise<Outcome> {
-  // through sh, so that argv[0] is the bare name as when a person types it
-  const out = await new Deno.Command("/bin/sh", {
-    args: ["-c", 'exec drbdadm "$@"', "drbdadm", ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { LC_ALL: "C" },
-  }).output();
-  const dec = new TextDecoder();
-  return outcome(dec.decode(out.stdout), dec.decode(out.stderr), out.code, work);
-}
-
-async function runOurs(args: string[], work: string, host: string): Promise<Outcome> {
-  const io = new MemoryConsole();
-  const code = await main(args, io, { hostname: host, tty: false });
-  return outcome(io.stdout, io.stderr, code, work);
-}
-
 /** One difference between the two tools on one command line. */
 export interface Difference {
   /** The command line, after `drbdadm`. */

@@ -13,106 +13,23 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { main } from "../../cmd/drbdadm.ts";
-import { MemoryConsole } from "../../lib/cli/io.ts";
-import { exists } from "../../lib/util/fs.ts";
+import {
+  HAVE_REAL,
+  type Outcome,
+  pool,
+  runOurs,
+  runReal,
+  SH_COMMANDS,
+  STEP_COMMANDS,
+} from "./drbdadm_runs.ts";
 import { generateConfig } from "./fv_grammar.ts";
-
-const REAL = "drbdadm";
-const REAL_PATH = "/usr/sbin/drbdadm";
-const PARALLEL = 8;
-const HAVE_REAL = exists(REAL_PATH);
 
 /** The seeds the test runs: a fixed sample (the script explores further seeds). */
 const SEEDS = Array.from({ length: 100 }, (_, i) => i + 1);
 
-const STEP_COMMANDS = [
-  "adjust",
-  "status",
-  "up",
-  "down",
-  "create-md",
-  "attach",
-  "detach",
-  "connect",
-  "disconnect",
-  "primary",
-  "secondary",
-  "verify",
-  "invalidate",
-  "invalidate-remote",
-  "resize",
-  "apply-al",
-  "wipe-md",
-  "dump-md",
-  "new-current-uuid",
-  "outdate",
-  "pause-sync",
-  "resume-sync",
-  "net-options",
-  "disk-options",
-  "resource-options",
-  "show-gi",
-  "get-gi",
-  "check-resize",
-];
-const SH_COMMANDS = ["sh-dev", "sh-ll-dev", "sh-md-dev", "sh-md-idx", "sh-minor"];
-const NOISE = /modinfo: not found|modprobe: not found|Failed to modprobe/;
-
-interface Outcome {
-  stdout: string;
-  code: number;
-  where: string;
-  stderr: string;
-}
-
 interface Case {
   args: string[];
   stderr?: boolean;
-}
-
-function outcome(stdout: string, stderr: string, code: number, work: string): Outcome {
-  const lines = stderr.split("\n").filter((l) => !NOISE.test(l));
-  const where = code === 0
-    ? ""
-    : /[A-Za-z0-9_.-]+\.(conf|res|inc):[0-9]+/.exec(lines[0] ?? "")?.[0] ?? "";
-  return {
-    stdout: stdout.replaceAll(work, "@DIR@"),
-    code,
-    where,
-    stderr: lines.join("\n").replaceAll(work, "@DIR@"),
-  };
-}
-
-async function runReal(args: string[], work: string): Promise<Outcome> {
-  const out = await new Deno.Command("/bin/sh", {
-    args: ["-c", `exec ${REAL} "$@"`, REAL, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { LC_ALL: "C" },
-  }).output();
-  const dec = new TextDecoder();
-  return outcome(dec.decode(out.stdout), dec.decode(out.stderr), out.code, work);
-}
-
-async function runOurs(args: string[], work: string, host: string): Promise<Outcome> {
-  const io = new MemoryConsole();
-  const code = await main(args, io, { hostname: host, tty: false });
-  return outcome(io.stdout, io.stderr, code, work);
-}
-
-async function pool<T, R>(items: T[], f: (t: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await f(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
-  return results;
 }
 
 const words = (text: string) => text.split(/\s+/).filter((x) => x);
