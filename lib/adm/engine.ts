@@ -20,7 +20,7 @@ import type {
   Volume,
 } from "../config/types.ts";
 import { lookupOption } from "../options/mod.ts";
-import { configProblems, setPeers, verifyBeforeDump } from "../config/mod.ts";
+import { configProblems, reselectMeByProxy, setPeers, verifyBeforeDump } from "../config/mod.ts";
 import { parseRunningConfig, type RunningResource } from "../config/running.ts";
 // drbdadm's hostname_in_list; lib/config/mod.ts does not export it
 import { hostnameInList } from "../config/parser.ts";
@@ -764,6 +764,7 @@ export class Engine {
    */
   async #adjust(ctx: Ctx): Promise<number> {
     const res = ctx.res!;
+    reselectMeByProxy(res, this.opts.hostname);
     setPeers(this.config, res);
     if (!this.#adjustFlags) {
       const take = (prefix: string) => {

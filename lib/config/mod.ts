@@ -44,5 +44,5 @@ export {
 } from "./load.ts";
 export { expandCommon } from "./inherit.ts";
 export { findResource, type SelectOptions, selectResources } from "./select.ts";
-export { matchOnProxy } from "./proxy_match.ts";
+export { matchOnProxy, reselectMeByProxy } from "./proxy_match.ts";
 export { dumpConfig, type DumpOptions, dumpXml, escConf, escXml } from "./dump.ts";

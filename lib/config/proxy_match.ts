@@ -61,11 +61,15 @@ function selectByProxy(res: Resource, hostname: string): void {
     host.usedAsMe = true;
     if (host.lower) res.stacked = true;
   }
-  const me = res.me;
-  if (!me) {
+  if (!res.me) {
     res.ignore = true;
     return;
   }
+  bindPaths(res, res.me);
+}
+
+/** drbdadm's end of set_me_in_resource: each path's own endpoint, address and proxy. */
+function bindPaths(res: Resource, me: HostSection): void {
   for (const conn of res.connections) {
     for (const path of conn.paths) {
       const h = path.hosts.find((x) => x.hostInfo?.usedAsMe);
@@ -80,4 +84,24 @@ function selectByProxy(res: Resource, hostname: string): void {
       path.myProxy = h.proxy;
     }
   }
+}
+
+/**
+ * What drbdadm 9.22's adjust does before it compares: it selects this node's host section once
+ * more, by proxy, on top of the selection by name. The last host section whose endpoint's proxy
+ * runs on `hostname` becomes `res.me` (its volumes, node-id and disks are what adjust then
+ * configures); sections selected before stay marked as this node's, and paths keep the
+ * addresses they have. A resource with no proxy on this machine is left as it is.
+ */
+export function reselectMeByProxy(res: Resource, hostname: string): void {
+  let me: HostSection | undefined;
+  for (const host of res.hosts) {
+    if (!proxyRunsHere(res, host, hostname)) continue;
+    me = host;
+    host.usedAsMe = true;
+    if (host.lower) res.stacked = true;
+  }
+  if (!me) return;
+  res.me = me;
+  bindPaths(res, me);
 }
