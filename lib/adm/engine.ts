@@ -31,7 +31,7 @@ import {
   findCommand,
   internalCommand,
 } from "./commands.ts";
-import { shellEscape } from "./shell.ts";
+import { shellEscape, shellEscapeBytes, shellLine } from "./shell.ts";
 import { registerMinor, registerResource } from "./registry.ts";
 import { deviceOf, dumpResources, hasDisk, peerNodeId } from "./model.ts";
 
@@ -190,10 +190,13 @@ export class Engine {
     const { dryRun, verbose, shVarname } = this.opts;
     if (dryRun || verbose) {
       // `-n ""` counts: drbdadm tests the pointer, not the text
+      // drbdadm escapes byte by byte: printed as bytes, not as text
       if (shVarname !== undefined) {
-        this.io.out(`${shVarname}=${resName !== undefined ? shellEscape(resName) : ""}\n`);
+        this.io.out(`${shVarname}=`);
+        if (resName !== undefined) this.io.out(shellEscapeBytes(resName));
+        this.io.out("\n");
       }
-      this.io.out(argv.map(shellEscape).join(" ") + "\n");
+      this.io.out(shellLine(argv));
       if (dryRun) return 0;
     }
     const rv = await this.runner(argv, this.io, { quiet, env, sleeps });
@@ -321,6 +324,8 @@ export class Engine {
   }
 
   schedule(cmd: AdmCommand, ctx: Ctx, stage: Stage, once = false): void {
+    // up and adjust refuse before any of their steps runs
+    if (cmd === ATTACH && ctx.vol) this.#refuseEmptyDisk({ ...ctx, cmd }, ctx.vol);
     const list = this.#deferred.get(stage)!;
     if (
       once &&
@@ -489,6 +494,7 @@ export class Engine {
     const v = vol!;
     const argv = [this.opts.drbdmeta, String(v.minor), "v09"];
     const internal = v.metaDisk === "internal";
+    if (internal) this.#refuseEmptyDisk(ctx, v);
     argv.push((internal ? v.disk : v.metaDisk) ?? "");
     if (v.metaIndex === "flexible") argv.push(internal ? "flex-internal" : "flex-external");
     else argv.push(v.metaIndex ?? "");
@@ -506,6 +512,7 @@ export class Engine {
     const doAttach = ctx.cmd === ATTACH;
     const reset = ctx.cmd.name === "disk-options" && ctx.cmd !== findCommand("disk-options");
     if (doAttach) {
+      this.#refuseEmptyDisk(ctx, vol);
       const rv = await this.callCmdFn(APPLY_AL, ctx, false);
       if (rv) return rv;
     }
@@ -642,6 +649,21 @@ export class Engine {
     }
   }
 
+  /**
+   * Ends drbdadm when `disk ""` would be the backing device of a step (attach, or drbdmeta on
+   * internal metadata). drbdadm 9.22 takes the empty string for a disk and then fails an
+   * assertion there (exit 134, its output lost); we name the disk keyword instead.
+   */
+  #refuseEmptyDisk(ctx: Ctx, vol: Volume): void {
+    if (vol.disk !== "") return;
+    const at = vol.diskPos ? `${vol.diskPos.file}:${vol.diskPos.line}: ` : "";
+    this.io.err(
+      `${at}in resource ${ctx.res?.name}, volume ${vol.vnr}: 'disk ""' names no backing ` +
+        `device, which ${ctx.cmd.name} needs.\n`,
+    );
+    this.exit(E.CONFIG_INVALID);
+  }
+
   async #outdate(ctx: Ctx): Promise<number> {
     let rv = await this.drbdsetup(ctx, "short", true);
     if (rv === 17) return rv;
@@ -718,6 +740,7 @@ export class Engine {
     const capture = new MemoryConsole();
     const v = ctx.vol!;
     const internal = v.metaDisk === "internal";
+    if (internal) this.#refuseEmptyDisk(ctx, v);
     const argv = [
       this.opts.drbdmeta,
       String(v.minor),

@@ -8,9 +8,12 @@
 import type { Config, Connection, Resource, Volume } from "../config/types.ts";
 import { dumpConfig, dumpXml } from "../config/mod.ts";
 
-/** Whether a volume has a local backing disk (`disk none` counts as none). */
+/**
+ * Whether a volume has a local backing disk (`disk none` counts as none). `disk ""` counts as
+ * one, as for drbdadm 9.22, which tests only that a disk was given.
+ */
 export function hasDisk(vol: Volume): boolean {
-  return vol.disk !== undefined && vol.disk !== "" && vol.disk !== "none";
+  return vol.disk !== undefined && vol.disk !== "none";
 }
 
 /** The device path of a volume (`/dev/drbdN` when only `device minor N` was written). */

@@ -260,7 +260,10 @@ async function runInner(inv: AdmInvocation, io: Console, options: RunOptions): P
       // the unknown name is the last message; an earlier one may be a dump's non-fatal error
       const last = e.messages.at(-1) ?? e.message;
       const unknown = /^'(.*)' not defined in your config \(for this host\)\.\n?$/.exec(last);
-      const rest = unknown ? known.filter((n) => n !== unknown[1]) : [];
+      // only its last occurrence goes: a `minor-N` found once is unknown when named again
+      // (drbdadm reads minors only until a name found a resource), and the first one stays
+      const at = unknown ? known.lastIndexOf(unknown[1]) : -1;
+      const rest = at < 0 ? [] : known.toSpliced(at, 1);
       if (!unknown || rest.length === 0 || rest.length === known.length) {
         // a message that ends in "\n." runs on into the next, as drbdadm's ambiguity error does
         for (const m of firstError.messages) io.err(/\n\.?$/.test(m) ? m : m + "\n");

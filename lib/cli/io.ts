@@ -9,8 +9,11 @@ const encoder = new TextEncoder();
 
 /** Where a tool's output goes and where its confirmations come from. */
 export interface Console {
-  /** Writes text to standard output (buffered; flushed before stderr and at exit). */
-  out(text: string): void;
+  /**
+   * Writes text to standard output (buffered; flushed before stderr and at exit). Bytes are
+   * written as they are: drbdadm's escaped step lines need not be valid UTF-8.
+   */
+  out(text: string | Uint8Array): void;
   /** Writes text to standard error (after flushing standard output). */
   err(text: string): void;
   /** Whether standard input is a terminal a person can answer questions on. */
@@ -28,10 +31,10 @@ function writeAll(w: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): v
 
 /** A `Console` on the process's real stdin, stdout and stderr. */
 export class ProcessConsole implements Console {
-  #pending: string[] = [];
+  #pending: (string | Uint8Array)[] = [];
   #pendingLength = 0;
 
-  out(text: string): void {
+  out(text: string | Uint8Array): void {
     this.#pending.push(text);
     this.#pendingLength += text.length;
     if (this.#pendingLength >= 1 << 16) this.flush();
@@ -62,14 +65,29 @@ export class ProcessConsole implements Console {
 
   flush(): void {
     if (this.#pending.length === 0) return;
-    const text = this.#pending.join("");
+    const parts = this.#pending;
     this.#pending = [];
     this.#pendingLength = 0;
-    writeAll(Deno.stdout, encoder.encode(text));
+    if (parts.every((p) => typeof p === "string")) {
+      writeAll(Deno.stdout, encoder.encode(parts.join("")));
+      return;
+    }
+    const chunks = parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    writeAll(Deno.stdout, bytes);
   }
 }
 
-/** A `Console` that records output in memory and answers from a fixed list of input lines. */
+/**
+ * A `Console` that records output in memory and answers from a fixed list of input lines.
+ * Bytes written to stdout are recorded UTF-8 decoded, a byte that is no character as U+FFFD
+ * (what reading the real tool's output as text gives).
+ */
 export class MemoryConsole implements Console {
   stdout = "";
   stderr = "";
@@ -81,8 +99,8 @@ export class MemoryConsole implements Console {
     this.#terminal = options.terminal ?? false;
   }
 
-  out(text: string): void {
-    this.stdout += text;
+  out(text: string | Uint8Array): void {
+    this.stdout += typeof text === "string" ? text : new TextDecoder().decode(text);
   }
 
   err(text: string): void {
