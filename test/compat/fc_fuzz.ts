@@ -100,8 +100,10 @@ function crashed(o: Outcome): boolean {
  * for `primary`, the 8.4-era `--overwrite-data-of-peer` means `--force` to us (9.22 drops it).
  */
 function asReal(args: string[]): string[] {
-  if (!args.includes("primary")) return args;
-  return args.map((a) => a === "--overwrite-data-of-peer" ? "--force" : a);
+  // only past `--`: before it, both tools refuse the option as one of drbdadm's own
+  const end = args.indexOf("--");
+  if (end < 0 || !args.includes("primary")) return args;
+  return args.map((a, i) => i > end && a === "--overwrite-data-of-peer" ? "--force" : a);
 }
 
 /**
