@@ -103,6 +103,18 @@ export async function compareSeed(
 ): Promise<{ problems: string[]; cases: number; conf: string }> {
   const conf = `${work}/fv-${seed}.conf`;
   await Deno.writeTextFile(conf, generateConfig(seed, host));
+  return { ...(await compareConf(conf, work, host)), conf };
+}
+
+/**
+ * Runs the configuration in file `conf` (inside folder `work`) through both tools; resolves to
+ * the descriptions of the differing cases (empty when all agree) and the number of cases.
+ */
+export async function compareConf(
+  conf: string,
+  work: string,
+  host: string,
+): Promise<{ problems: string[]; cases: number }> {
   const cases = await casesOf(conf, work);
   const real = await pool(cases, (c) => runReal(c.args, work));
   const problems: string[] = [];
@@ -114,7 +126,7 @@ export async function compareSeed(
       (cases[i].stderr && r.stderr !== ours.stderr)
     ) problems.push(describe(cases[i], r, ours));
   }
-  return { problems, cases: cases.length, conf };
+  return { problems, cases: cases.length };
 }
 
 function hostname(): string {
