@@ -17,7 +17,7 @@ import { compareConf } from "./fv_fuzz.ts";
 import { generateLayout } from "./fs_grammar.ts";
 
 /** The seeds the test runs: a fixed sample (the script explores further seeds). */
-const SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);
+const SEEDS = Array.from({ length: 300 }, (_, i) => i + 1);
 
 /** Writes layout `seed` into its own folder under `work`; resolves to that folder. */
 async function writeLayout(seed: number, work: string, host: string): Promise<string> {

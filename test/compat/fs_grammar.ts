@@ -94,7 +94,8 @@ function stmt(g: Gen, keyword: string, value: string): string {
   const { rng } = g;
   if (value === "") return `${keyword};${tail(g)}`;
   let v = value;
-  if (!v.startsWith('"') && rng.chance(0.1) && !/["\\]/.test(v)) v = `"${v}"`;
+  // (numbers in quotes are strings to drbdadm: only where a string or number may stand)
+  if (!v.startsWith('"') && !/^\d/.test(v) && rng.chance(0.1) && !/["\\]/.test(v)) v = `"${v}"`;
   const gap = rng.chance(0.05) ? ` ${rng.pick(COMMENTS)}\n\t\t` : rng.pick([" ", "\t", "   "]);
   return `${keyword}${gap}${v};${tail(g)}`;
 }
@@ -297,6 +298,8 @@ function metaDisk(g: Gen, n: number): string {
     "meta-disk internal;",
     "meta-disk internal;",
     `meta-disk /dev/vg0/lv_meta [${n}];`,
+    `meta-disk /dev/vg0/lv_meta[ ${n} ];`,
+    `meta-disk "/dev/vg0/lv_meta" [ ${n} ];`,
     `flexible-meta-disk /dev/vg0/md${n};`,
   ]);
 }
@@ -367,7 +370,8 @@ function resource(g: Gen, name: string): string[] {
     if (!floating) lines.push([addr]);
     if (perHost) lines.push(volume("", true));
     const ordered = (rng.chance(0.3) ? lines.reverse() : lines).flat();
-    const head = floating ? `floating ${address(g, family, i, port, h === host)}` : `on ${h}`;
+    const shown = rng.chance(0.1) ? `"${h}"` : h;
+    const head = floating ? `floating ${address(g, family, i, port, h === host)}` : `on ${shown}`;
     out.push(`${ind}${head} {${tail(g)}`, ...ordered.map((l) => `${ind}\t${l}`), `${ind}}`);
   }
   if (era === "9" && nHosts > 2 && rng.chance(0.95)) {
@@ -445,24 +449,58 @@ export function generateLayout(seed: number, host: string): Layout {
     res.push(resource(g, name));
     g.resources.push(name);
   }
+  if (rng.chance(0.15)) {
+    // a resource parked in a skip section, as people comment out whole blocks
+    res.push([
+      `skip resource old {`,
+      `\ton nowhere { address 10.9.9.9:7000; }`,
+      `\t# ${rng.pick(COMMENTS)}`,
+      "}",
+    ]);
+  }
+  if (rng.chance(0.15)) {
+    // the users' guide's three-node 8.4 setup: a resource stacked on the first one
+    const lower = g.resources[0];
+    const name = `${lower}-U`;
+    res.push([
+      `resource ${name} {`,
+      ...optionSections(g, "\t", false),
+      `\tstacked-on-top-of ${lower} {`,
+      `\t\tdevice /dev/drbd${g.minor + 20};`,
+      `\t\taddress ${rng.chance(0.2) ? "ipv6 [fd01::1]" : "192.168.42.1"}:${7900 + seed % 50};`,
+      `\t}`,
+      `\ton ${rng.pick(["charlie", "backup-1.example.com"])} {`,
+      `\t\tdevice /dev/drbd${g.minor + 20};`,
+      `\t\tdisk /dev/hda6;`,
+      `\t\taddress ${rng.chance(0.2) ? "ipv6 [fd01::2]" : "192.168.42.2"}:${7900 + seed % 50};`,
+      `\t\tmeta-disk internal;`,
+      `\t}`,
+      "}",
+    ]);
+    g.resources.push(name);
+  }
   const main = `fs-${seed}.conf`;
   if (rng.chance(0.5)) {
     // the Debian layout: drbd.conf includes drbd.d/global_common.conf and drbd.d/*.res
     const dir = `fs-${seed}.d`;
     files[`${dir}/global_common.conf`] = [...global, "", ...common].join("\n") + "\n";
-    res.forEach((r, i) => files[`${dir}/${g.resources[i]}.res`] = r.join("\n") + "\n");
+    res.forEach((r, i) => files[`${dir}/${g.resources[i] ?? "old"}.res`] = r.join("\n") + "\n");
     head.push(
       `include "${dir}/global_common.conf";`,
       rng.chance(0.8) ? `include "${dir}/*.res";` : `include "${dir}/*.res"; # all resources`,
     );
     files[main] = head.join("\n") + "\n";
   } else {
-    files[main] = [...head, ...global, ...common, ...res.flat()].join("\n") + "\n";
+    // (a last comment without a newline after it, as editors leave files)
+    files[main] = [...head, ...global, ...common, ...res.flat()].join("\n") +
+      (rng.chance(0.1) ? "\n# end of file" : "\n");
   }
   if (Object.values(files).some((t) => t.includes("template-file"))) {
-    files["tpl"] =
-      ["# shared defaults", "common {", ...optionSections(g, "\t", true), "}"].join("\n") +
-      "\n";
+    // drbdadm opens a template file relative to the file that names it
+    files[`fs-${seed}.d/tpl`] =
+      files["tpl"] =
+        ["# shared defaults", "common {", ...optionSections(g, "\t", true), "}"].join("\n") +
+        "\n";
   }
   return { main, files };
 }
