@@ -230,6 +230,10 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     try {
       expandCommon(config);
     } catch (e) {
+      // a value drbdadm cannot read as a number ends the run at once (after what came before)
+      if (e instanceof ConfigError && e.exitCode !== EXIT.CONFIG_INVALID) {
+        fail([...problems.list, ...e.diagnostics], e.exitCode);
+      }
       if (e instanceof ConfigError) {
         for (let dIdx = 0; dIdx < e.diagnostics.length; dIdx++) {
           const d = e.diagnostics[dIdx];

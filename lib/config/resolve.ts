@@ -30,7 +30,8 @@ import {
 import type { Problems } from "./problems.ts";
 import { hostHasIp } from "./host.ts";
 import { crc32cText } from "../util/crc32c.ts";
-import { lookupOption, valuesEqual } from "../options/lookup.ts";
+import { lookupOption, parseNumeric, valuesEqual } from "../options/lookup.ts";
+import { ConfigError, EXIT } from "./errors.ts";
 
 /** What resolution needs besides the resources. */
 export interface ResolveContext {
@@ -851,6 +852,31 @@ function sameValue(name: string, a: string | undefined, b: string | undefined): 
 }
 
 /**
+ * drbdadm compares two values of a numeric option by reading both as numbers (m_strtoll), and
+ * that ends the run (exit 20, "X is not a valid number") when one is not: a resource name given
+ * twice to `resync-after` (a disk section and a syncer `after`, or twice in one section) reaches
+ * this comparison when it is inherited to the volumes. The run ends there, after what drbdadm
+ * printed before.
+ */
+function unreadableNumber(
+  ctx: ResolveContext,
+  name: string,
+  a: string | undefined,
+  b: string | undefined,
+): void {
+  const def = lookupOption(name);
+  if (def?.type !== "numeric") return;
+  for (const v of [a, b]) {
+    if (v === undefined || parseNumeric(v, def.unitPrefix ?? "1") !== undefined) continue;
+    const message = `${v} is not a valid number`;
+    throw new ConfigError(message, {
+      exitCode: EXIT.EXEC_ERROR,
+      diagnostics: [...ctx.problems.list, { message, warning: false }],
+    });
+  }
+}
+
+/**
  * drbdadm's expand_opts: copies options missing from `to` (at its head, marked inherited);
  * values inherited twice must mean the same (compared by meaning, not text: `1M` = `1024K`),
  * else it is an error unless `check` is off (drbdadm's wildcard context, proxy plugins).
@@ -867,7 +893,9 @@ export function expandOpts(
     const existing = to.find((x) => x.name === o.name);
     if (!existing) {
       to.unshift({ ...o, inherited: true });
-    } else if (existing.inherited && check && !sameValue(o.name, existing.value, o.value)) {
+    } else if (existing.inherited && check) {
+      unreadableNumber(ctx, o.name, existing.value, o.value);
+      if (sameValue(o.name, existing.value, o.value)) continue;
       ctx.problems.error(
         `${res.file}:${res.pos.line}: in resource ${res.name}, ambiguous inheritance for option "${o.name}".\n` +
           `should be "${existing.value}" and "${o.value}" at the same time\n.`,
