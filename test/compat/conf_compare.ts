@@ -8,6 +8,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import {
   type Outcome,
   pool,
@@ -103,4 +104,24 @@ export async function compareConf(
     ) problems.push(describe(cases[i], r, ours));
   }
   return { problems, cases: cases.length };
+}
+
+/**
+ * Fails with the first differing seeds' cases unless `compare` finds every seed of `seeds` alike
+ * in both tools.
+ */
+export async function assertSeedsAgree(
+  seeds: number[],
+  compare: (seed: number) => Promise<{ problems: string[]; cases: number }>,
+): Promise<void> {
+  const failed: string[] = [];
+  for (const seed of seeds) {
+    const { problems, cases } = await compare(seed);
+    if (problems.length) {
+      failed.push(
+        `seed ${seed}: ${problems.length}/${cases} cases differ\n${problems.slice(0, 4).join("")}`,
+      );
+    }
+  }
+  assert.equal(failed.length, 0, failed.slice(0, 4).join("\n"));
 }

@@ -114,3 +114,8 @@ export async function pool<T, R>(
   await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
   return results;
 }
+
+/** This machine's node name, as drbdadm reads it (`uname -n`). */
+export function hostname(): string {
+  return Deno.readTextFileSync("/proc/sys/kernel/hostname").trim();
+}

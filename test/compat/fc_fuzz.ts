@@ -11,7 +11,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { HAVE_REAL, type Outcome, pool, runOurs, runReal } from "./drbdadm_runs.ts";
+import { HAVE_REAL, hostname, type Outcome, pool, runOurs, runReal } from "./drbdadm_runs.ts";
 import {
   CONF_PLACEHOLDER,
   CONFIGS,
@@ -149,10 +149,6 @@ export function describe(f: Finding): string {
     text += `  stderr real:\n${quote(f.real.stderr)}\n  stderr ours:\n${quote(f.ours.stderr)}\n`;
   }
   return text;
-}
-
-function hostname(): string {
-  return Deno.readTextFileSync("/proc/sys/kernel/hostname").trim();
 }
 
 Deno.test({
