@@ -11,26 +11,9 @@ import {
   PacketReader,
   PacketWriter,
 } from "../../lib/wire/mod.ts";
+import { socketPair } from "./helpers.ts";
 
 const HEADROOM = 64;
-
-/** A connected pair of TCP sockets on the loopback interface. */
-async function socketPair(): Promise<{ a: Deno.TcpConn; b: Deno.TcpConn; close(): void }> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  return {
-    a,
-    b,
-    close() {
-      a.close();
-      b.close();
-    },
-  };
-}
 
 /** A block of `size` random bytes behind HEADROOM bytes of scratch space (as the NBD server reads it). */
 function blockWithHeadroom(size: number): Uint8Array {

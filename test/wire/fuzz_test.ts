@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  connectPeer,
   decodePacket,
   encodePacketBytes,
   HEADER_SIZE,
@@ -11,7 +10,7 @@ import {
   ProtocolError,
 } from "../../lib/wire/mod.ts";
 import { SAMPLES } from "./samples.ts";
-import { rawPeer, writeAll } from "./helpers.ts";
+import { connectPair, rawPeer, socketPair, writeAll } from "./helpers.ts";
 
 /** A seeded generator, so a failure can be reproduced from its case number. */
 function rng(seed: number): () => number {
@@ -82,31 +81,11 @@ Deno.test("thousands of random and mutated packets decode or fail with a Protoco
   assert.ok(refused > 1000 && accepted > 100, `refused ${refused}, accepted ${accepted}`);
 });
 
-/** A connected pair of loopback sockets. */
-async function socketPair(): Promise<[Deno.TcpConn, Deno.TcpConn, () => void]> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    l.accept(),
-    Deno.connect({ hostname: "127.0.0.1", port: l.addr.port }),
-  ]);
-  l.close();
-  const close = () => {
-    for (const c of [a, b]) {
-      try {
-        c.close();
-      } catch {
-        // closed already
-      }
-    }
-  };
-  return [a, b, close];
-}
-
 Deno.test("a stream of mutated packets over a socket ends in packets or a ProtocolError, never a hang", async () => {
   const rand = rng(77);
   let errors = 0;
   for (let n = 0; n < 300; n++) {
-    const [a, b, close] = await socketPair();
+    const { a, b, close } = await socketPair();
     try {
       const stream: Uint8Array[] = [];
       for (let i = 0; i < 1 + Math.floor(rand() * 5); i++) {
@@ -202,15 +181,7 @@ for (const [what, send, reason] of garbage) {
       assert.match(info.reason, /^protocol error: /);
       assert.match(info.reason, reason);
       // The listener survives and still connects well-behaved peers.
-      const again = await Promise.all([
-        listener.accept({ resource: "r0", nodeId: 1, peerNodeId: 0 }),
-        connectPeer({
-          resource: "r0",
-          nodeId: 0,
-          peerNodeId: 1,
-          remote: { hostname: "127.0.0.1", port: listener.addr.port },
-        }),
-      ]);
+      const again = await connectPair(listener);
       await again[1].close();
       await again[0].closed;
     } finally {

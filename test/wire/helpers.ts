@@ -3,15 +3,64 @@
 
 import {
   type AuthConfig,
+  type ConnectOptions,
+  connectPeer,
   encodePacketBytes,
   type HelloPacket,
   MAX_PAYLOAD,
   type Packet,
   PacketReader,
+  type PeerConnection,
+  type PeerListener,
+  type PeerOptions,
   PROTOCOL_VERSION_MAX,
   PROTOCOL_VERSION_MIN,
 } from "../../lib/wire/mod.ts";
 import { importSecret, respond } from "../../lib/wire/auth.ts";
+
+/** A connected pair of loopback TCP sockets; `close` closes both (either may be closed already). */
+export async function socketPair(): Promise<{ a: Deno.TcpConn; b: Deno.TcpConn; close(): void }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [a, b] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+    listener.accept(),
+  ]);
+  listener.close();
+  return {
+    a,
+    b,
+    close() {
+      for (const c of [a, b]) {
+        try {
+          c.close();
+        } catch {
+          // closed already
+        }
+      }
+    },
+  };
+}
+
+/**
+ * One connection of resource r0 through `listener`: node 1 accepts (with `accept`'s options),
+ * node 0 dials it (with `dial`'s). Resolves to [accepted, dialed].
+ */
+export function connectPair(
+  listener: PeerListener,
+  accept: Partial<PeerOptions> = {},
+  dial: Partial<ConnectOptions> = {},
+): Promise<[PeerConnection, PeerConnection]> {
+  return Promise.all([
+    listener.accept({ resource: "r0", nodeId: 1, peerNodeId: 0, ...accept }),
+    connectPeer({
+      resource: "r0",
+      nodeId: 0,
+      peerNodeId: 1,
+      remote: { hostname: listener.addr.hostname, port: listener.addr.port },
+      ...dial,
+    }),
+  ]);
+}
 
 /** Writes all of `bytes`. */
 export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {

@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
-import {
-  connectPeer,
-  listenPeer,
-  LiveBufferSizes,
-  type PeerConnection,
-} from "../../lib/wire/mod.ts";
+import { listenPeer, LiveBufferSizes, type PeerConnection } from "../../lib/wire/mod.ts";
 import { findSocketFd, ipBytes, sockaddrAddress } from "../../lib/wire/socket_fd.ts";
 import { applyBufferSizes, getSocketBuffer, setSocketBuffer } from "../../lib/wire/sockopt.ts";
 import { have, run } from "../util/process.ts";
 import { type SsSocket, ssSockets } from "./ss.ts";
+import { connectPair } from "./helpers.ts";
 
 const HAVE_SS = have("ss");
 const KIB = 1024;
@@ -265,17 +261,7 @@ Deno.test({
     const listener = listenPeer({ hostname: "127.0.0.1", port: 0, ...sizes });
     let conns: PeerConnection[] = [];
     try {
-      conns = await Promise.all([
-        listener.accept({ resource: "r0", nodeId: 1, peerNodeId: 0, ...sizes }),
-        connectPeer({
-          resource: "r0",
-          nodeId: 0,
-          peerNodeId: 1,
-          remote: { hostname: "127.0.0.1", port: listener.addr.port },
-          onWarning: (m) => warnings.push(m),
-          ...sizes,
-        }),
-      ]);
+      conns = await connectPair(listener, sizes, { onWarning: (m) => warnings.push(m), ...sizes });
       const port = listener.addr.port;
       const socks = await ssSockets({ filter: `( sport = :${port} or dport = :${port} )` });
       assert.equal(socks.length, 4, "data and meta sockets on both ends");
@@ -301,15 +287,7 @@ Deno.test({
     const listener = listenPeer({ hostname: "127.0.0.1", port: 0 });
     let conns: PeerConnection[] = [];
     try {
-      conns = await Promise.all([
-        listener.accept({ resource: "r0", nodeId: 1, peerNodeId: 0, ...sizes }),
-        connectPeer({
-          resource: "r0",
-          nodeId: 0,
-          peerNodeId: 1,
-          remote: { hostname: "127.0.0.1", port: listener.addr.port },
-        }),
-      ]);
+      conns = await connectPair(listener, sizes);
       const port = listener.addr.port;
       const accepted = await ssSockets({ filter: `( sport = :${port} )` });
       assert.equal(accepted.length, 2);
@@ -349,17 +327,10 @@ Deno.test({
     const listener = listenPeer({ hostname: "127.0.0.1", port: 0 });
     let conns: PeerConnection[] = [];
     try {
-      conns = await Promise.all([
-        listener.accept({ resource: "r0", nodeId: 1, peerNodeId: 0 }),
-        connectPeer({
-          resource: "r0",
-          nodeId: 0,
-          peerNodeId: 1,
-          remote: { hostname: "127.0.0.1", port: listener.addr.port },
-          bufferSizes: live,
-          onWarning: (m) => warnings.push(m),
-        }),
-      ]);
+      conns = await connectPair(listener, {}, {
+        bufferSizes: live,
+        onWarning: (m) => warnings.push(m),
+      });
       const port = listener.addr.port;
       const dialed = () => ssSockets({ filter: `( dport = :${port} )` });
       for (const s of await dialed()) assert.notEqual(s.tb, 320 * KIB, "autotuned at first");

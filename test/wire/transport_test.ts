@@ -11,7 +11,7 @@ import {
   type PeerListener,
   type PeerOptions,
 } from "../../lib/wire/mod.ts";
-import { rawPeer, readPacket, writePacket } from "./helpers.ts";
+import { connectPair, rawPeer, readPacket, writePacket } from "./helpers.ts";
 
 const HOST = "127.0.0.1";
 
@@ -28,16 +28,7 @@ async function pair(
   { a: PeerConnection; b: PeerConnection; listener: PeerListener; done: () => Promise<void> }
 > {
   const listener = listenPeer({ hostname: HOST, port: 0 });
-  const [a, b] = await Promise.all([
-    listener.accept({ resource: "r0", nodeId: 1, peerNodeId: 0, ...extra1 }),
-    connectPeer({
-      resource: "r0",
-      nodeId: 0,
-      peerNodeId: 1,
-      remote: { hostname: HOST, port: listener.addr.port },
-      ...extra0,
-    }),
-  ]);
+  const [a, b] = await connectPair(listener, extra1, extra0);
   return {
     a,
     b,
