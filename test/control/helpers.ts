@@ -137,15 +137,7 @@ export function until(
   return untilFor(cond, what, timeoutMs, 20);
 }
 
-/** Whether `path` exists. */
-export function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { exists } from "../../lib/util/fs.ts";
 
 /** The error `fn` rejects with; fails unless it is an instance of `cls` (whose message has `includes`). */
 export async function rejects<E extends Error>(

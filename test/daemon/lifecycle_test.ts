@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { runFiles } from "../../lib/control/paths.ts";
+import { exists } from "../../lib/util/fs.ts";
 import { alive, CLIENTS, nbdsh, run, TestNode, until } from "./helpers.ts";
 
 const AL_CLEAN = 0x80;
@@ -23,15 +24,6 @@ async function mdState(node: TestNode): Promise<MdState> {
   const unclean = /Found meta data is "unclean"/.test(r.stderr) ||
     /This_is_an_unclean_meta_data_dump/.test(r.stdout);
   return { flags: parseInt(m[1], 16), unclean };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 for (const how of ["udrbd daemon --stop", "SIGTERM"]) {
