@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { main } from "../../cmd/drbdadm.ts";
 import { MemoryConsole } from "../../lib/cli/io.ts";
+import { setEnv } from "../util/env.ts";
 import type { StepRunner } from "../../lib/adm/mod.ts";
 
 const HOST = "alice";
@@ -114,12 +115,7 @@ async function withServer(
   const dir = Deno.makeTempDirSync({ prefix: "udrbd-adm-async-" });
   // drbdmeta steps remember devices in DRBD_LIB_DIR, and up registers its configuration file in
   // the run directory: keep both in the test's folder, not in /var/lib/drbd and /run/udrbd
-  const saved = {
-    DRBD_LIB_DIR: Deno.env.get("DRBD_LIB_DIR"),
-    UDRBD_RUN_DIR: Deno.env.get("UDRBD_RUN_DIR"),
-  };
-  Deno.env.set("DRBD_LIB_DIR", `${dir}/lib`);
-  Deno.env.set("UDRBD_RUN_DIR", `${dir}/run`);
+  const restore = setEnv({ DRBD_LIB_DIR: `${dir}/lib`, UDRBD_RUN_DIR: `${dir}/run` });
   const server = new StepServer(`${dir}/control.sock`, codes);
   try {
     const conf = `${dir}/drbd.conf`;
@@ -131,10 +127,7 @@ async function withServer(
     await fn(conf, dir, server);
   } finally {
     await server.close();
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, value);
-    }
+    restore();
     Deno.removeSync(dir, { recursive: true });
   }
 }

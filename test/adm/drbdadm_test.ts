@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { main } from "../../cmd/drbdadm.ts";
 import { MemoryConsole } from "../../lib/cli/io.ts";
+import { setEnv } from "../util/env.ts";
 import { scanOptions } from "../../lib/adm/getopt.ts";
 import { shellEscape } from "../../lib/adm/shell.ts";
 import { allLongOptions, COMMANDS, CONTEXTS, SHORT_OPTIONS } from "../../lib/adm/commands.ts";
@@ -14,15 +15,13 @@ async function withConfig(
 ): Promise<void> {
   const dir = Deno.makeTempDirSync({ prefix: "udrbd-adm-test-" });
   // drbdmeta steps remember devices in DRBD_LIB_DIR: keep that in the test's folder
-  const libDir = Deno.env.get("DRBD_LIB_DIR");
-  Deno.env.set("DRBD_LIB_DIR", `${dir}/lib`);
+  const restore = setEnv({ DRBD_LIB_DIR: `${dir}/lib` });
   try {
     const path = `${dir}/drbd.conf`;
     Deno.writeTextFileSync(path, text.replaceAll("@DIR@", dir));
     await fn(path, dir);
   } finally {
-    if (libDir === undefined) Deno.env.delete("DRBD_LIB_DIR");
-    else Deno.env.set("DRBD_LIB_DIR", libDir);
+    restore();
     Deno.removeSync(dir, { recursive: true });
   }
 }

@@ -6,19 +6,18 @@
 import assert from "node:assert/strict";
 import { main } from "../../cmd/drbdadm.ts";
 import { MemoryConsole } from "../../lib/cli/io.ts";
+import { setEnv } from "../util/env.ts";
 
 async function withConfig(text: string, fn: (conf: string) => Promise<void>): Promise<void> {
   const dir = Deno.makeTempDirSync({ prefix: "udrbd-empty-disk-" });
   // adjust asks the node what runs: an empty run folder, not a daemon someone else started
-  const runDir = Deno.env.get("UDRBD_RUN_DIR");
-  Deno.env.set("UDRBD_RUN_DIR", `${dir}/run`);
+  const restore = setEnv({ UDRBD_RUN_DIR: `${dir}/run` });
   try {
     const conf = `${dir}/drbd.conf`;
     Deno.writeTextFileSync(conf, text);
     await fn(conf);
   } finally {
-    if (runDir === undefined) Deno.env.delete("UDRBD_RUN_DIR");
-    else Deno.env.set("UDRBD_RUN_DIR", runDir);
+    restore();
     Deno.removeSync(dir, { recursive: true });
   }
 }

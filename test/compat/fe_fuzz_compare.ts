@@ -11,6 +11,7 @@
  */
 import { type Outcome, runOurs, runReal, SH_COMMANDS, STEP_COMMANDS } from "./drbdadm_runs.ts";
 import { generate, INCLUDED } from "./fe_fuzz.ts";
+import { setEnv } from "../util/env.ts";
 
 export { HAVE_REAL } from "./drbdadm_runs.ts";
 
@@ -30,7 +31,7 @@ export class FuzzDir {
   readonly path: string;
   /** This machine's node name, which `@HOST@` becomes. */
   readonly host: string;
-  #runDir: string | undefined;
+  readonly #restoreEnv: () => void;
 
   /** Makes the folder with the included files in it. */
   constructor() {
@@ -38,9 +39,8 @@ export class FuzzDir {
     this.path = Deno.makeTempDirSync({ prefix: "udrbd-fe-" });
     // `-d adjust` asks the node what runs: ask an empty run folder, not a daemon someone else
     // started on this machine, as the real drbdsetup finds no DRBD module here
-    this.#runDir = Deno.env.get("UDRBD_RUN_DIR");
     Deno.mkdirSync(`${this.path}/run`);
-    Deno.env.set("UDRBD_RUN_DIR", `${this.path}/run`);
+    this.#restoreEnv = setEnv({ UDRBD_RUN_DIR: `${this.path}/run` });
     Deno.mkdirSync(`${this.path}/inc`);
     for (const [name, text] of Object.entries(INCLUDED)) {
       Deno.writeTextFileSync(`${this.path}/${name}`, this.fill(text));
@@ -54,8 +54,7 @@ export class FuzzDir {
 
   /** Removes the folder. */
   remove(): void {
-    if (this.#runDir === undefined) Deno.env.delete("UDRBD_RUN_DIR");
-    else Deno.env.set("UDRBD_RUN_DIR", this.#runDir);
+    this.#restoreEnv();
     Deno.removeSync(this.path, { recursive: true });
   }
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setEnv } from "../util/env.ts";
 import { drbdmetaMain } from "../../lib/meta/cli.ts";
 import { MemoryConsole } from "../../lib/cli/io.ts";
 import { stripDumpHeader } from "./samples.ts";
@@ -12,8 +13,7 @@ function meta(args: string[], options: { input?: string[]; terminal?: boolean } 
 
 async function withImage(size: number, fn: (path: string, dir: string) => Promise<void> | void) {
   const dir = await Deno.makeTempDir({ prefix: "udrbd-meta-" });
-  const prev = Deno.env.get("DRBD_LIB_DIR");
-  Deno.env.set("DRBD_LIB_DIR", `${dir}/lib`);
+  const restore = setEnv({ DRBD_LIB_DIR: `${dir}/lib` });
   try {
     const path = `${dir}/disk.img`;
     const f = await Deno.open(path, { create: true, write: true });
@@ -21,8 +21,7 @@ async function withImage(size: number, fn: (path: string, dir: string) => Promis
     f.close();
     await fn(path, dir);
   } finally {
-    if (prev === undefined) Deno.env.delete("DRBD_LIB_DIR");
-    else Deno.env.set("DRBD_LIB_DIR", prev);
+    restore();
     await Deno.remove(dir, { recursive: true });
   }
 }
