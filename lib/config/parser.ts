@@ -14,6 +14,7 @@ import {
 import type { OptionDef, Section } from "../options/types.ts";
 import { type Diagnostic, directoryMessage, EXIT } from "./errors.ts";
 import { Lexer, type Token } from "./lexer.ts";
+import { utf8Length } from "../util/utf8.ts";
 import type {
   Address,
   AddressFamily,
@@ -225,12 +226,6 @@ export class ParseAbort extends Error {
   constructor(readonly exitCode: number) {
     super("parse aborted");
   }
-}
-
-/** Length in bytes, as C's strlen counts the UTF-8 text of a token. */
-function utf8Length(s: string): number {
-  // deno-lint-ignore no-control-regex
-  return /^[\x00-\x7f]*$/.test(s) ? s.length : new TextEncoder().encode(s).length;
 }
 
 /**

@@ -8,6 +8,7 @@
 import { OPTIONS } from "./table.ts";
 import type { OptionDef, Section, UnitPrefix } from "./types.ts";
 import { UNIT_SHIFT } from "./units.ts";
+import { utf8Length } from "../util/utf8.ts";
 
 let byName: Map<string, OptionDef> | undefined;
 
@@ -112,7 +113,7 @@ export function validateValue(def: OptionDef, value: string): ValueProblem | und
       return value === "yes" || value === "no" ? undefined : "not 'yes' or 'no'";
     case "string":
       // the kernel's limit is in bytes (strlen)
-      return def.maxLength !== undefined && new TextEncoder().encode(value).length >= def.maxLength
+      return def.maxLength !== undefined && utf8Length(value) >= def.maxLength
         ? "too long"
         : undefined;
     case "numeric-or-enum": {
