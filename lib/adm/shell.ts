@@ -5,6 +5,8 @@
  * @module
  */
 
+import { utf8Length } from "../util/utf8.ts";
+
 const SAFE = /[%+\-./0-9:=@A-Z_a-z]/;
 /** drbd-utils escapes into a 1024-byte buffer and stops once 1022 bytes are written. */
 const LIMIT = 1022;
@@ -64,7 +66,7 @@ export function shellEscape(text: string): string {
     const safe = SAFE.test(ch);
     if (!safe) out += "\\";
     out += ch;
-    bytes += (safe ? 0 : 1) + encoder.encode(ch).length;
+    bytes += (safe ? 0 : 1) + utf8Length(ch);
   }
   return out;
 }
