@@ -10,7 +10,7 @@
  * @module
  */
 
-import { readAdmNumber } from "../config/arg_ids.ts";
+import { readAdmNumber, u32 } from "../config/arg_ids.ts";
 import { runDir } from "../control/paths.ts";
 
 function linkOf(kind: "resource" | "minor", id: string): string {
@@ -60,7 +60,7 @@ export function lookupConfig(
     const n = readAdmNumber(arg.slice(6));
     if (n.error !== undefined) return { error: { message: `${n.error}\n`, exitCode: n.exitCode } };
     // drbdadm keeps the number in an int: past 2^31 it is no minor but a resource name
-    const v = Number(n.value & 0xffffffffn) | 0;
+    const v = u32(n.value) | 0;
     if (v >= 0) minor = v;
   }
   const link = minor !== undefined ? linkOf("minor", String(minor)) : linkOf("resource", arg);

@@ -19,7 +19,7 @@ import type { Engine, StepOptions, StepRunner } from "./engine.ts";
 import { usageText } from "./usage.ts";
 import { phase } from "../config/timing.ts";
 import { exists } from "../util/fs.ts";
-import { readAdmNumber, splitArgId } from "../config/arg_ids.ts";
+import { badVolumeNumber, readAdmNumber, splitArgId, u32 } from "../config/arg_ids.ts";
 
 /** drbdadm's exit codes used here (engine.ts has the full set; it is not loaded for dumps). */
 const E = { USAGE: 1, CONFIG_INVALID: 10 } as const;
@@ -393,13 +393,6 @@ interface Target {
   error?: string;
 }
 
-const splitId = splitArgId;
-
-/** A number of a command-line name (minor, volume), as a C `unsigned` holds it. */
-function u32(value: bigint): number {
-  return Number(value & 0xffffffffn);
-}
-
 function hostByName(res: Resource, name: string) {
   return res.hosts.find((h) => h.names.includes(name));
 }
@@ -422,15 +415,12 @@ async function runNamed(
     return r && !r.ignore ? r : undefined;
   };
   // drbdadm reads each name's volume number first (proxy commands reach here unchecked)
-  for (const id of names) {
-    const { vnr } = splitId(id);
-    const n = vnr === undefined ? undefined : readAdmNumber(vnr);
-    if (n?.error !== undefined) die(n.exitCode, `${n.error}\n`);
-  }
+  const bad = badVolumeNumber(names);
+  if (bad) die(bad.exitCode, `${bad.error}\n`);
   // drbdadm first checks that no name enables a connection twice.
   const enabled = new Set<Connection>();
   for (const id of names) {
-    const { resName, peer, vnr } = splitId(id);
+    const { resName, peer, vnr } = splitArgId(id);
     const res = find(resName);
     if (!res) continue;
     setPeers(config, res);
@@ -467,13 +457,13 @@ async function runNamed(
 
   // drbdadm resolves every name into one context that outlives each name: once any known
   // resource was named (the checks above count), an unknown name ends it silently with 1.
-  let current = names.map((id) => find(splitId(id).resName)).filter((r) => r).at(-1);
+  let current = names.map((id) => find(splitArgId(id).resName)).filter((r) => r).at(-1);
   // the connection, too, stays from an earlier name until a name with `:peer` replaces it
   let conn: Connection | undefined;
   let rv = 0;
   for (const id of names) {
     let t = resolve(engine, id);
-    if (splitId(id).peer !== undefined) conn = t.conn;
+    if (splitArgId(id).peer !== undefined) conn = t.conn;
     if (!t.res) {
       if (current) throw new ExitError(E.USAGE);
       t = byMinor(config, id, die);
@@ -540,7 +530,7 @@ function notAPeer(peer: string, id: string): string {
 /** drbdadm's ctx_by_name (and ctx_by_minor) for one command-line name. */
 function resolve(engine: Engine, id: string): Target {
   const { config } = engine;
-  const { resName, peer, vnr } = splitId(id);
+  const { resName, peer, vnr } = splitArgId(id);
   const res = config.resources.find((x) => x.name === resName && !x.ignore);
   if (!res) return {};
   setPeers(config, res);

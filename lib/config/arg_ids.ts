@@ -6,6 +6,8 @@
  * @module
  */
 
+import { readU64, U64_MAX, UNIT_SHIFT } from "../options/units.ts";
+
 /** A command-line name split as drbdadm splits it. */
 export interface ArgId {
   resName: string;
@@ -36,17 +38,6 @@ export function splitArgId(id: string): ArgId {
 /** A number read by {@link readAdmNumber}, or the message and exit code drbdadm stops with. */
 export type AdmNumber = { value: bigint; error?: undefined } | { error: string; exitCode: number };
 
-const ULL_MAX = (1n << 64n) - 1n;
-const UNIT_SHIFT: Record<string, bigint> = {
-  K: 10n,
-  k: 10n,
-  M: 20n,
-  m: 20n,
-  G: 30n,
-  g: 30n,
-  s: 9n,
-};
-
 /**
  * Reads `text` as drbd-utils' m_strtoll does with no default unit: optional blanks and sign,
  * decimal digits (a minus wraps around, as C's strtoull), then at most one unit letter
@@ -55,15 +46,31 @@ const UNIT_SHIFT: Record<string, bigint> = {
 export function readAdmNumber(text: string): AdmNumber {
   if (text === "") return { error: "missing number argument", exitCode: 100 };
   const invalid = { error: `${text} is not a valid number`, exitCode: 20 };
-  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)/.exec(text);
-  if (!m) return invalid;
-  let value = BigInt(m[2]);
-  if (value > ULL_MAX) value = ULL_MAX;
-  else if (m[1] === "-") value = (ULL_MAX + 1n - value) & ULL_MAX;
-  const rest = text.slice(m[0].length);
-  if (rest === "") return { value };
-  const shift = UNIT_SHIFT[rest];
+  const read = readU64(text);
+  if (!read) return invalid;
+  if (read.rest === "") return { value: read.value };
+  const shift = UNIT_SHIFT[read.rest];
   if (shift === undefined) return invalid;
-  if (value > ULL_MAX >> shift) return { error: `${text}: out of range`, exitCode: 20 };
-  return { value: value << shift };
+  if (read.value > U64_MAX >> BigInt(shift)) {
+    return { error: `${text}: out of range`, exitCode: 20 };
+  }
+  return { value: read.value << BigInt(shift) };
+}
+
+/** A number of a command-line name (minor, volume) as a C `unsigned` holds it. */
+export function u32(value: bigint): number {
+  return Number(value & 0xffffffffn);
+}
+
+/**
+ * What drbdadm stops with when a name of `names` has a volume number it cannot read (it reads
+ * them all before it looks up any name); undefined when all are fine.
+ */
+export function badVolumeNumber(names: string[]): { error: string; exitCode: number } | undefined {
+  for (const name of names) {
+    const { vnr } = splitArgId(name);
+    const read = vnr === undefined ? undefined : readAdmNumber(vnr);
+    if (read?.error !== undefined) return read;
+  }
+  return undefined;
 }

@@ -13,7 +13,7 @@ import { postParse, ResolveAbort, type ResolveContext, setPeerInResource } from 
 import { expandCommon } from "./inherit.ts";
 import { canonifyPath } from "./files.ts";
 import { hostnameInList } from "./parser.ts";
-import { readAdmNumber, splitArgId } from "./arg_ids.ts";
+import { badVolumeNumber, readAdmNumber, splitArgId, u32 } from "./arg_ids.ts";
 import type { Problems } from "./problems.ts";
 import { phase } from "./timing.ts";
 import { convertResyncAfter } from "./resync_after.ts";
@@ -299,13 +299,10 @@ export function loadConfig(path: string, options: LoadOptions): LoadResult {
     );
   } else {
     // drbdadm reads every name's volume number before it looks at any name
-    for (const n of names) {
-      const { vnr } = splitArgId(n);
-      const read = vnr === undefined ? undefined : readAdmNumber(vnr);
-      if (read?.error !== undefined) {
-        problems.error(read.error);
-        fail(problems.list, read.exitCode);
-      }
+    const bad = badVolumeNumber(names);
+    if (bad) {
+      problems.error(bad.error);
+      fail(problems.list, bad.exitCode);
     }
     // a minor number is read only while no name has found a resource (see findByArg): any
     // resource name does (drbdadm's checks see them all first), a minor-N once it is reached
@@ -382,7 +379,7 @@ function findByArg(
     problems.error(read.error);
     fail(problems.list, read.exitCode);
   }
-  const minor = Number(read.value & 0xffffffffn);
+  const minor = u32(read.value);
   return config.resources.find((r) =>
     !r.ignore && r.me?.volumes.some((v) => v.minor === minor && minor !== 0xffffffff)
   );

@@ -7,7 +7,7 @@
 
 import { OPTIONS } from "./table.ts";
 import type { OptionDef, Section, UnitPrefix } from "./types.ts";
-import { UNIT_SHIFT } from "./units.ts";
+import { readU64, U64_MAX, UNIT_SHIFT } from "./units.ts";
 import { utf8Length } from "../util/utf8.ts";
 
 let byName: Map<string, OptionDef> | undefined;
@@ -45,8 +45,6 @@ export function optionsForCommand(command: string): OptionDef[] {
 
 const SHIFT: Record<UnitPrefix, number> = { "1": 0, s: -9, k: -10 };
 
-const U64_MAX = (1n << 64n) - 1n;
-
 /**
  * Converts a numeric option value such as `40M`, `100`, `8s` into the option's base unit
  * (count, sectors or KiB) as drbd-utils' `new_strtoll` does: decimal digits, optionally one
@@ -58,14 +56,12 @@ const U64_MAX = (1n << 64n) - 1n;
  * saturates at 2^64-1. Range checks then see those values, as in drbdadm.
  */
 export function parseNumeric(value: string, unitPrefix: UnitPrefix = "1"): bigint | undefined {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)([^]?)$/.exec(value);
-  if (!m) return undefined;
-  let n = BigInt(m[2]);
-  if (n > U64_MAX) n = U64_MAX;
-  else if (m[1] === "-") n = (U64_MAX + 1n - n) & U64_MAX;
+  const read = readU64(value);
+  if (!read) return undefined;
+  const n = read.value;
   // a bare number is already in the base unit (new_strtoll returns it unscaled)
-  if (m[3] === "") return n;
-  const unit = UNIT_SHIFT[m[3]];
+  if (read.rest === "") return n;
+  const unit = UNIT_SHIFT[read.rest];
   if (unit === undefined) return undefined;
   const shift = SHIFT[unitPrefix] + unit;
   if (shift < 0) {
